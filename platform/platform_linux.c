@@ -1,0 +1,363 @@
+/*
+ * Linux and Android: Chromium's "private memory footprint".
+ *
+ *   footprint = (statm.resident - statm.shared) * page_size + VmSwap
+ *
+ * Hot path (every reading): one pread of a held /proc/self/statm fd and one
+ * getrusage() for the kernel's resident high-water mark (the same number as
+ * VmHWM). /proc/self/status (about six times the cost of statm) is read only
+ * when it can change the answer: when swap is configured (VmSwap) or while
+ * getrusage still reports a peak inherited across exec().
+ *
+ * Slow path (at most every REFRESH_NS, or when invalidated): whether swap is
+ * configured, the cgroup limit (the tightest of the process's memory cgroup
+ * and its ancestors), the cgroup's usage and inactive file cache, and
+ * MemAvailable. Between refreshes the headroom is carried forward by the
+ * process's own footprint change.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "linux_parse.h"
+#include "platform.h"
+
+enum {
+    PATH_CAP = 512,
+    MAX_LEVELS = 32, /* cgroup ancestors examined for a tighter limit */
+    STATM_BUF = 256,
+    STATUS_BUF = 4096,
+    FILE_BUF = 8192,
+};
+
+#define REFRESH_NS (500u * 1000u * 1000u)
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t lock; /* guards (re)opening and refreshing */
+    uint64_t page_size;
+    uint64_t mem_total;
+    _Atomic int statm_fd;
+    _Atomic int status_fd;
+    _Atomic int stale; /* set in a forked child: the fds describe the parent */
+    /* getrusage's ru_maxrss includes the peak of the image before exec();
+     * while it still equals that value the real VmHWM comes from status. */
+    _Atomic uint64_t inherited_maxrss_kb;
+
+    int cgroup_version; /* 0 when no memory cgroup was found */
+    char cgroup_dir[PATH_CAP];
+    char cgroup_root[PATH_CAP]; /* the mount point: never walk above it */
+
+    _Atomic uint64_t refreshed_ns;
+    _Atomic int swap_configured;
+    _Atomic uint64_t limit;          /* 0 = unknown */
+    _Atomic uint64_t base_available; /* headroom at the last refresh, 0 = unknown */
+    _Atomic uint64_t base_footprint; /* footprint at the last refresh */
+} g = {
+    .once = PTHREAD_ONCE_INIT,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .statm_fd = -1,
+    .status_fd = -1,
+};
+
+static ssize_t pread_all(int fd, char *buf, size_t cap)
+{
+    ssize_t n;
+    do {
+        n = pread(fd, buf, cap - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+/* Reads a whole small file by path (slow path only). */
+static ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = pread_all(fd, buf, cap);
+    close(fd);
+    return n;
+}
+
+static int read_cgroup_file(const char *dir, const char *name, char *buf, size_t cap)
+{
+    char path[PATH_CAP + 64];
+    size_t dl = strlen(dir), nl = strlen(name);
+    if (dl + 1 + nl + 1 > sizeof path)
+        return -1;
+    memcpy(path, dir, dl);
+    path[dl] = '/';
+    memcpy(path + dl + 1, name, nl + 1);
+    return read_file(path, buf, cap) < 0 ? -1 : 0;
+}
+
+static void discover_cgroup(void)
+{
+    char buf[FILE_BUF];
+    char v1[PATH_CAP], v2[PATH_CAP], mp[PATH_CAP], root[PATH_CAP];
+    g.cgroup_version = 0;
+    if (read_file("/proc/self/cgroup", buf, sizeof buf) < 0 ||
+        memgauge__parse_proc_cgroup(buf, strlen(buf), v1, sizeof v1, v2, sizeof v2) != 0)
+        return;
+    /* mountinfo can be long on busy hosts: too long for the stack. Static is
+     * safe because discovery runs under g.lock. */
+    static char info[1 << 16];
+    if (read_file("/proc/self/mountinfo", info, sizeof info) < 0)
+        return;
+    const char *path[2] = {v1, v2};
+    const int version[2] = {MEMGAUGE__CGROUP_V1, MEMGAUGE__CGROUP_V2};
+    const char *probe[2] = {"memory.limit_in_bytes", "memory.max"};
+    for (int i = 0; i < 2; i++) {
+        char dir[PATH_CAP];
+        if (path[i][0] == '\0' ||
+            memgauge__parse_cgroup_mount(info, strlen(info), version[i], mp, sizeof mp, root,
+                                         sizeof root) != 0 ||
+            memgauge__cgroup_dir(mp, root, path[i], dir, sizeof dir) != 0 ||
+            read_cgroup_file(dir, probe[i], buf, sizeof buf) != 0)
+            continue;
+        g.cgroup_version = version[i];
+        memcpy(g.cgroup_dir, dir, sizeof dir);
+        size_t ml = strlen(mp);
+        while (ml > 1 && mp[ml - 1] == '/')
+            ml--;
+        mp[ml] = '\0';
+        memcpy(g.cgroup_root, mp, ml + 1);
+        return;
+    }
+}
+
+static uint64_t status_kb(const char *buf, const char *key)
+{
+    uint64_t kb = 0;
+    if (memgauge__parse_kb_field(buf, strlen(buf), key, &kb) != 0)
+        return 0;
+    return kb;
+}
+
+static int read_status(char *buf, size_t cap)
+{
+    int fd = atomic_load_explicit(&g.status_fd, memory_order_acquire);
+    return fd >= 0 && pread_all(fd, buf, cap) > 0 ? 0 : -1;
+}
+
+/* Opens the held fds for the current process. Called with g.lock held. */
+static void open_locked(void)
+{
+    int old = atomic_exchange(&g.statm_fd, -1);
+    if (old >= 0)
+        close(old);
+    old = atomic_exchange(&g.status_fd, -1);
+    if (old >= 0)
+        close(old);
+    atomic_store(&g.statm_fd, open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
+    atomic_store(&g.status_fd, open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+
+    struct rusage ru;
+    char buf[STATUS_BUF];
+    uint64_t inherited = 0;
+    if (getrusage(RUSAGE_SELF, &ru) == 0 && read_status(buf, sizeof buf) == 0 &&
+        (uint64_t)ru.ru_maxrss > status_kb(buf, "VmHWM:"))
+        inherited = (uint64_t)ru.ru_maxrss;
+    atomic_store(&g.inherited_maxrss_kb, inherited);
+    discover_cgroup();
+    atomic_store(&g.refreshed_ns, 0);
+    atomic_store(&g.stale, 0);
+}
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&g.lock);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&g.lock);
+}
+
+static void atfork_child(void)
+{
+    atomic_store(&g.stale, 1);
+    pthread_mutex_unlock(&g.lock);
+}
+
+static void init_once(void)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    g.page_size = ps > 0 ? (uint64_t)ps : 4096;
+    struct sysinfo si;
+    if (sysinfo(&si) == 0)
+        g.mem_total = (uint64_t)si.totalram * si.mem_unit;
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    pthread_mutex_lock(&g.lock);
+    open_locked();
+    pthread_mutex_unlock(&g.lock);
+}
+
+/* The tightest limit over the cgroup and its ancestors, and that cgroup's
+ * headroom: limit - (usage - inactive_file), as the kubelet's working set
+ * counts it (inactive file cache is reclaimed before an OOM kill). */
+static void cgroup_limit_locked(uint64_t *limit, uint64_t *headroom)
+{
+    *limit = 0;
+    *headroom = 0;
+    if (g.cgroup_version == 0)
+        return;
+    int v2 = g.cgroup_version == MEMGAUGE__CGROUP_V2;
+    char dir[PATH_CAP], best[PATH_CAP], buf[FILE_BUF];
+    memcpy(dir, g.cgroup_dir, sizeof dir);
+    uint64_t best_limit = UINT64_MAX;
+    size_t root_len = strlen(g.cgroup_root);
+    for (int level = 0; level < MAX_LEVELS; level++) {
+        uint64_t lim;
+        if (read_cgroup_file(dir, v2 ? "memory.max" : "memory.limit_in_bytes", buf, sizeof buf) ==
+                0 &&
+            memgauge__parse_cgroup_limit(buf, strlen(buf), &lim) == 0 && lim < best_limit) {
+            best_limit = lim;
+            memcpy(best, dir, sizeof best);
+        }
+        size_t len = strlen(dir);
+        if (len <= root_len)
+            break;
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL || (size_t)(slash - dir) < root_len)
+            break;
+        *slash = '\0';
+    }
+    /* A limit above physical memory never triggers: the system runs out first. */
+    if (best_limit == UINT64_MAX || (g.mem_total != 0 && best_limit >= g.mem_total))
+        return;
+    *limit = best_limit;
+    uint64_t usage = 0, inactive = 0;
+    if (read_cgroup_file(best, v2 ? "memory.current" : "memory.usage_in_bytes", buf, sizeof buf) !=
+            0 ||
+        memgauge__parse_u64(buf, strlen(buf), &usage) != 0)
+        return;
+    if (read_cgroup_file(best, "memory.stat", buf, sizeof buf) == 0)
+        memgauge__parse_keyed_u64(buf, strlen(buf), v2 ? "inactive_file" : "total_inactive_file",
+                                  &inactive);
+    uint64_t working_set = usage > inactive ? usage - inactive : 0;
+    *headroom = best_limit > working_set ? best_limit - working_set : 1;
+}
+
+static void refresh_locked(uint64_t now, uint64_t footprint_without_swap)
+{
+    struct sysinfo si;
+    int swap = sysinfo(&si) == 0 && si.totalswap != 0;
+    atomic_store(&g.swap_configured, swap);
+
+    uint64_t limit, headroom;
+    cgroup_limit_locked(&limit, &headroom);
+
+    char buf[STATUS_BUF];
+    uint64_t avail_kb;
+    if (read_file("/proc/meminfo", buf, sizeof buf) > 0 &&
+        memgauge__parse_kb_field(buf, strlen(buf), "MemAvailable:", &avail_kb) == 0) {
+        uint64_t sys = avail_kb * 1024u;
+        if (headroom == 0 || sys < headroom)
+            headroom = sys;
+    }
+    atomic_store(&g.limit, limit);
+    atomic_store(&g.base_available, headroom);
+    atomic_store(&g.base_footprint, footprint_without_swap);
+    atomic_store_explicit(&g.refreshed_ns, now, memory_order_release);
+}
+
+void memgauge__platform_invalidate(void)
+{
+    atomic_store(&g.refreshed_ns, 0);
+}
+
+static void ensure_fresh(uint64_t now, uint64_t footprint)
+{
+    uint64_t last = atomic_load_explicit(&g.refreshed_ns, memory_order_acquire);
+    if (last != 0 && now - last < REFRESH_NS)
+        return;
+    /* Never refreshed: wait for whoever is refreshing. Merely old: let one
+     * thread refresh and the others go on with the previous values. */
+    if (last == 0)
+        pthread_mutex_lock(&g.lock);
+    else if (pthread_mutex_trylock(&g.lock) != 0)
+        return;
+    last = atomic_load(&g.refreshed_ns);
+    if (last == 0 || now - last >= REFRESH_NS)
+        refresh_locked(now, footprint);
+    pthread_mutex_unlock(&g.lock);
+}
+
+int memgauge__platform_read(memgauge_reading_t *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_once(&g.once, init_once);
+    if (atomic_load_explicit(&g.stale, memory_order_acquire)) {
+        pthread_mutex_lock(&g.lock);
+        if (atomic_load(&g.stale))
+            open_locked();
+        pthread_mutex_unlock(&g.lock);
+    }
+
+    char buf[STATM_BUF];
+    memgauge__statm_t statm;
+    int fd = atomic_load_explicit(&g.statm_fd, memory_order_acquire);
+    if (fd < 0 || pread_all(fd, buf, sizeof buf) <= 0 ||
+        memgauge__parse_statm(buf, strlen(buf), &statm) != 0)
+        return MEMGAUGE_E_PLATFORM;
+    uint64_t now = memgauge__now_ns();
+    uint64_t anon = (statm.resident - statm.shared) * g.page_size;
+    ensure_fresh(now, anon);
+
+    out->time_ns = now;
+    out->resident_bytes = statm.resident * g.page_size;
+    out->valid = MEMGAUGE_FIELD_FOOTPRINT | MEMGAUGE_FIELD_RESIDENT | MEMGAUGE_FIELD_SWAPPED;
+    out->footprint_source = MEMGAUGE_SOURCE_LINUX_PRIVATE_FOOTPRINT;
+
+    uint64_t swap_kb = 0, peak_kb = 0;
+    char status[STATUS_BUF];
+    if (atomic_load_explicit(&g.swap_configured, memory_order_relaxed)) {
+        if (read_status(status, sizeof status) != 0)
+            return MEMGAUGE_E_PLATFORM;
+        swap_kb = status_kb(status, "VmSwap:");
+        peak_kb = status_kb(status, "VmHWM:");
+    } else {
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) == 0)
+            peak_kb = (uint64_t)ru.ru_maxrss;
+        uint64_t inherited = atomic_load_explicit(&g.inherited_maxrss_kb, memory_order_relaxed);
+        if (inherited != 0 && peak_kb <= inherited) {
+            peak_kb = read_status(status, sizeof status) == 0 ? status_kb(status, "VmHWM:") : 0;
+        }
+    }
+    out->swapped_bytes = swap_kb * 1024u;
+    out->footprint_bytes = anon + out->swapped_bytes;
+    if (peak_kb != 0) {
+        /* The kernel's high-water mark is max(recorded peak, current rss);
+         * its counters are per-CPU approximations, so keep it >= resident. */
+        out->peak_bytes = peak_kb * 1024u;
+        if (out->peak_bytes < out->resident_bytes)
+            out->peak_bytes = out->resident_bytes;
+        out->valid |= MEMGAUGE_FIELD_PEAK;
+    }
+
+    uint64_t limit = atomic_load_explicit(&g.limit, memory_order_relaxed);
+    if (limit != 0) {
+        out->limit_bytes = limit;
+        out->valid |= MEMGAUGE_FIELD_LIMIT;
+    }
+    uint64_t base = atomic_load_explicit(&g.base_available, memory_order_relaxed);
+    if (base != 0) {
+        uint64_t base_fp = atomic_load_explicit(&g.base_footprint, memory_order_relaxed);
+        /* Headroom moves opposite to our own anonymous memory. */
+        uint64_t avail = base + base_fp > anon ? base + base_fp - anon : 0;
+        out->available_bytes = avail;
+        out->valid |= MEMGAUGE_FIELD_AVAILABLE;
+    }
+    return MEMGAUGE_OK;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, a -Werror build with the whole suite, the suite
+# again under AddressSanitizer+UBSan, the threaded parts under
+# ThreadSanitizer, valgrind memcheck on the sampler, the Darwin compile and
+# link check, and a smoke run of the benchmark. Exits non-zero on any failure.
+# Usage: scripts/test.sh   (as root on a fresh machine: installs what it needs)
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+LOGS="$ROOT/build/test-logs"
+mkdir -p "$LOGS"
+JOBS="$(nproc 2>/dev/null || echo 2)"
+passed=0
+failed=0
+failed_steps=()
+
+step() {
+    local name="$1"
+    shift
+    local start=$SECONDS
+    if "$@" >"$LOGS/$name.log" 2>&1; then
+        passed=$((passed + 1))
+        printf '[PASS] %-22s %4ss  %s\n' "$name" $((SECONDS - start)) "$(tail -n 1 "$LOGS/$name.log")"
+    else
+        failed=$((failed + 1))
+        failed_steps+=("$name")
+        printf '[FAIL] %-22s %4ss  (log: build/test-logs/%s.log)\n' "$name" $((SECONDS - start)) "$name"
+        tail -n 40 "$LOGS/$name.log" | sed 's/^/    /'
+    fi
+}
+
+sources() {
+    git ls-files --cached --others --exclude-standard '*.c' '*.h'
+}
+
+format_check() {
+    # shellcheck disable=SC2046
+    clang-format --dry-run -Werror $(sources) && echo "clang-format: $(sources | wc -l) files clean"
+}
+
+configure_build() {
+    local dir="$1"
+    shift
+    cmake -S "$ROOT" -B "$dir" -DMEMGAUGE_WERROR=ON "$@" &&
+        cmake --build "$dir" -j "$JOBS"
+}
+
+run_ctest() {
+    ctest --test-dir "$1" --output-on-failure -j 1 --timeout 600 "${@:2}"
+}
+
+build_gcc() { configure_build build/gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo; }
+test_gcc() { run_ctest build/gcc; }
+
+build_asan() {
+    configure_build build/asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+        -DMEMGAUGE_SANITIZE=address,undefined -DMEMGAUGE_BUILD_BENCH=OFF
+}
+test_asan() {
+    ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_ctest build/asan
+}
+
+build_tsan() {
+    configure_build build/tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+        -DMEMGAUGE_SANITIZE=thread -DMEMGAUGE_BUILD_BENCH=OFF -DMEMGAUGE_BUILD_SAMPLE=OFF
+}
+test_tsan() { run_ctest build/tsan -L threaded; }
+
+memcheck() {
+    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --show-leak-kinds=definite,indirect --child-silent-after-fork=yes -q \
+        build/gcc/tests/stress_threads
+}
+
+darwin_check() { scripts/darwin-check.sh; }
+
+bench_smoke() { build/gcc/bench/sample_cost --quick; }
+
+step deps scripts/deps.sh
+step format format_check
+step build-gcc-werror build_gcc
+step test-gcc test_gcc
+step build-asan-ubsan build_asan
+step test-asan-ubsan test_asan
+step build-tsan build_tsan
+step test-tsan test_tsan
+step valgrind-memcheck memcheck
+step darwin-check darwin_check
+step bench-smoke bench_smoke
+
+echo
+if [ "$failed" -ne 0 ]; then
+    echo "failed steps: ${failed_steps[*]}"
+fi
+echo "memgauge tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,374 @@
+/* Options (options.c): documented defaults, one error code per bad field,
+ * error text that names the field, and the version and source names. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include "internal.h"
+
+static memgauge_options_t defaults(void)
+{
+    memgauge_options_t o;
+    memset(&o, 0xab, sizeof o);
+    cr_assert(eq(int, memgauge_options_init(&o), MEMGAUGE_OK));
+    return o;
+}
+
+static memgauge_threshold_t absolute(uint64_t bytes)
+{
+    memgauge_threshold_t t;
+    memset(&t, 0, sizeof t);
+    t.bytes = bytes;
+    return t;
+}
+
+static memgauge_threshold_t of_limit(double fraction)
+{
+    memgauge_threshold_t t;
+    memset(&t, 0, sizeof t);
+    t.limit_fraction = fraction;
+    return t;
+}
+
+static int validate_with_threshold(memgauge_threshold_t t)
+{
+    memgauge_options_t o = defaults();
+    o.threshold_count = 1;
+    o.thresholds = &t;
+    return memgauge__options_validate(&o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Defaults                                                                  */
+/* ------------------------------------------------------------------------ */
+
+Test(options_init, fills_the_documented_defaults)
+{
+    memgauge_options_t o = defaults();
+
+    cr_assert(eq(sz, o.struct_size, sizeof(memgauge_options_t)));
+    cr_assert(eq(u32, o.interval_ms, 1000));
+    cr_assert(eq(u32, o.ring_capacity, 600));
+    cr_assert(eq(u32, o.window_ms, 10000));
+    cr_assert(eq(dbl, o.hysteresis_fraction, 0.05));
+    cr_assert(eq(u32, o.threshold_count, 0));
+    cr_assert(eq(ptr, (void *)o.thresholds, NULL));
+    cr_assert(eq(ptr, (void *)o.on_sample, NULL));
+    cr_assert(eq(ptr, (void *)o.on_threshold, NULL));
+    cr_assert(eq(ptr, (void *)o.on_window, NULL));
+    cr_assert(eq(ptr, o.user_data, NULL));
+}
+
+Test(options_init, defaults_are_valid)
+{
+    memgauge_options_t o = defaults();
+
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+}
+
+Test(options_init, null_is_an_error)
+{
+    cr_assert(eq(int, memgauge_options_init(NULL), MEMGAUGE_E_NULL_ARGUMENT));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Validation: one code per bad field                                        */
+/* ------------------------------------------------------------------------ */
+
+Test(options_validate, null_is_an_error)
+{
+    cr_assert(eq(int, memgauge__options_validate(NULL), MEMGAUGE_E_NULL_ARGUMENT));
+}
+
+Test(options_validate, interval_range_is_10_to_86400000_ms)
+{
+    memgauge_options_t o = defaults();
+    o.window_ms = 86400000;
+
+    o.interval_ms = 9;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_INTERVAL));
+    o.interval_ms = 0;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_INTERVAL));
+    o.interval_ms = 86400001;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_INTERVAL));
+    o.interval_ms = 10;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+    o.interval_ms = 86400000;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+}
+
+Test(options_validate, ring_capacity_range_is_1_to_1048576)
+{
+    memgauge_options_t o = defaults();
+
+    o.ring_capacity = 0;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_RING_CAPACITY));
+    o.ring_capacity = 1048577;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_RING_CAPACITY));
+    o.ring_capacity = 1;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+    o.ring_capacity = 1048576;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+}
+
+Test(options_validate, window_must_not_be_below_the_interval)
+{
+    memgauge_options_t o = defaults();
+    o.interval_ms = 5000;
+
+    o.window_ms = 4999;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_WINDOW));
+    o.window_ms = 5000;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+}
+
+Test(options_validate, window_must_not_exceed_a_day)
+{
+    memgauge_options_t o = defaults();
+
+    o.window_ms = 86400001;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_WINDOW));
+    o.window_ms = 86400000;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+}
+
+Test(options_validate, at_most_16_thresholds)
+{
+    memgauge_threshold_t t[MEMGAUGE_MAX_THRESHOLDS + 1];
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        t[i] = absolute((i + 1) * 1000);
+    memgauge_options_t o = defaults();
+    o.thresholds = t;
+
+    o.threshold_count = 17;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_THRESHOLD_COUNT));
+    o.threshold_count = 16;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+}
+
+Test(options_validate, thresholds_null_with_a_count_is_an_error)
+{
+    memgauge_options_t o = defaults();
+    o.threshold_count = 1;
+    o.thresholds = NULL;
+
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_THRESHOLD_COUNT));
+}
+
+Test(options_validate, a_threshold_sets_exactly_one_of_bytes_and_fraction)
+{
+    memgauge_threshold_t both = absolute(1000);
+    both.limit_fraction = 0.5;
+    memgauge_threshold_t neither = absolute(0);
+
+    cr_assert(eq(int, validate_with_threshold(both), MEMGAUGE_E_THRESHOLD_LEVEL));
+    cr_assert(eq(int, validate_with_threshold(neither), MEMGAUGE_E_THRESHOLD_LEVEL));
+    cr_assert(eq(int, validate_with_threshold(absolute(1000)), MEMGAUGE_OK));
+    cr_assert(eq(int, validate_with_threshold(of_limit(0.5)), MEMGAUGE_OK));
+}
+
+Test(options_validate, a_fraction_must_be_in_0_exclusive_to_1_inclusive)
+{
+    cr_assert(eq(int, validate_with_threshold(of_limit(1.5)), MEMGAUGE_E_THRESHOLD_FRACTION));
+    cr_assert(eq(int, validate_with_threshold(of_limit(-0.1)), MEMGAUGE_E_THRESHOLD_FRACTION));
+    cr_assert(eq(int, validate_with_threshold(of_limit(NAN)), MEMGAUGE_E_THRESHOLD_FRACTION));
+    cr_assert(eq(int, validate_with_threshold(of_limit(INFINITY)), MEMGAUGE_E_THRESHOLD_FRACTION));
+    cr_assert(eq(int, validate_with_threshold(of_limit(1.0)), MEMGAUGE_OK));
+    cr_assert(eq(int, validate_with_threshold(of_limit(1e-9)), MEMGAUGE_OK));
+}
+
+Test(options_validate, a_bad_threshold_after_good_ones_is_found)
+{
+    memgauge_threshold_t t[3] = {absolute(1000), of_limit(0.9), of_limit(2.0)};
+    memgauge_options_t o = defaults();
+    o.threshold_count = 3;
+    o.thresholds = t;
+
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_THRESHOLD_FRACTION));
+    o.threshold_count = 2;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+}
+
+Test(options_validate, hysteresis_range_is_0_to_one_half)
+{
+    memgauge_options_t o = defaults();
+
+    o.hysteresis_fraction = 0.6;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_HYSTERESIS));
+    o.hysteresis_fraction = NAN;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_HYSTERESIS));
+    o.hysteresis_fraction = -0.01;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_HYSTERESIS));
+    o.hysteresis_fraction = 0.0;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+    o.hysteresis_fraction = 0.5;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+}
+
+Test(options_validate, struct_size_below_the_first_version_is_an_error)
+{
+    memgauge_options_t o = defaults();
+
+    o.struct_size = 0;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_STRUCT_SIZE));
+    o.struct_size = sizeof(memgauge_options_t) - 1;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_STRUCT_SIZE));
+    o.struct_size = offsetof(memgauge_options_t, hysteresis_fraction);
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_STRUCT_SIZE));
+}
+
+/* What an app built against a newer header passes: our fields, then more. */
+typedef struct {
+    memgauge_options_t known;
+    unsigned char newer_fields[64];
+} newer_options_t;
+
+Test(options_validate, a_larger_struct_with_a_zero_tail_is_accepted)
+{
+    newer_options_t n;
+    memset(&n, 0, sizeof n);
+    cr_assert(eq(int, memgauge_options_init(&n.known), MEMGAUGE_OK));
+    n.known.struct_size = sizeof n;
+
+    cr_assert(eq(int, memgauge__options_validate(&n.known), MEMGAUGE_OK));
+}
+
+Test(options_validate, a_larger_struct_with_a_non_zero_unknown_field_is_an_error)
+{
+    newer_options_t n;
+    memset(&n, 0, sizeof n);
+    cr_assert(eq(int, memgauge_options_init(&n.known), MEMGAUGE_OK));
+    n.known.struct_size = sizeof n;
+    n.newer_fields[sizeof n.newer_fields - 1] = 1;
+
+    cr_assert(eq(int, memgauge__options_validate(&n.known), MEMGAUGE_E_STRUCT_SIZE));
+}
+
+Test(options_validate, bytes_beyond_struct_size_are_not_read)
+{
+    newer_options_t n;
+    memset(&n, 0, sizeof n);
+    cr_assert(eq(int, memgauge_options_init(&n.known), MEMGAUGE_OK));
+    n.known.struct_size = sizeof n.known + 8;
+    n.newer_fields[8] = 1; /* just past what the caller declared */
+
+    cr_assert(eq(int, memgauge__options_validate(&n.known), MEMGAUGE_OK));
+}
+
+Test(options_validate, the_first_bad_field_decides_the_code)
+{
+    memgauge_options_t o = defaults();
+    o.interval_ms = 1;
+    o.ring_capacity = 0;
+    o.hysteresis_fraction = 2.0;
+
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_INTERVAL));
+    o.interval_ms = 1000;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_RING_CAPACITY));
+    o.ring_capacity = 10;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_HYSTERESIS));
+}
+
+Test(options_validate, every_option_error_has_its_own_code)
+{
+    static const int codes[] = {
+        MEMGAUGE_E_STRUCT_SIZE,        MEMGAUGE_E_INTERVAL,
+        MEMGAUGE_E_RING_CAPACITY,      MEMGAUGE_E_WINDOW,
+        MEMGAUGE_E_THRESHOLD_COUNT,    MEMGAUGE_E_THRESHOLD_LEVEL,
+        MEMGAUGE_E_THRESHOLD_FRACTION, MEMGAUGE_E_HYSTERESIS,
+    };
+    const size_t n = sizeof codes / sizeof codes[0];
+
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(lt(int, codes[i], 0));
+        for (size_t j = i + 1; j < n; j++)
+            cr_assert(ne(int, codes[i], codes[j]));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Error text                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void assert_text_names(int code, const char *field)
+{
+    const char *text = memgauge_strerror(code);
+    cr_assert(ne(ptr, (void *)text, NULL));
+    cr_assert(ne(ptr, strstr(text, field), NULL), "strerror(%d) = \"%s\" does not name %s", code,
+              text, field);
+}
+
+Test(strerror, names_the_field_of_each_option_error)
+{
+    assert_text_names(MEMGAUGE_E_STRUCT_SIZE, "struct_size");
+    assert_text_names(MEMGAUGE_E_INTERVAL, "interval_ms");
+    assert_text_names(MEMGAUGE_E_RING_CAPACITY, "ring_capacity");
+    assert_text_names(MEMGAUGE_E_WINDOW, "window_ms");
+    assert_text_names(MEMGAUGE_E_THRESHOLD_COUNT, "threshold_count");
+    assert_text_names(MEMGAUGE_E_THRESHOLD_LEVEL, "thresholds");
+    assert_text_names(MEMGAUGE_E_THRESHOLD_LEVEL, "bytes");
+    assert_text_names(MEMGAUGE_E_THRESHOLD_FRACTION, "limit_fraction");
+    assert_text_names(MEMGAUGE_E_HYSTERESIS, "hysteresis_fraction");
+}
+
+Test(strerror, states_the_documented_ranges)
+{
+    cr_assert(eq(str, (char *)memgauge_strerror(MEMGAUGE_E_INTERVAL),
+                 "options.interval_ms must be between 10 and 86400000"));
+    assert_text_names(MEMGAUGE_E_RING_CAPACITY, "1048576");
+    assert_text_names(MEMGAUGE_E_THRESHOLD_COUNT, "16");
+    assert_text_names(MEMGAUGE_E_HYSTERESIS, "0.5");
+}
+
+Test(strerror, every_code_has_text)
+{
+    for (int code = MEMGAUGE_E_UNSUPPORTED; code <= MEMGAUGE_OK; code++) {
+        const char *text = memgauge_strerror(code);
+        cr_assert(ne(ptr, (void *)text, NULL), "code %d", code);
+        cr_assert(gt(sz, strlen(text), 0), "code %d", code);
+        cr_assert(ne(str, (char *)text, "unknown memgauge error"), "code %d", code);
+    }
+}
+
+Test(strerror, unknown_codes_have_generic_text)
+{
+    static const int unknown[] = {1, 42, -18, -1000, INT32_MIN, INT32_MAX};
+
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        const char *text = memgauge_strerror(unknown[i]);
+        cr_assert(ne(ptr, (void *)text, NULL));
+        cr_assert(eq(str, (char *)text, "unknown memgauge error"), "code %d", unknown[i]);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Version and source names                                                  */
+/* ------------------------------------------------------------------------ */
+
+Test(version, equals_the_header_version)
+{
+    cr_assert(eq(str, (char *)memgauge_version(), MEMGAUGE_VERSION_STRING));
+    cr_assert(eq(str, (char *)memgauge_version(), "0.1.0"));
+}
+
+Test(source_name, names_every_source_as_reports_do)
+{
+    cr_assert(eq(str, (char *)memgauge_source_name(MEMGAUGE_SOURCE_NONE), "none"));
+    cr_assert(
+        eq(str, (char *)memgauge_source_name(MEMGAUGE_SOURCE_PHYS_FOOTPRINT), "phys_footprint"));
+    cr_assert(eq(str, (char *)memgauge_source_name(MEMGAUGE_SOURCE_INTERNAL_COMPRESSED),
+                 "internal_compressed"));
+    cr_assert(eq(str, (char *)memgauge_source_name(MEMGAUGE_SOURCE_RESIDENT_FALLBACK),
+                 "resident_fallback"));
+    cr_assert(eq(str, (char *)memgauge_source_name(MEMGAUGE_SOURCE_LINUX_PRIVATE_FOOTPRINT),
+                 "linux_private_footprint"));
+}
+
+Test(source_name, an_unknown_source_is_none)
+{
+    cr_assert(eq(str, (char *)memgauge_source_name(5), "none"));
+    cr_assert(eq(str, (char *)memgauge_source_name(-1), "none"));
+}
