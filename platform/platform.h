@@ -15,8 +15,10 @@
 /* Monotonic nanoseconds (CLOCK_MONOTONIC). */
 uint64_t memgauge__now_ns(void);
 
-/* CPU time consumed by the calling thread, in nanoseconds. */
-uint64_t memgauge__thread_cpu_ns(void);
+/* CPU time consumed so far by another (running) thread of this process, in
+ * nanoseconds; 0 if the OS will not say. Lets the SDK show its own cost
+ * without the sampler paying for a clock read on every tick. */
+uint64_t memgauge__thread_cpu_ns(pthread_t thread);
 
 /* A condition variable whose timed waits follow the monotonic clock, so
  * that a change of wall-clock time never stretches or cuts a wait. */

@@ -22,11 +22,6 @@ uint64_t memgauge__now_ns(void)
     return clock_ns(CLOCK_MONOTONIC);
 }
 
-uint64_t memgauge__thread_cpu_ns(void)
-{
-    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
-}
-
 #if defined(__APPLE__)
 /* Darwin has no pthread_condattr_setclock: its absolute waits follow the
  * wall clock, so wait for the remaining time instead. */

@@ -20,6 +20,19 @@
 #include "darwin_vminfo.h"
 #include "platform.h"
 
+uint64_t memgauge__thread_cpu_ns(pthread_t thread)
+{
+    thread_basic_info_data_t info;
+    mach_msg_type_number_t count = THREAD_BASIC_INFO_COUNT;
+    mach_port_t port = pthread_mach_thread_np(thread);
+    if (thread_info(port, THREAD_BASIC_INFO, (thread_info_t)&info, &count) != KERN_SUCCESS)
+        return 0;
+    uint64_t us =
+        ((uint64_t)info.user_time.seconds + (uint64_t)info.system_time.seconds) * 1000000u +
+        (uint64_t)info.user_time.microseconds + (uint64_t)info.system_time.microseconds;
+    return us * 1000u;
+}
+
 /* darwin_vminfo.c gates fields on its own copies of these counts. */
 _Static_assert(MEMGAUGE__VMINFO_REV0_COUNT == TASK_VM_INFO_REV0_COUNT, "TASK_VM_INFO_REV0_COUNT");
 _Static_assert(MEMGAUGE__VMINFO_REV1_COUNT == TASK_VM_INFO_REV1_COUNT, "TASK_VM_INFO_REV1_COUNT");

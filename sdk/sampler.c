@@ -37,7 +37,6 @@ struct memgauge_s {
     uint64_t read_errors;
     uint64_t overruns;
     uint64_t threshold_events;
-    uint64_t cpu_ns;
     memgauge_sample_t ring[]; /* opts.ring_capacity entries */
 };
 
@@ -102,7 +101,6 @@ static void take_sample(memgauge_t *h)
     } else {
         h->read_errors++;
     }
-    h->cpu_ns = memgauge__thread_cpu_ns();
     pthread_mutex_unlock(&h->lock);
     if (rc != MEMGAUGE_OK)
         return;
@@ -333,7 +331,7 @@ int memgauge_get_stats(memgauge_t *h, memgauge_stats_t *out)
     s.read_errors = h->read_errors;
     s.overruns = h->overruns;
     s.threshold_events = h->threshold_events;
-    s.sampler_cpu_ns = h->cpu_ns;
+    s.sampler_cpu_ns = running ? memgauge__thread_cpu_ns(h->thread) : 0;
     release_handle(h);
 
     size_t caller = out->struct_size;

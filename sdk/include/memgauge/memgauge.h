@@ -117,7 +117,7 @@ typedef struct memgauge_reading_s {
      * limit_bytes_remaining / os_proc_available_memory(); Linux the smaller
      * of the cgroup headroom (limit - usage + inactive file cache) and
      * MemAvailable. 0 with the bit clear when unknown. On Linux it is
-     * re-read from the kernel at least twice a second and carried forward by
+     * re-read from the kernel at least every two seconds and carried forward by
      * the process's own footprint change in between. */
     uint64_t available_bytes;
     uint64_t swapped_bytes;   /* Darwin: compressed; Linux: VmSwap */
