@@ -5,9 +5,9 @@
  *
  * Hot path (every reading): one pread of a held /proc/self/statm fd and one
  * getrusage() for the kernel's resident high-water mark (the same number as
- * VmHWM). /proc/self/status (about six times the cost of statm) is read only
- * when it can change the answer: when swap is configured (VmSwap) or while
- * getrusage still reports a peak inherited across exec().
+ * VmHWM). When swap is configured (VmSwap is only in status), or while
+ * getrusage still reports a peak inherited across exec(), one pread of a
+ * held /proc/self/status fd replaces both: RssAnon, VmRSS, VmSwap, VmHWM.
  *
  * Slow path (at most every REFRESH_NS = 2 s, or when invalidated): whether swap is
  * configured, the cgroup limit (the tightest of the process's memory cgroup
@@ -306,6 +306,66 @@ static void ensure_fresh(uint64_t now, uint64_t footprint)
     pthread_mutex_unlock(&g.lock);
 }
 
+/* Anonymous resident, resident, swap and peak, in bytes. */
+typedef struct counts_s {
+    uint64_t anon, resident, swap, peak;
+} counts_t;
+
+/* One read of status gives every number at once: used when swap is on
+ * (VmSwap is only there) or while getrusage shows an inherited peak. */
+static int counts_from_status(counts_t *c)
+{
+    char status[STATUS_BUF];
+    uint64_t anon_kb, rss_kb;
+    if (read_status(status, sizeof status) != 0 ||
+        memgauge__parse_kb_field(status, strlen(status), "RssAnon:", &anon_kb) != 0 ||
+        memgauge__parse_kb_field(status, strlen(status), "VmRSS:", &rss_kb) != 0)
+        return -1; /* RssAnon appeared in Linux 4.5: older kernels use statm */
+    c->anon = anon_kb * 1024u;
+    c->resident = rss_kb * 1024u;
+    c->swap = status_kb(status, "VmSwap:") * 1024u;
+    c->peak = status_kb(status, "VmHWM:") * 1024u;
+    return 0;
+}
+
+static int counts_from_statm(counts_t *c, uint64_t peak_kb)
+{
+    char buf[STATM_BUF];
+    memgauge__statm_t statm;
+    int fd = atomic_load_explicit(&g.statm_fd, memory_order_acquire);
+    if (fd < 0 || pread_all(fd, buf, sizeof buf) <= 0 ||
+        memgauge__parse_statm(buf, strlen(buf), &statm) != 0)
+        return -1;
+    c->anon = (statm.resident - statm.shared) * g.page_size;
+    c->resident = statm.resident * g.page_size;
+    c->swap = 0;
+    c->peak = peak_kb * 1024u;
+    return 0;
+}
+
+static int read_counts(counts_t *c)
+{
+    int swap = atomic_load_explicit(&g.swap_configured, memory_order_relaxed);
+    struct rusage ru;
+    uint64_t peak_kb = 0;
+    if (!swap && getrusage(RUSAGE_SELF, &ru) == 0)
+        peak_kb = (uint64_t)ru.ru_maxrss;
+    uint64_t inherited = atomic_load_explicit(&g.inherited_maxrss_kb, memory_order_relaxed);
+    int inherited_peak = inherited != 0 && peak_kb <= inherited;
+    if ((swap || inherited_peak) && counts_from_status(c) == 0)
+        return 0;
+    if (counts_from_statm(c, inherited_peak ? 0 : peak_kb) != 0)
+        return -1;
+    if (swap) { /* a kernel without RssAnon: statm, plus VmSwap from status */
+        char status[STATUS_BUF];
+        if (read_status(status, sizeof status) != 0)
+            return -1;
+        c->swap = status_kb(status, "VmSwap:") * 1024u;
+        c->peak = status_kb(status, "VmHWM:") * 1024u;
+    }
+    return 0;
+}
+
 int memgauge__platform_read(memgauge_reading_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -317,45 +377,22 @@ int memgauge__platform_read(memgauge_reading_t *out)
         pthread_mutex_unlock(&g.lock);
     }
 
-    char buf[STATM_BUF];
-    memgauge__statm_t statm;
-    int fd = atomic_load_explicit(&g.statm_fd, memory_order_acquire);
-    if (fd < 0 || pread_all(fd, buf, sizeof buf) <= 0 ||
-        memgauge__parse_statm(buf, strlen(buf), &statm) != 0)
+    counts_t c;
+    if (read_counts(&c) != 0)
         return MEMGAUGE_E_PLATFORM;
     uint64_t now = memgauge__now_ns();
-    uint64_t anon = (statm.resident - statm.shared) * g.page_size;
-    ensure_fresh(now, anon);
+    ensure_fresh(now, c.anon);
 
     out->time_ns = now;
-    out->resident_bytes = statm.resident * g.page_size;
+    out->resident_bytes = c.resident;
+    out->swapped_bytes = c.swap;
+    out->footprint_bytes = c.anon + c.swap;
     out->valid = MEMGAUGE_FIELD_FOOTPRINT | MEMGAUGE_FIELD_RESIDENT | MEMGAUGE_FIELD_SWAPPED;
     out->footprint_source = MEMGAUGE_SOURCE_LINUX_PRIVATE_FOOTPRINT;
-
-    uint64_t swap_kb = 0, peak_kb = 0;
-    char status[STATUS_BUF];
-    if (atomic_load_explicit(&g.swap_configured, memory_order_relaxed)) {
-        if (read_status(status, sizeof status) != 0)
-            return MEMGAUGE_E_PLATFORM;
-        swap_kb = status_kb(status, "VmSwap:");
-        peak_kb = status_kb(status, "VmHWM:");
-    } else {
-        struct rusage ru;
-        if (getrusage(RUSAGE_SELF, &ru) == 0)
-            peak_kb = (uint64_t)ru.ru_maxrss;
-        uint64_t inherited = atomic_load_explicit(&g.inherited_maxrss_kb, memory_order_relaxed);
-        if (inherited != 0 && peak_kb <= inherited) {
-            peak_kb = read_status(status, sizeof status) == 0 ? status_kb(status, "VmHWM:") : 0;
-        }
-    }
-    out->swapped_bytes = swap_kb * 1024u;
-    out->footprint_bytes = anon + out->swapped_bytes;
-    if (peak_kb != 0) {
+    if (c.peak != 0) {
         /* The kernel's high-water mark is max(recorded peak, current rss);
          * its counters are per-CPU approximations, so keep it >= resident. */
-        out->peak_bytes = peak_kb * 1024u;
-        if (out->peak_bytes < out->resident_bytes)
-            out->peak_bytes = out->resident_bytes;
+        out->peak_bytes = c.peak < c.resident ? c.resident : c.peak;
         out->valid |= MEMGAUGE_FIELD_PEAK;
     }
 
@@ -368,7 +405,7 @@ int memgauge__platform_read(memgauge_reading_t *out)
     if (base != 0) {
         uint64_t base_fp = atomic_load_explicit(&g.base_footprint, memory_order_relaxed);
         /* Headroom moves opposite to our own anonymous memory. */
-        uint64_t avail = base + base_fp > anon ? base + base_fp - anon : 0;
+        uint64_t avail = base + base_fp > c.anon ? base + base_fp - c.anon : 0;
         out->available_bytes = avail;
         out->valid |= MEMGAUGE_FIELD_AVAILABLE;
     }

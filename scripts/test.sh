@@ -69,9 +69,10 @@ build_tsan() {
 test_tsan() { run_ctest build/tsan -L threaded; }
 
 memcheck() {
-    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-        --show-leak-kinds=definite,indirect --child-silent-after-fork=yes -q \
-        build/gcc/tests/stress_threads
+    local vg=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
+        --show-leak-kinds=definite,indirect -q)
+    "${vg[@]}" --child-silent-after-fork=yes build/gcc/tests/stress_threads &&
+        "${vg[@]}" --trace-children=yes build/gcc/tests/test_sampler --jobs 1
 }
 
 darwin_check() { scripts/darwin-check.sh; }

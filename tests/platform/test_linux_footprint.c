@@ -338,3 +338,40 @@ Test(linux_footprint, concurrent_reads_from_many_threads_all_succeed)
     for (int i = 0; i < 4; i++)
         cr_assert_eq(bad[i], 0, "thread %d had %llu bad readings", i, (unsigned long long)bad[i]);
 }
+
+#ifdef MEMGAUGE_SAMPLE_APP
+/* getrusage's ru_maxrss keeps the peak of the image that called exec(). A
+ * process exec'd from a 300 MiB parent must still report its own peak. */
+Test(linux_footprint, peak_is_not_inherited_across_exec)
+{
+    int out[2];
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        touch_anon(300 * MIB);
+        dup2(out[1], 1);
+        close(out[0]);
+        execl(MEMGAUGE_SAMPLE_APP, MEMGAUGE_SAMPLE_APP, "--scenario", "steady", "--duration", "1",
+              "--interval-ms", "100", "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char buf[4096];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(out[0], buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(out[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sample app failed: %s", buf);
+    const char *k = strstr(buf, "kernel_peak_bytes=");
+    cr_assert_not_null(k, "no kernel_peak_bytes in: %s", buf);
+    unsigned long long peak = strtoull(k + strlen("kernel_peak_bytes="), NULL, 10);
+    /* the steady scenario holds 64 MiB; the parent's 300 MiB must not show */
+    cr_assert_lt(peak, 200 * MIB, "kernel peak %llu is the parent's, inherited across exec", peak);
+    cr_assert_gt(peak, 60 * MIB, "kernel peak %llu misses the app's own 64 MiB", peak);
+}
+#endif
