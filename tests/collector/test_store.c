@@ -1,0 +1,313 @@
+/* The storage suite. The same tests run on SQLite and, when MEMGAUGE_TEST_PG
+ * names a server, on PostgreSQL (scripts/collector-test.sh runs both). */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "wire_parse.h"
+
+static memgauge__store_t *st;
+static char url[512];
+
+static void setup(void)
+{
+    st = fixture_store(url);
+}
+
+static void teardown(void)
+{
+    if (st)
+        st->ops->close(st);
+    st = NULL;
+    if (!fixture_backend_is_pg()) {
+        char path[600];
+        unlink(url);
+        snprintf(path, sizeof path, "%s-wal", url);
+        unlink(path);
+        snprintf(path, sizeof path, "%s-shm", url);
+        unlink(path);
+    }
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+/* Parses a fixture batch and stores it; returns *duplicate. */
+static int put(const fixture_batch_t *f)
+{
+    char *json = fixture_batch_json(f);
+    memgauge__batch_t b;
+    memgauge__wire_error_t err;
+    cr_assert_eq(memgauge__wire_parse(json, strlen(json), &b, &err), 0, "%s: %s", err.field,
+                 err.reason);
+    int duplicate = -1;
+    int rc = st->ops->put_batch(st, &b, 1718000020000ull, &duplicate);
+    cr_assert_eq(rc, 0, "put_batch: %s", memgauge__store_error(st));
+    memgauge__batch_clear(&b);
+    free(json);
+    return duplicate;
+}
+
+static memgauge__store_counts_t counts(void)
+{
+    memgauge__store_counts_t c = {0};
+    cr_assert_eq(st->ops->counts(st, &c), 0, "%s", memgauge__store_error(st));
+    return c;
+}
+
+static memgauge__session_row_t one_session(const char *id)
+{
+    memgauge__session_filter_t f = {.session_id = id};
+    memgauge__session_row_t *rows = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->sessions(st, &f, &rows, &n), 0, "%s", memgauge__store_error(st));
+    cr_assert_eq(n, 1, "session %s: %zu rows", id, n);
+    memgauge__session_row_t r = rows[0];
+    free(rows);
+    return r;
+}
+
+Test(store, new_database_is_at_the_latest_schema_version)
+{
+    int v = -1;
+    cr_assert_eq(st->ops->schema_version(st, &v), 0);
+    cr_expect_eq(v, MEMGAUGE__SCHEMA_VERSION);
+    memgauge__store_counts_t c = counts();
+    cr_expect_eq(c.batches + c.sessions + c.windows + c.events + c.terminations, 0);
+}
+
+Test(store, batch_is_stored_with_every_row)
+{
+    char b[37], s[37], p[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1),
+                         .session_id = fixture_uuid(s, 100),
+                         .windows = 3,
+                         .samples_per_window = 10,
+                         .threshold = 1,
+                         .pressure = 1,
+                         .verdict = "oom_suspected",
+                         .prev_session = fixture_uuid(p, 99)};
+    cr_expect_eq(put(&f), 0);
+    memgauge__store_counts_t c = counts();
+    cr_expect_eq(c.batches, 1);
+    cr_expect_eq(c.sessions, 1);
+    cr_expect_eq(c.windows, 3);
+    cr_expect_eq(c.samples, 30);
+    cr_expect_eq(c.events, 3);
+    cr_expect_eq(c.terminations, 1);
+}
+
+Test(store, replayed_batch_is_a_duplicate_and_stored_once)
+{
+    char b[37], s[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1),
+                         .session_id = fixture_uuid(s, 100),
+                         .windows = 2,
+                         .threshold = 1};
+    cr_expect_eq(put(&f), 0);
+    cr_expect_eq(put(&f), 1);
+    cr_expect_eq(put(&f), 1);
+    memgauge__store_counts_t c = counts();
+    cr_expect_eq(c.batches, 1);
+    cr_expect_eq(c.windows, 2);
+    cr_expect_eq(c.samples, 20);
+    cr_expect_eq(c.events, 1);
+    cr_expect_eq(one_session(s).batches, 1);
+}
+
+Test(store, session_aggregates_span_batches)
+{
+    char b[37], s[37];
+    /* 16 KiB pages: the fixture rises 16 pages per sample, 50-sample triangle */
+    fixture_batch_t f1 = {.batch_id = fixture_uuid(b, 1),
+                          .session_id = fixture_uuid(s, 7),
+                          .windows = 1,
+                          .samples_per_window = 10};
+    put(&f1);
+    fixture_batch_t f2 = {.batch_id = fixture_uuid(b, 2),
+                          .session_id = s,
+                          .windows = 1,
+                          .samples_per_window = 10,
+                          .first_t_ms = 10000,
+                          .spike_at = 3,
+                          .spike_pages = 1000};
+    put(&f2);
+    memgauge__session_row_t r = one_session(s);
+    cr_expect_eq(r.batches, 2);
+    cr_expect_eq(r.windows, 2);
+    cr_expect_eq(r.samples, 20);
+    cr_expect_eq(r.last_ms, 19000);
+    /* second batch restarts the triangle at k = 0 (samples 0..9): max at k = 9 */
+    cr_expect_eq(r.max_bytes, (11520ull + 16 * 9) * 16384);
+    cr_expect_eq(r.peak_bytes, (11520ull + 16 * 3 + 1000) * 16384, "spike between samples");
+    cr_expect_eq(r.limit_bytes, 2147483648ull);
+    cr_expect_float_eq(r.peak_fraction, (double)((11520ull + 16 * 3 + 1000) * 16384) / 2147483648.0,
+                       1e-9);
+    cr_expect_eq(r.dropped, 6, "two batches of samples=2 + spool_evicted=1");
+    cr_expect_str_eq(r.device_model, "iPhone15,2");
+    cr_expect_str_eq(r.metric, "phys_footprint");
+    cr_expect_str_eq(r.verdict, "");
+}
+
+Test(store, unknown_limit_leaves_peak_fraction_unknown)
+{
+    char b[37], s[37];
+    fixture_batch_t f = {
+        .batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 7), .limit_bytes = 1};
+    put(&f);
+    memgauge__session_row_t r = one_session(s);
+    cr_expect_eq(r.limit_bytes, 0);
+    cr_expect_lt(r.peak_fraction, 0);
+}
+
+Test(store, windows_return_every_sample_exactly)
+{
+    char b[37], s[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1),
+                         .session_id = fixture_uuid(s, 7),
+                         .windows = 2,
+                         .samples_per_window = 30,
+                         .spike_at = 40,
+                         .spike_pages = 64};
+    put(&f);
+    memgauge__window_row_t *w = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->windows(st, s, &w, &n), 0, "%s", memgauge__store_error(st));
+    cr_assert_eq(n, 2);
+    cr_expect_eq(w[1].start_ms, 30000);
+    cr_expect_eq(w[1].end_ms, 59000);
+    cr_expect_str_eq(w[1].metric, "phys_footprint");
+    cr_assert(w[1].has_series);
+    cr_assert_eq(w[1].series.n, 30);
+    cr_expect_eq(w[1].series.t_ms[10], 40000);
+    cr_expect_eq(w[1].series.footprint[10], (11520ull + 16 * 10) * 16384); /* k = 40: 50 - 40 */
+    cr_expect_eq(w[1].series.peak[10], (11520ull + 16 * 10 + 64) * 16384);
+    cr_expect_eq(w[1].series.resident[29], (11520ull + 16 * 9) * 16384); /* k = 59: 50 - 41 */
+    cr_expect_eq(w[1].peak, (11520ull + 16 * 20) * 16384, "highest at k = 30, above the spike");
+    memgauge__window_rows_free(w, n);
+}
+
+Test(store, events_come_back_in_time_order)
+{
+    char b[37], s[37], p[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1),
+                         .session_id = fixture_uuid(s, 7),
+                         .threshold = 1,
+                         .pressure = 1,
+                         .verdict = "clean_exit",
+                         .prev_session = fixture_uuid(p, 6)};
+    put(&f);
+    memgauge__event_row_t *e = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->events(st, s, &e, &n), 0, "%s", memgauge__store_error(st));
+    cr_assert_eq(n, 3);
+    cr_expect_str_eq(e[0].kind, "previous_session");
+    cr_expect_str_eq(e[1].kind, "threshold");
+    cr_expect_eq(e[1].t_ms, 1000);
+    cr_expect_eq(e[1].threshold_id, 7);
+    cr_expect_str_eq(e[1].direction, "up");
+    cr_expect_eq(e[1].urgent, 1);
+    cr_expect_eq(e[1].level, 150000000);
+    cr_expect_eq(e[1].footprint, 189005824);
+    cr_expect_str_eq(e[2].kind, "pressure");
+    cr_expect_str_eq(e[2].pressure, "critical");
+    free(e);
+}
+
+Test(store, verdict_from_the_next_session_judges_the_previous_one)
+{
+    char b[37], s1[37], s2[37], s3[37];
+    fixture_batch_t first = {.batch_id = fixture_uuid(b, 1),
+                             .session_id = fixture_uuid(s1, 1),
+                             .device_model = "iPhone12,1"};
+    put(&first);
+    fixture_batch_t second = {.batch_id = fixture_uuid(b, 2),
+                              .session_id = fixture_uuid(s2, 2),
+                              .verdict = "oom_suspected",
+                              .prev_session = s1};
+    put(&second);
+    fixture_batch_t third = {.batch_id = fixture_uuid(b, 3),
+                             .session_id = fixture_uuid(s3, 3),
+                             .verdict = "clean_exit",
+                             .prev_session = s2};
+    put(&third);
+    cr_expect_str_eq(one_session(s1).verdict, "oom_suspected");
+    cr_expect_str_eq(one_session(s1).grade, "high");
+    cr_expect_str_eq(one_session(s2).verdict, "clean_exit");
+    cr_expect_str_eq(one_session(s3).verdict, "");
+
+    memgauge__session_filter_t oom = {.verdict = "oom"};
+    memgauge__termination_row_t *t = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->terminations(st, &oom, &t, &n), 0, "%s", memgauge__store_error(st));
+    cr_assert_eq(n, 1);
+    cr_expect_str_eq(t[0].session_id, s1);
+    cr_expect_str_eq(t[0].reported_by, s2);
+    cr_expect_str_eq(t[0].device_model, "iPhone12,1", "the judged session's own device");
+    cr_expect_eq(t[0].limit, 2147483648ull);
+    cr_expect_str_eq(t[0].pressure, "critical");
+    cr_assert(t[0].has_trail);
+    cr_assert_eq(t[0].trail.n, 3);
+    cr_expect_eq(t[0].trail.t_ms[2], 57000);
+    cr_expect_eq(t[0].trail.footprint[2], 126976ull * 16384);
+    memgauge__termination_rows_free(t, n);
+
+    memgauge__session_filter_t pending = {.verdict = "pending"};
+    memgauge__session_row_t *rows = NULL;
+    cr_assert_eq(st->ops->sessions(st, &pending, &rows, &n), 0);
+    cr_assert_eq(n, 1);
+    cr_expect_str_eq(rows[0].session_id, s3);
+    free(rows);
+}
+
+Test(store, sessions_filter_and_paginate)
+{
+    char b[37], s[37];
+    const char *devices[] = {"iPhone15,2", "iPhone12,1", "iPhone15,2", "iPhone15,2", "Pixel 8"};
+    for (int i = 0; i < 5; i++) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, (uint64_t)i + 1),
+                             .session_id = fixture_uuid(s, (uint64_t)i + 100),
+                             .device_model = devices[i],
+                             .app_version = i < 4 ? "2.4.0" : "2.5.0"};
+        put(&f);
+    }
+    memgauge__session_filter_t f = {
+        .app_id = "com.example.photos", .app_version = "2.4.0", .device_model = "iPhone15,2"};
+    memgauge__session_row_t *rows = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->sessions(st, &f, &rows, &n), 0);
+    cr_expect_eq(n, 3);
+    free(rows);
+    f.limit = 2;
+    cr_assert_eq(st->ops->sessions(st, &f, &rows, &n), 0);
+    cr_expect_eq(n, 2);
+    free(rows);
+    f.offset = 2;
+    cr_assert_eq(st->ops->sessions(st, &f, &rows, &n), 0);
+    cr_expect_eq(n, 1);
+    free(rows);
+
+    memgauge__app_row_t *apps = NULL;
+    cr_assert_eq(st->ops->apps(st, &apps, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_expect_str_eq(apps[0].app_id, "com.example.photos");
+    uint64_t total = apps[0].sessions + apps[1].sessions;
+    cr_expect_eq(total, 5);
+    free(apps);
+}
+
+Test(store, reopening_keeps_data_and_reapplies_no_migration)
+{
+    char b[37], s[37], err[256];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 7)};
+    put(&f);
+    st->ops->close(st);
+    st = memgauge__store_open(url, NULL, err, sizeof err);
+    cr_assert_not_null(st, "%s", err);
+    int v = 0;
+    cr_assert_eq(st->ops->schema_version(st, &v), 0);
+    cr_expect_eq(v, MEMGAUGE__SCHEMA_VERSION);
+    cr_expect_eq(counts().samples, 10);
+    cr_expect_eq(put(&f), 1, "the idempotency key survives a restart");
+}
