@@ -1,6 +1,7 @@
 /* The storage suite. The same tests run on SQLite and, when MEMGAUGE_TEST_PG
  * names a server, on PostgreSQL (scripts/collector-test.sh runs both). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
