@@ -117,9 +117,10 @@ struct memgauge__store_s {
 
 /* Limits on what one query returns, so that a big database cannot exhaust
  * the collector's memory. */
-#define MEMGAUGE__STORE_MAX_ROWS 50000 /* sessions considered for statistics, windows per session  \
-                                        */
-#define MEMGAUGE__STORE_PAGE_MAX 1000  /* session / termination list page */
+#define MEMGAUGE__STORE_MAX_ROWS                                                                   \
+    50000                             /* sessions considered for statistics, windows per session   \
+                                       */
+#define MEMGAUGE__STORE_PAGE_MAX 1000 /* session / termination list page */
 
 typedef struct memgauge__store_options_s {
     int sync_full;     /* SQLite: synchronous=FULL (survives power loss) instead of NORMAL */

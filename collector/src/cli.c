@@ -1,0 +1,215 @@
+/* Command-line parsing for memgauge-collector. */
+#include "cli.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char memgauge__cli_usage[] =
+    "usage: memgauge-collector --api-key KEY [options]\n"
+    "  --listen HOST:PORT      address to serve (default 127.0.0.1:8080; port 0 = any free)\n"
+    "  --db PATH|URL           SQLite file (default ./memgauge.db) or postgres://user@host/db\n"
+    "  --api-key KEY           accept this bearer key (repeatable)\n"
+    "  --api-keys FILE         accept every key in FILE, one per line, # comments\n"
+    "  --max-body BYTES        body cap, compressed and after gunzip (default 16M; K/M suffix)\n"
+    "  --threads N             HTTP worker threads (default 2)\n"
+    "  --max-connections N     concurrent connections (default 512)\n"
+    "  --idle-timeout S        close a silent connection after S seconds (default 15)\n"
+    "  --request-timeout S     a request body must arrive within S seconds (default 30)\n"
+    "  --drain-timeout S       on SIGTERM, wait S seconds for in-flight requests (default 10)\n"
+    "  --sync normal|full      SQLite durability: full also survives power loss (default normal)\n"
+    "  --pg-conns N            PostgreSQL connections (default 4)\n"
+    "  --port-file FILE        write the bound port to FILE once listening\n"
+    "  --log FILE              request log (default stderr)\n"
+    "  --quiet                 no per-request log lines\n"
+    "  --help, --version\n";
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int parse_uint(const char *s, unsigned long long lo, unsigned long long hi, int suffixes,
+                      unsigned long long *out)
+{
+    if (!s || !isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    if (suffixes && (*end == 'K' || *end == 'k')) {
+        v = v > (~0ull >> 10) ? ~0ull : v << 10;
+        end++;
+    } else if (suffixes && (*end == 'M' || *end == 'm')) {
+        v = v > (~0ull >> 20) ? ~0ull : v << 20;
+        end++;
+    }
+    if (*end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int add_key(memgauge__cli_t *o, const char *key, const char *where, char *err, size_t errlen)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > MEMGAUGE__KEY_MAX)
+        return bad(err, errlen, "%s: an API key must be 1 to 256 bytes", where);
+    for (size_t i = 0; i < n; i++)
+        if (!isgraph((unsigned char)key[i]))
+            return bad(err, errlen, "%s: an API key must be printable ASCII without spaces", where);
+    if (o->key_count == MEMGAUGE__MAX_KEYS)
+        return bad(err, errlen, "%s: more than 64 API keys", where);
+    memcpy(o->keys[o->key_count++], key, n + 1);
+    return 0;
+}
+
+static int read_keys(memgauge__cli_t *o, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return bad(err, errlen, "--api-keys: cannot read %s: %s", path, strerror(errno));
+    char line[1024];
+    int rc = 0, lineno = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        size_t n = strlen(s);
+        while (n && isspace((unsigned char)s[n - 1]))
+            s[--n] = '\0';
+        if (!n || s[0] == '#')
+            continue;
+        char where[64];
+        snprintf(where, sizeof where, "--api-keys: line %d", lineno);
+        rc = add_key(o, s, where, err, errlen);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int parse_listen(memgauge__cli_t *o, const char *v, char *err, size_t errlen)
+{
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    unsigned long long port;
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof o->host ||
+        parse_uint(colon + 1, 0, 65535, 0, &port))
+        return bad(err, errlen, "--listen: expected HOST:PORT (e.g. 127.0.0.1:8080), got '%s'",
+                   v ? v : "");
+    memcpy(o->host, v, (size_t)(colon - v));
+    o->host[colon - v] = '\0';
+    struct in_addr a;
+    if (inet_pton(AF_INET, o->host, &a) != 1)
+        return bad(err, errlen, "--listen: '%s' is not a numeric IPv4 address", o->host);
+    o->port = (uint16_t)port;
+    return 0;
+}
+
+int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->host, sizeof o->host, "127.0.0.1");
+    o->port = 8080;
+    o->db = "./memgauge.db";
+    o->max_body = 16u << 20;
+    o->threads = 2;
+    o->max_connections = 512;
+    o->idle_timeout_s = 15;
+    o->request_timeout_s = 30;
+    o->drain_timeout_s = 10;
+    o->pg_conns = 4;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            o->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--version")) {
+            o->version = 1;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) {
+            o->quiet = 1;
+            continue;
+        }
+        static const char *const valued[] = {
+            "--listen",          "--db",           "--api-key",
+            "--api-keys",        "--max-body",     "--threads",
+            "--max-connections", "--idle-timeout", "--request-timeout",
+            "--drain-timeout",   "--sync",         "--pg-conns",
+            "--port-file",       "--log",          NULL};
+        int known = 0;
+        for (int k = 0; valued[k]; k++)
+            known |= !strcmp(a, valued[k]);
+        if (!known)
+            return bad(err, errlen, "unknown option '%s'", a);
+        if (i + 1 >= argc)
+            return bad(err, errlen, "%s needs a value", a);
+        const char *v = argv[++i];
+        unsigned long long n;
+        int rc = 0;
+        if (!strcmp(a, "--listen")) {
+            rc = parse_listen(o, v, err, errlen);
+        } else if (!strcmp(a, "--db")) {
+            if (!v[0])
+                return bad(err, errlen, "--db: empty path");
+            o->db = v;
+        } else if (!strcmp(a, "--api-key")) {
+            rc = add_key(o, v, "--api-key", err, errlen);
+        } else if (!strcmp(a, "--api-keys")) {
+            rc = read_keys(o, v, err, errlen);
+        } else if (!strcmp(a, "--max-body")) {
+            if (parse_uint(v, 1024, 1ull << 30, 1, &n))
+                return bad(err, errlen, "--max-body: expected 1K .. 1024M bytes, got '%s'", v);
+            o->max_body = (size_t)n;
+        } else if (!strcmp(a, "--sync")) {
+            if (strcmp(v, "normal") && strcmp(v, "full"))
+                return bad(err, errlen, "--sync: expected normal or full, got '%s'", v);
+            o->sync_full = !strcmp(v, "full");
+        } else if (!strcmp(a, "--port-file")) {
+            o->port_file = v;
+        } else if (!strcmp(a, "--log")) {
+            o->log_file = v;
+        } else {
+            struct {
+                const char *name;
+                unsigned *dst;
+                unsigned long long lo, hi;
+            } nums[] = {{"--threads", &o->threads, 1, 64},
+                        {"--max-connections", &o->max_connections, 1, 65536},
+                        {"--idle-timeout", &o->idle_timeout_s, 1, 3600},
+                        {"--request-timeout", &o->request_timeout_s, 1, 3600},
+                        {"--drain-timeout", &o->drain_timeout_s, 0, 3600},
+                        {"--pg-conns", &o->pg_conns, 1, 64}};
+            for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+                if (strcmp(a, nums[k].name))
+                    continue;
+                if (parse_uint(v, nums[k].lo, nums[k].hi, 0, &n)) {
+                    snprintf(err, errlen, "%s: expected an integer %llu .. %llu, got '%s'", a,
+                             nums[k].lo, nums[k].hi, v);
+                    return -1;
+                }
+                *nums[k].dst = (unsigned)n;
+            }
+        }
+        if (rc)
+            return rc;
+    }
+    if (!o->help && !o->version && o->key_count == 0)
+        return bad(err, errlen, "no API key: give --api-key KEY or --api-keys FILE");
+    return 0;
+}

@@ -1,0 +1,39 @@
+/* Command line of memgauge-collector. Parsing is a pure function so that
+ * every refusal can be tested; main.c prints the message and exits 2. */
+#ifndef MEMGAUGE_COLLECTOR_CLI_H
+#define MEMGAUGE_COLLECTOR_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEMGAUGE__MAX_KEYS 64
+#define MEMGAUGE__KEY_MAX 256
+
+typedef struct memgauge__cli_s {
+    char host[64];  /* numeric IPv4 address to bind */
+    uint16_t port;  /* 0 = any free port (see port_file) */
+    const char *db; /* SQLite path or postgres:// URL */
+    size_t key_count;
+    char keys[MEMGAUGE__MAX_KEYS][MEMGAUGE__KEY_MAX + 1];
+    size_t max_body;  /* bytes, compressed and after gunzip */
+    unsigned threads; /* HTTP worker threads */
+    unsigned max_connections;
+    unsigned idle_timeout_s;    /* a connection silent this long is closed */
+    unsigned request_timeout_s; /* a request body must arrive within this */
+    unsigned drain_timeout_s;   /* on SIGTERM, wait this long for in-flight requests */
+    int sync_full;
+    unsigned pg_conns;
+    const char *port_file; /* written with the bound port once listening */
+    const char *log_file;  /* NULL = stderr */
+    int quiet;             /* no per-request log lines */
+    int help, version;
+} memgauge__cli_t;
+
+/* Parses argv into *out (defaults first). Returns 0, or -1 with a message
+ * naming the bad option in err[0 .. errlen). Reads the --api-keys file.
+ * Borrows argv strings (db, port_file, log_file point into argv). */
+int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *out, char *err, size_t errlen);
+
+extern const char memgauge__cli_usage[];
+
+#endif

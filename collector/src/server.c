@@ -1,0 +1,396 @@
+/* HTTP server on libmicrohttpd 0.9.75 (Debian 12): internal epoll threads in
+ * a pool, so that a slow client costs a socket, not a thread. */
+#include "server.h"
+
+#include "auth.h"
+#include "ingest.h"
+#include "query.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct memgauge__server_s {
+    struct MHD_Daemon *daemon;
+    const memgauge__cli_t *cli;
+    memgauge__store_t *store;
+    FILE *log;
+    uint16_t port;
+    unsigned in_flight; /* requests between their first line and their end; atomic */
+    uint64_t requests;  /* atomic */
+    memgauge__ingest_stats_t ingest;
+};
+
+enum route_e { ROUTE_NONE, ROUTE_INGEST };
+
+typedef struct request_s {
+    memgauge__server_t *srv;
+    struct timespec start;
+    int seen; /* the handler has run once */
+    int route;
+    int gzip;
+    int responded; /* a response is queued */
+    int status;
+    char *body; /* ingest body, grown up to max_body */
+    size_t len, cap, received;
+    char method[12];
+    char path[160];
+    char note[128];
+} request_t;
+
+static double elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+/* Called by MHD when a request line arrives: the request's life starts here,
+ * before headers, so that its latency and the drain count include them. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    memgauge__server_t *srv = cls;
+    request_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->srv = srv;
+    clock_gettime(CLOCK_MONOTONIC, &r->start);
+    size_t n = strcspn(uri, "?");
+    if (n >= sizeof r->path)
+        n = sizeof r->path - 1;
+    memcpy(r->path, uri, n);
+    __atomic_fetch_add(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&srv->requests, 1, __ATOMIC_RELAXED);
+    return r;
+}
+
+static void log_line(memgauge__server_t *srv, struct MHD_Connection *c, request_t *r,
+                     enum MHD_RequestTerminationCode toe)
+{
+    if (srv->cli->quiet)
+        return;
+    char ts[40], ip[INET6_ADDRSTRLEN] = "-", line[600];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, ip, sizeof ip);
+    static const char *const ends[] = {"ok",       "error",      "timeout",
+                                       "shutdown", "read-error", "client-abort"};
+    char status[24];
+    if (r->status)
+        snprintf(status, sizeof status, "%d", r->status);
+    else
+        snprintf(status, sizeof status, "closed:%s",
+                 (unsigned)toe < sizeof ends / sizeof ends[0] ? ends[toe] : "?");
+    int n = snprintf(line, sizeof line, "%s.%03ldZ %s %s %s %s %.3fms in=%zu %s\n", ts,
+                     now.tv_nsec / 1000000, ip, r->method[0] ? r->method : "-", r->path, status,
+                     elapsed_ms(&r->start), r->received, r->note);
+    if (n > (int)sizeof line - 1)
+        n = (int)sizeof line - 1;
+    fwrite(line, 1, (size_t)n, srv->log); /* one call per line: lines never interleave */
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    memgauge__server_t *srv = cls;
+    request_t *r = *req_cls;
+    if (!r)
+        return;
+    log_line(srv, c, r, toe);
+    free(r->body);
+    free(r);
+    *req_cls = NULL;
+    __atomic_fetch_sub(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, request_t *r, memgauge__reply_t *rep,
+                                  const char *extra_name, const char *extra_value)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        memgauge__reply_clear(rep);
+        return MHD_NO;
+    }
+    rep->body = NULL; /* the response owns it now */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (extra_name)
+        MHD_add_response_header(resp, extra_name, extra_value);
+    r->status = rep->status;
+    r->responded = 1;
+    if (rep->note[0] && !r->note[0])
+        snprintf(r->note, sizeof r->note, "%s", rep->note);
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)rep->status, resp);
+    MHD_destroy_response(resp);
+    memgauge__reply_clear(rep);
+    return ok;
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, request_t *r, int status,
+                                   const char *error, const char *reason, const char *extra_name,
+                                   const char *extra_value)
+{
+    memgauge__reply_t rep = {0};
+    memgauge__reply_error(&rep, status, error, NULL, reason);
+    return send_reply(c, r, &rep, extra_name, extra_value);
+}
+
+/* "application/json", optionally with parameters; a charset must be utf-8. */
+static int json_content_type(const char *v)
+{
+    if (!v)
+        return 0;
+    while (*v == ' ')
+        v++;
+    if (strncasecmp(v, "application/json", 16) != 0)
+        return 0;
+    const char *rest = v + 16;
+    while (*rest == ' ')
+        rest++;
+    if (*rest == '\0')
+        return 1;
+    if (*rest != ';')
+        return 0;
+    const char *cs = strcasestr(rest, "charset=");
+    if (!cs)
+        return 1;
+    cs += 8;
+    if (*cs == '"')
+        cs++;
+    return strncasecmp(cs, "utf-8", 5) == 0;
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static const char *get_arg(void *cls, const char *name)
+{
+    return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* First call of a POST /v1/reports: everything that can be refused before
+ * reading the body is refused here, and MHD then closes the connection
+ * without reading the body. */
+static enum MHD_Result start_ingest(struct MHD_Connection *c, request_t *r)
+{
+    memgauge__server_t *srv = r->srv;
+    if (!memgauge__auth_check(srv->cli, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
+        return reply_error(c, r, 401, "unauthorized", "a valid bearer API key is required",
+                           MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (!json_content_type(header(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return reply_error(c, r, 415, "unsupported media type",
+                           "Content-Type must be application/json", NULL, NULL);
+    const char *enc = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (enc && strcasecmp(enc, "gzip") == 0)
+        r->gzip = 1;
+    else if (enc && strcasecmp(enc, "identity") != 0)
+        return reply_error(c, r, 415, "unsupported media type",
+                           "Content-Encoding must be gzip or identity", NULL, NULL);
+    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (n > srv->cli->max_body) {
+            __atomic_fetch_add(&srv->ingest.too_large, 1, __ATOMIC_RELAXED);
+            return reply_error(c, r, 413, "body too large",
+                               "Content-Length exceeds the collector's cap", NULL, NULL);
+        }
+        r->cap = (size_t)n; /* allocate once when the length is known */
+    }
+    r->route = ROUTE_INGEST;
+    return MHD_YES;
+}
+
+static enum MHD_Result take_body(request_t *r, const char *data, size_t size)
+{
+    memgauge__server_t *srv = r->srv;
+    r->received += size;
+    if (elapsed_ms(&r->start) > srv->cli->request_timeout_s * 1000.0) {
+        snprintf(r->note, sizeof r->note, "request timeout: body too slow");
+        return MHD_NO; /* closes the connection */
+    }
+    if (r->len + size > srv->cli->max_body) {
+        __atomic_fetch_add(&srv->ingest.too_large, 1, __ATOMIC_RELAXED);
+        snprintf(r->note, sizeof r->note, "body over the cap while reading");
+        return MHD_NO;
+    }
+    if (r->len + size > r->cap || !r->body) {
+        size_t cap = r->cap ? r->cap : 65536;
+        while (cap < r->len + size)
+            cap *= 2;
+        if (cap > srv->cli->max_body)
+            cap = srv->cli->max_body;
+        char *b = realloc(r->body, cap + 1);
+        if (!b)
+            return MHD_NO;
+        r->body = b;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, size);
+    r->len += size;
+    return MHD_YES;
+}
+
+static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
+{
+    memgauge__server_t *srv = r->srv;
+    int version = 0;
+    int ok = srv->store->ops->schema_version(srv->store, &version) == 0;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "status", ok ? "ok" : "store unavailable");
+    cJSON_AddStringToObject(j, "store", srv->store->ops->name);
+    cJSON_AddNumberToObject(j, "schema", version);
+    cJSON_AddNumberToObject(j, "requests",
+                            (double)__atomic_load_n(&srv->requests, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(j, "in_flight", __atomic_load_n(&srv->in_flight, __ATOMIC_RELAXED));
+    const memgauge__ingest_stats_t *s = &srv->ingest;
+    cJSON *in = cJSON_AddObjectToObject(j, "ingest");
+    cJSON_AddNumberToObject(in, "stored", (double)__atomic_load_n(&s->stored, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "duplicates",
+                            (double)__atomic_load_n(&s->duplicates, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "invalid", (double)__atomic_load_n(&s->invalid, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "too_large",
+                            (double)__atomic_load_n(&s->too_large, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "store_errors",
+                            (double)__atomic_load_n(&s->store_errors, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "samples", (double)__atomic_load_n(&s->samples, __ATOMIC_RELAXED));
+    memgauge__reply_t rep = {0};
+    memgauge__reply_json(&rep, ok ? 200 : 503, j);
+    return send_reply(c, r, &rep, NULL, NULL);
+}
+
+static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const char *url,
+                                  const char *method)
+{
+    memgauge__server_t *srv = r->srv;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    if (!strcmp(url, "/v1/reports")) {
+        if (strcmp(method, "POST"))
+            return reply_error(c, r, 405, "method not allowed", "use POST", MHD_HTTP_HEADER_ALLOW,
+                               "POST");
+        return start_ingest(c, r);
+    }
+    if (!strcmp(url, "/healthz"))
+        return get ? health(c, r)
+                   : reply_error(c, r, 405, "method not allowed", "use GET", MHD_HTTP_HEADER_ALLOW,
+                                 "GET");
+    if (!strncmp(url, "/v1/", 4)) {
+        if (!get)
+            return reply_error(c, r, 405, "method not allowed", "use GET", MHD_HTTP_HEADER_ALLOW,
+                               "GET");
+        if (!memgauge__auth_check(srv->cli, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
+            return reply_error(c, r, 401, "unauthorized", "a valid bearer API key is required",
+                               MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        memgauge__reply_t rep = {0};
+        memgauge__query(srv->store, url, get_arg, c, &rep);
+        return send_reply(c, r, &rep, NULL, NULL);
+    }
+    return reply_error(c, r, 404, "not found", NULL, NULL, NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
+{
+    (void)cls;
+    (void)version;
+    request_t *r = *req_cls;
+    if (!r)
+        return MHD_NO; /* on_uri could not allocate */
+    if (!r->seen) {
+        r->seen = 1;
+        return first_call(c, r, url, method);
+    }
+    if (r->responded) { /* answered early; whatever body follows is discarded */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->route != ROUTE_INGEST)
+        return MHD_NO;
+    if (*upload_data_size) {
+        enum MHD_Result ok = take_body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return ok;
+    }
+    memgauge__reply_t rep = {0};
+    memgauge__ingest(r->srv->store, r->body ? r->body : "", r->len, r->gzip, r->srv->cli->max_body,
+                     &r->srv->ingest, &rep);
+    free(r->body);
+    r->body = NULL;
+    return send_reply(c, r, &rep, NULL, NULL);
+}
+
+int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store, FILE *log,
+                           memgauge__server_t **out, char *err, size_t errlen)
+{
+    memgauge__server_t *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    srv->cli = cli;
+    srv->store = store;
+    srv->log = log;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(cli->port)};
+    inet_pton(AF_INET, cli->host, &addr.sin_addr);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    srv->daemon = MHD_start_daemon(
+        flags, cli->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, cli->threads,
+        MHD_OPTION_CONNECTION_LIMIT, cli->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        cli->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+    if (!srv->daemon) {
+        snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)", cli->host,
+                 (unsigned)cli->port);
+        free(srv);
+        return -1;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : cli->port;
+    *out = srv;
+    return 0;
+}
+
+uint16_t memgauge__server_port(const memgauge__server_t *srv)
+{
+    return srv->port;
+}
+
+unsigned memgauge__server_stop(memgauge__server_t *srv, unsigned drain_s)
+{
+    if (!srv)
+        return 0;
+    MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon); /* stop accepting */
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    unsigned left;
+    while ((left = __atomic_load_n(&srv->in_flight, __ATOMIC_SEQ_CST)) &&
+           elapsed_ms(&start) < drain_s * 1000.0) {
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    MHD_stop_daemon(srv->daemon); /* closes what remains; completion callbacks run */
+    free(srv);
+    return left;
+}
