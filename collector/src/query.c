@@ -1,12 +1,509 @@
-/* The query API for the dashboard. */
+/* The query API for the dashboard (docs/collector.md "Query API"). Every
+ * answer is JSON; every list is bounded (MEMGAUGE__STORE_PAGE_MAX,
+ * MEMGAUGE__STORE_MAX_ROWS). */
 #include "query.h"
+
+#include "stats.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_PAGE 100
+#define DEFAULT_POINTS 1000
+#define MAX_POINTS 100000
+
+static void store_failed(memgauge__store_t *st, memgauge__reply_t *out)
+{
+    fprintf(stderr, "memgauge-collector: query: %s\n", memgauge__store_error(st));
+    memgauge__reply_error(out, 500, "storage failure", NULL, NULL);
+}
+
+static int bad_arg(memgauge__reply_t *out, const char *name, const char *reason)
+{
+    memgauge__reply_error(out, 400, "invalid argument", name, reason);
+    return -1;
+}
+
+/* Optional integer argument in [lo, hi]. */
+static int int_arg(memgauge__arg_fn arg, void *cls, const char *name, size_t lo, size_t hi,
+                   size_t dflt, size_t *out, memgauge__reply_t *rep)
+{
+    const char *v = arg(cls, name);
+    *out = dflt;
+    if (!v)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (!v[0] || *end || v[0] == '-' || n < lo || n > hi) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "must be an integer %zu .. %zu", lo, hi);
+        return bad_arg(rep, name, reason);
+    }
+    *out = (size_t)n;
+    return 0;
+}
+
+static int text_arg(memgauge__arg_fn arg, void *cls, const char *name, int required,
+                    const char **out, memgauge__reply_t *rep)
+{
+    const char *v = arg(cls, name);
+    *out = v && v[0] ? v : NULL;
+    if (*out && strlen(*out) > MEMGAUGE__TEXT_MAX)
+        return bad_arg(rep, name, "too long");
+    if (required && !*out)
+        return bad_arg(rep, name, "is required");
+    return 0;
+}
+
+static void add_u64(cJSON *o, const char *name, uint64_t v)
+{
+    cJSON_AddNumberToObject(o, name, (double)v);
+}
+
+static cJSON *session_json(const memgauge__session_row_t *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "session_id", r->session_id);
+    cJSON_AddStringToObject(o, "app_id", r->app_id);
+    cJSON_AddStringToObject(o, "app_version", r->app_version);
+    cJSON_AddStringToObject(o, "app_build", r->app_build);
+    cJSON_AddStringToObject(o, "device_model", r->device_model);
+    cJSON_AddStringToObject(o, "os_name", r->os_name);
+    cJSON_AddStringToObject(o, "os_version", r->os_version);
+    cJSON_AddStringToObject(o, "metric", r->metric);
+    add_u64(o, "start_unix_ms", r->start_unix_ms);
+    add_u64(o, "last_ms", r->last_ms);
+    add_u64(o, "interval_ms", r->interval_ms);
+    add_u64(o, "samples", r->samples);
+    add_u64(o, "windows", r->windows);
+    add_u64(o, "batches", r->batches);
+    add_u64(o, "peak_bytes", r->peak_bytes);
+    add_u64(o, "max_bytes", r->max_bytes);
+    add_u64(o, "limit_bytes", r->limit_bytes);
+    if (r->peak_fraction >= 0)
+        cJSON_AddNumberToObject(o, "peak_fraction", r->peak_fraction);
+    else
+        cJSON_AddNullToObject(o, "peak_fraction");
+    add_u64(o, "dropped", r->dropped);
+    if (r->verdict[0])
+        cJSON_AddStringToObject(o, "verdict", r->verdict);
+    else
+        cJSON_AddNullToObject(o, "verdict");
+    if (r->grade[0])
+        cJSON_AddStringToObject(o, "grade", r->grade);
+    return o;
+}
+
+static cJSON *series_json(const memgauge__series_t *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *t = cJSON_AddArrayToObject(o, "t_ms");
+    cJSON *fp = cJSON_AddArrayToObject(o, "footprint");
+    for (size_t i = 0; i < s->n; i++) {
+        cJSON_AddItemToArray(t, cJSON_CreateNumber((double)s->t_ms[i]));
+        cJSON_AddItemToArray(fp, cJSON_CreateNumber((double)s->footprint[i]));
+    }
+    return o;
+}
+
+/* GET /v1/apps */
+static void apps(memgauge__store_t *st, memgauge__reply_t *out)
+{
+    memgauge__app_row_t *rows;
+    size_t n;
+    if (st->ops->apps(st, &rows, &n))
+        return store_failed(st, out);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(j, "apps");
+    cJSON *app = NULL, *versions = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!app || strcmp(rows[i].app_id, rows[i - 1].app_id)) {
+            app = cJSON_CreateObject();
+            cJSON_AddStringToObject(app, "app_id", rows[i].app_id);
+            versions = cJSON_AddArrayToObject(app, "versions");
+            cJSON_AddItemToArray(list, app);
+        }
+        cJSON *v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "version", rows[i].app_version);
+        add_u64(v, "sessions", rows[i].sessions);
+        add_u64(v, "last_start_unix_ms", rows[i].last_start_unix_ms);
+        cJSON_AddItemToArray(versions, v);
+    }
+    free(rows);
+    memgauge__reply_json(out, 200, j);
+}
+
+/* Percentiles and out-of-memory rate over the sessions rows[i] for which
+ * keep(rows[i], key) holds. */
+typedef int (*keep_fn)(const memgauge__session_row_t *r, const char *key);
+
+static int keep_all(const memgauge__session_row_t *r, const char *key)
+{
+    (void)r;
+    (void)key;
+    return 1;
+}
+
+static int keep_device(const memgauge__session_row_t *r, const char *key)
+{
+    return strcmp(r->device_model, key) == 0;
+}
+
+static int keep_os(const memgauge__session_row_t *r, const char *key)
+{
+    return strcmp(r->os_version, key) == 0;
+}
+
+static cJSON *group_stats(const memgauge__session_row_t *rows, size_t n, keep_fn keep,
+                          const char *key, double *peaks, double *fractions)
+{
+    size_t count = 0, with_limit = 0, oom = 0, judged = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!keep(&rows[i], key))
+            continue;
+        peaks[count++] = (double)rows[i].peak_bytes;
+        if (rows[i].peak_fraction >= 0)
+            fractions[with_limit++] = rows[i].peak_fraction;
+        if (rows[i].verdict[0])
+            judged++;
+        if (memgauge__verdict_is_oom(rows[i].verdict))
+            oom++;
+    }
+    memgauge__sort_doubles(peaks, count);
+    memgauge__sort_doubles(fractions, with_limit);
+    cJSON *o = cJSON_CreateObject();
+    add_u64(o, "sessions", count);
+    cJSON *p = cJSON_AddObjectToObject(o, "peak_bytes");
+    cJSON *f = cJSON_AddObjectToObject(o, "peak_fraction_of_limit");
+    static const double ps[] = {50, 90, 99};
+    static const char *const names[] = {"p50", "p90", "p99"};
+    for (int i = 0; i < 3; i++) {
+        cJSON_AddNumberToObject(p, names[i], memgauge__percentile(peaks, count, ps[i]));
+        if (with_limit)
+            cJSON_AddNumberToObject(f, names[i],
+                                    memgauge__percentile(fractions, with_limit, ps[i]));
+        else
+            cJSON_AddNullToObject(f, names[i]);
+    }
+    add_u64(f, "sessions", with_limit);
+    add_u64(o, "judged_sessions", judged);
+    add_u64(o, "oom_sessions", oom);
+    /* sessions not judged yet (no later session reported) count as not OOM */
+    if (count)
+        cJSON_AddNumberToObject(o, "oom_free_rate", (double)(count - oom) / (double)count);
+    else
+        cJSON_AddNullToObject(o, "oom_free_rate");
+    return o;
+}
+
+static int seen_before(const memgauge__session_row_t *rows, size_t i, int device)
+{
+    for (size_t k = 0; k < i; k++)
+        if (!strcmp(device ? rows[k].device_model : rows[k].os_version,
+                    device ? rows[i].device_model : rows[i].os_version))
+            return 1;
+    return 0;
+}
+
+/* GET /v1/stats?app=&version= */
+static void stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+{
+    const char *app, *version;
+    if (text_arg(arg, cls, "app", 1, &app, out) || text_arg(arg, cls, "version", 1, &version, out))
+        return;
+    memgauge__session_filter_t f = {
+        .app_id = app, .app_version = version, .limit = MEMGAUGE__STORE_MAX_ROWS};
+    memgauge__session_row_t *rows;
+    size_t n;
+    if (st->ops->sessions(st, &f, &rows, &n))
+        return store_failed(st, out);
+    double *peaks = malloc((n + 1) * sizeof *peaks), *fr = malloc((n + 1) * sizeof *fr);
+    if (!peaks || !fr) {
+        free(peaks);
+        free(fr);
+        free(rows);
+        return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "app_id", app);
+    cJSON_AddStringToObject(j, "version", version);
+    add_u64(j, "sessions_considered", n);
+    cJSON_AddBoolToObject(j, "truncated", n >= MEMGAUGE__STORE_MAX_ROWS);
+    cJSON_AddItemToObject(j, "overall", group_stats(rows, n, keep_all, NULL, peaks, fr));
+    const char *keys[] = {"by_device", "by_os"};
+    for (int g = 0; g < 2; g++) {
+        cJSON *list = cJSON_AddArrayToObject(j, keys[g]);
+        /* distinct values in order of first appearance; O(n * groups) */
+        for (size_t i = 0; i < n; i++) {
+            if (seen_before(rows, i, g == 0))
+                continue;
+            const char *key = g == 0 ? rows[i].device_model : rows[i].os_version;
+            cJSON *o = group_stats(rows, n, g == 0 ? keep_device : keep_os, key, peaks, fr);
+            cJSON_AddItemToObject(o, g == 0 ? "device_model" : "os_version",
+                                  cJSON_CreateString(key));
+            cJSON_AddItemToArray(list, o);
+        }
+    }
+    free(peaks);
+    free(fr);
+    free(rows);
+    memgauge__reply_json(out, 200, j);
+}
+
+/* GET /v1/sessions and GET /v1/oom */
+static int filter_args(memgauge__arg_fn arg, void *cls, memgauge__session_filter_t *f,
+                       memgauge__reply_t *out)
+{
+    memset(f, 0, sizeof *f);
+    return text_arg(arg, cls, "app", 0, &f->app_id, out) ||
+           text_arg(arg, cls, "version", 0, &f->app_version, out) ||
+           text_arg(arg, cls, "device", 0, &f->device_model, out) ||
+           text_arg(arg, cls, "os", 0, &f->os_version, out) ||
+           text_arg(arg, cls, "verdict", 0, &f->verdict, out) ||
+           int_arg(arg, cls, "limit", 1, MEMGAUGE__STORE_PAGE_MAX, DEFAULT_PAGE, &f->limit, out) ||
+           int_arg(arg, cls, "offset", 0, 1000000000, 0, &f->offset, out);
+}
+
+static void page_info(cJSON *j, const memgauge__session_filter_t *f, size_t n)
+{
+    add_u64(j, "offset", f->offset);
+    add_u64(j, "limit", f->limit);
+    if (n == f->limit)
+        add_u64(j, "next_offset", f->offset + n);
+    else
+        cJSON_AddNullToObject(j, "next_offset");
+}
+
+static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+{
+    memgauge__session_filter_t f;
+    if (filter_args(arg, cls, &f, out))
+        return;
+    memgauge__session_row_t *rows;
+    size_t n;
+    if (st->ops->sessions(st, &f, &rows, &n))
+        return store_failed(st, out);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(j, "sessions");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(list, session_json(&rows[i]));
+    page_info(j, &f, n);
+    free(rows);
+    memgauge__reply_json(out, 200, j);
+}
+
+static void oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+{
+    memgauge__session_filter_t f;
+    if (filter_args(arg, cls, &f, out))
+        return;
+    if (!f.verdict)
+        f.verdict = "oom";
+    memgauge__termination_row_t *rows;
+    size_t n;
+    if (st->ops->terminations(st, &f, &rows, &n))
+        return store_failed(st, out);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(j, "sessions");
+    for (size_t i = 0; i < n; i++) {
+        const memgauge__termination_row_t *r = &rows[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "session_id", r->session_id);
+        cJSON_AddStringToObject(o, "reported_by", r->reported_by);
+        cJSON_AddStringToObject(o, "app_id", r->app_id);
+        cJSON_AddStringToObject(o, "app_version", r->app_version);
+        cJSON_AddStringToObject(o, "device_model", r->device_model);
+        cJSON_AddStringToObject(o, "os_version", r->os_version);
+        cJSON_AddStringToObject(o, "verdict", r->verdict);
+        if (r->grade[0])
+            cJSON_AddStringToObject(o, "grade", r->grade);
+        if (r->pressure[0])
+            cJSON_AddStringToObject(o, "pressure", r->pressure);
+        add_u64(o, "reported_unix_ms", r->reported_unix_ms);
+        add_u64(o, "start_unix_ms", r->start_unix_ms);
+        add_u64(o, "ended_ms", r->ended_ms);
+        add_u64(o, "last_footprint_bytes", r->last_footprint);
+        add_u64(o, "limit_bytes", r->limit);
+        if (r->has_trail)
+            cJSON_AddItemToObject(o, "trail", series_json(&r->trail));
+        else
+            cJSON_AddNullToObject(o, "trail");
+        cJSON_AddItemToArray(list, o);
+    }
+    page_info(j, &f, n);
+    memgauge__termination_rows_free(rows, n);
+    memgauge__reply_json(out, 200, j);
+}
+
+static int one_session(memgauge__store_t *st, const char *id, memgauge__session_row_t *row,
+                       memgauge__reply_t *out)
+{
+    memgauge__session_filter_t f = {.session_id = id, .limit = 1};
+    memgauge__session_row_t *rows;
+    size_t n;
+    if (st->ops->sessions(st, &f, &rows, &n)) {
+        store_failed(st, out);
+        return -1;
+    }
+    if (n == 0) {
+        free(rows);
+        memgauge__reply_error(out, 404, "not found", "session_id", "no such session");
+        return -1;
+    }
+    *row = rows[0];
+    free(rows);
+    return 0;
+}
+
+/* GET /v1/sessions/{id}/samples?points=N: every stored sample of the
+ * session, min-max decimated to at most N points. */
+static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg, void *cls,
+                    memgauge__reply_t *out)
+{
+    size_t points;
+    memgauge__session_row_t row;
+    if (int_arg(arg, cls, "points", 2, MAX_POINTS, DEFAULT_POINTS, &points, out) ||
+        one_session(st, id, &row, out))
+        return;
+    memgauge__window_row_t *w;
+    size_t nw;
+    if (st->ops->windows(st, id, &w, &nw))
+        return store_failed(st, out);
+    size_t total = 0;
+    for (size_t i = 0; i < nw; i++)
+        total += w[i].has_series ? w[i].series.n : 0;
+    uint64_t *t = malloc((total + 1) * sizeof *t), *fp = malloc((total + 1) * sizeof *fp);
+    uint64_t *pk = malloc((total + 1) * sizeof *pk);
+    size_t *idx = malloc((points + 1) * sizeof *idx);
+    if (!t || !fp || !pk || !idx) {
+        free(t), free(fp), free(pk), free(idx);
+        memgauge__window_rows_free(w, nw);
+        return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nw; i++) {
+        const memgauge__series_t *s = &w[i].series;
+        for (size_t j = 0; w[i].has_series && j < s->n; j++, k++) {
+            t[k] = s->t_ms[j];
+            fp[k] = s->footprint[j];
+            pk[k] = s->peak ? s->peak[j] : s->footprint[j];
+        }
+    }
+    size_t kept = memgauge__decimate(fp, pk, total, points, idx);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "session_id", id);
+    add_u64(j, "start_unix_ms", row.start_unix_ms);
+    add_u64(j, "samples_total", total);
+    add_u64(j, "points", kept);
+    cJSON_AddBoolToObject(j, "decimated", kept < total);
+    cJSON *jt = cJSON_AddArrayToObject(j, "t_ms");
+    cJSON *jf = cJSON_AddArrayToObject(j, "footprint");
+    cJSON *jp = cJSON_AddArrayToObject(j, "peak");
+    for (size_t i = 0; i < kept; i++) {
+        cJSON_AddItemToArray(jt, cJSON_CreateNumber((double)t[idx[i]]));
+        cJSON_AddItemToArray(jf, cJSON_CreateNumber((double)fp[idx[i]]));
+        cJSON_AddItemToArray(jp, cJSON_CreateNumber((double)pk[idx[i]]));
+    }
+    /* the windows' aggregates carry the limit line and the kernel's peaks */
+    cJSON *jw = cJSON_AddArrayToObject(j, "windows");
+    for (size_t i = 0; i < nw; i++) {
+        cJSON *o = cJSON_CreateObject();
+        add_u64(o, "start_ms", w[i].start_ms);
+        add_u64(o, "end_ms", w[i].end_ms);
+        add_u64(o, "samples", w[i].samples);
+        add_u64(o, "min", w[i].min);
+        add_u64(o, "max", w[i].max);
+        add_u64(o, "mean", w[i].mean);
+        add_u64(o, "peak", w[i].peak);
+        add_u64(o, "kernel_peak", w[i].kernel_peak);
+        add_u64(o, "limit", w[i].limit);
+        add_u64(o, "headroom", w[i].headroom);
+        cJSON_AddStringToObject(o, "metric", w[i].metric);
+        cJSON_AddItemToArray(jw, o);
+    }
+    free(t), free(fp), free(pk), free(idx);
+    memgauge__window_rows_free(w, nw);
+    memgauge__reply_json(out, 200, j);
+}
+
+static void events(memgauge__store_t *st, const char *id, memgauge__reply_t *out)
+{
+    memgauge__session_row_t row;
+    if (one_session(st, id, &row, out))
+        return;
+    memgauge__event_row_t *e;
+    size_t n;
+    if (st->ops->events(st, id, &e, &n))
+        return store_failed(st, out);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "session_id", id);
+    cJSON *list = cJSON_AddArrayToObject(j, "events");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", e[i].kind);
+        add_u64(o, "t_ms", e[i].t_ms);
+        if (!strcmp(e[i].kind, "threshold")) {
+            cJSON_AddNumberToObject(o, "id", e[i].threshold_id);
+            cJSON_AddStringToObject(o, "direction", e[i].direction);
+            cJSON_AddBoolToObject(o, "urgent", e[i].urgent);
+            add_u64(o, "level", e[i].level);
+            add_u64(o, "footprint", e[i].footprint);
+            add_u64(o, "limit", e[i].limit);
+        }
+        if (e[i].pressure[0])
+            cJSON_AddStringToObject(o, "level", e[i].pressure);
+        cJSON_AddItemToArray(list, o);
+    }
+    free(e);
+    memgauge__reply_json(out, 200, j);
+}
+
+static int is_uuid(const char *s, size_t n)
+{
+    if (n != MEMGAUGE__UUID_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char c = s[i];
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0;
+    }
+    return 1;
+}
 
 void memgauge__query(memgauge__store_t *st, const char *path, memgauge__arg_fn arg, void *cls,
                      memgauge__reply_t *out)
 {
-    (void)st;
-    (void)path;
-    (void)arg;
-    (void)cls;
+    if (!strcmp(path, "/v1/apps"))
+        return apps(st, out);
+    if (!strcmp(path, "/v1/stats"))
+        return stats(st, arg, cls, out);
+    if (!strcmp(path, "/v1/sessions"))
+        return sessions(st, arg, cls, out);
+    if (!strcmp(path, "/v1/oom"))
+        return oom(st, arg, cls, out);
+    static const char prefix[] = "/v1/sessions/";
+    if (!strncmp(path, prefix, sizeof prefix - 1)) {
+        const char *id = path + sizeof prefix - 1;
+        size_t n = strcspn(id, "/");
+        char sid[MEMGAUGE__UUID_LEN + 1];
+        if (!is_uuid(id, n))
+            return memgauge__reply_error(out, 404, "not found", "session_id",
+                                         "not a lower-case UUID");
+        memcpy(sid, id, n);
+        sid[n] = '\0';
+        const char *rest = id + n;
+        if (!rest[0]) {
+            memgauge__session_row_t row;
+            if (!one_session(st, sid, &row, out))
+                memgauge__reply_json(out, 200, session_json(&row));
+            return;
+        }
+        if (!strcmp(rest, "/samples"))
+            return samples(st, sid, arg, cls, out);
+        if (!strcmp(rest, "/events"))
+            return events(st, sid, out);
+    }
     memgauge__reply_error(out, 404, "not found", NULL, NULL);
 }
