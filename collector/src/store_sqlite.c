@@ -245,8 +245,19 @@ static uint64_t col_u64(sqlite3_stmt *st, int i)
 /* Runs a prepared query, calling row() for each result into a growing array. */
 typedef int (*row_fn)(sqlite3_stmt *st, void *row);
 
+/* Frees what a decoded row owns (its series) when a later row fails. */
+static void clear_window(void *row)
+{
+    memgauge__series_clear(&((memgauge__window_row_t *)row)->series);
+}
+
+static void clear_termination(void *row)
+{
+    memgauge__series_clear(&((memgauge__termination_row_t *)row)->trail);
+}
+
 static int collect(sqlite_store_t *s, sqlite3_stmt *st, size_t size, size_t max, row_fn row,
-                   void **out, size_t *n)
+                   void (*clear)(void *row), void **out, size_t *n)
 {
     size_t cap = 16, count = 0;
     char *rows = calloc(cap, size);
@@ -270,6 +281,8 @@ static int collect(sqlite_store_t *s, sqlite3_stmt *st, size_t size, size_t max,
         rc = db_fail(s, "query");
     sqlite3_finalize(st);
     if (rc) {
+        for (size_t i = 0; clear && i < count; i++)
+            clear(rows + i * size);
         free(rows);
         return rc;
     }
@@ -305,7 +318,8 @@ static int sq_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *
                      "GROUP BY app_id, app_version ORDER BY app_id, max(start_unix_ms) DESC",
                      &st);
     if (!rc)
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, app_row, (void **)rows, n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, app_row, NULL, (void **)rows,
+                     n);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -378,7 +392,8 @@ static int sq_sessions(memgauge__store_t *base, const memgauge__session_filter_t
                      &st);
     if (!rc) {
         bind_filter(st, f, MEMGAUGE__STORE_MAX_ROWS);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, session_row, (void **)rows, n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, session_row, NULL,
+                     (void **)rows, n);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -424,7 +439,8 @@ static int sq_windows(memgauge__store_t *base, const char *session_id,
                      &st);
     if (!rc) {
         bind_text(st, 1, session_id);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, window_row, (void **)rows, n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, window_row, clear_window,
+                     (void **)rows, n);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -458,7 +474,8 @@ static int sq_events(memgauge__store_t *base, const char *session_id, memgauge__
                      &st);
     if (!rc) {
         bind_text(st, 1, session_id);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, event_row, (void **)rows, n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, event_row, NULL, (void **)rows,
+                     n);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -509,8 +526,8 @@ static int sq_terminations(memgauge__store_t *base, const memgauge__session_filt
         &st);
     if (!rc) {
         bind_filter(st, f, MEMGAUGE__STORE_PAGE_MAX);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_PAGE_MAX, termination_row, (void **)rows,
-                     n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_PAGE_MAX, termination_row,
+                     clear_termination, (void **)rows, n);
         if (rc == MEMGAUGE__STORE_CORRUPT)
             snprintf(s->base.error, sizeof s->base.error, "sqlite: a stored trail is corrupt");
     }

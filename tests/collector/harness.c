@@ -83,10 +83,14 @@ void collector_start(collector_t *c, const char *db_url, const char *const *extr
     snprintf(c->dir, sizeof c->dir, "/tmp/memgauge-it-XXXXXX");
     cr_assert_not_null(mkdtemp(c->dir));
     snprintf(c->log, sizeof c->log, "%s/collector.log", c->dir);
-    if (db_url)
+    if (db_url) {
         snprintf(c->db, sizeof c->db, "%s", db_url);
-    else
+    } else if (fixture_backend_is_pg()) { /* a fresh database on the test server */
+        memgauge__store_t *probe = fixture_store(c->db);
+        probe->ops->close(probe);
+    } else {
         snprintf(c->db, sizeof c->db, "%s/memgauge.db", c->dir);
+    }
     spawn(c, extra);
 }
 

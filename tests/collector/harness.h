@@ -18,7 +18,8 @@ typedef struct collector_s {
 
 /* Starts the collector with --listen 127.0.0.1:0 --api-key TEST_KEY, a
  * database (db_url, or a fresh SQLite file under dir when NULL) and the
- * given extra arguments (NULL-terminated list). Waits until it listens. */
+ * given extra arguments (NULL-terminated list). With db_url NULL the
+ * backend under test is used (fixture_store). Waits until it listens. */
 void collector_start(collector_t *c, const char *db_url, const char *const *extra);
 /* Restarts a stopped collector on the same database (a new port). */
 void collector_restart(collector_t *c, const char *const *extra);
