@@ -245,3 +245,37 @@ Test(wire_parse, batch_sample_limit_is_enforced)
     expect_bad(json, "windows[10].samples");
     free(json);
 }
+
+/* The corpus doubles as the fuzzer's seeds and as the schema cross-check
+ * (scripts/collector-test.sh runs the same files through the JSON Schema):
+ * valid_* and with_* are accepted; bad_* are refused by both; cross_* pass
+ * the schema but break a cross-field rule only the collector can check. */
+Test(wire_parse, corpus_files_are_judged_by_their_names)
+{
+    const char *valid[] = {"valid_example.json", "minimal_no_windows.json",
+                           "with_resident_and_window_metric.json"};
+    const char *bad[] = {"bad_batch_id.json", "bad_deep_nesting.json", "bad_event_direction.json",
+                         "cross_negative_footprint.json", "bad_truncated.json"};
+    const char *fields[] = {"batch_id", "body", "events[1].direction",
+                            "windows[0].series.footprint[3]", "body"};
+    for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+        size_t len;
+        char *json = read_corpus(valid[i], &len);
+        memgauge__batch_t b;
+        memgauge__wire_error_t err;
+        cr_expect_eq(memgauge__wire_parse(json, len, &b, &err), 0, "%s: %s: %s", valid[i],
+                     err.field, err.reason);
+        memgauge__batch_clear(&b);
+        free(json);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t len;
+        char *json = read_corpus(bad[i], &len);
+        memgauge__batch_t b;
+        memgauge__wire_error_t err;
+        cr_expect_eq(memgauge__wire_parse(json, len, &b, &err), MEMGAUGE__WIRE_INVALID, "%s",
+                     bad[i]);
+        cr_expect_str_eq(err.field, fields[i], "%s", bad[i]);
+        free(json);
+    }
+}
