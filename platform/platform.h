@@ -8,6 +8,7 @@
 #define MEMGAUGE_PLATFORM_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <memgauge/memgauge.h>
@@ -36,5 +37,46 @@ int memgauge__platform_read(memgauge_reading_t *out);
  * configured) to be re-read from the kernel by the next reading instead of
  * waiting for their refresh period. Thread-safe. */
 void memgauge__platform_invalidate(void);
+
+/* ---- pressure ------------------------------------------------------------ */
+
+/* What the OS itself says about memory pressure. Levels are the public
+ * MEMGAUGE_PRESSURE_* values. */
+typedef struct memgauge__os_pressure_s {
+    int level;                     /* MEMGAUGE_PRESSURE_NORMAL when the OS says nothing */
+    int has_psi;                   /* Linux PSI was readable */
+    uint32_t psi_some_avg10_centi; /* "some avg10" x 100 (percent x 100) */
+    uint32_t psi_full_avg10_centi; /* "full avg10" x 100 */
+    int has_oom_kills;             /* the counter below is real */
+    uint64_t oom_kills;            /* kernel OOM kills in the process's memory cgroup so far */
+} memgauge__os_pressure_t;
+
+/* Non-blocking, no heap, thread-safe; cheap enough to call every sample
+ * (re-reads files at most about once a second, event fds every call). */
+int memgauge__platform_pressure(memgauge__os_pressure_t *out);
+
+/* ---- identity ------------------------------------------------------------- */
+
+/* Facts about this boot, OS, binary and device, for telling at the next
+ * launch what changed. Strings are NUL-terminated, "" when unknown. */
+typedef struct memgauge__identity_s {
+    char boot_id[64];      /* Linux: kernel boot_id; Darwin: kern.bootsessionuuid */
+    char os_version[128];  /* e.g. "Linux 6.1.0-18-amd64 #1 SMP ..." or "macOS 14.4 (23E214)" */
+    char build_id[80];     /* hex GNU build-id / Mach-O LC_UUID of the main executable */
+    char device_model[64]; /* DMI product name or machine; Darwin hw.machine */
+    char exe_name[64];     /* basename of the main executable: the default app id */
+} memgauge__identity_t;
+
+/* Fills *out. Reads a few small files; call at start, not per sample. */
+int memgauge__platform_identity(memgauge__identity_t *out);
+
+/* 1 when a debugger or tracer is attached to this process, else 0. */
+int memgauge__platform_debugger_attached(void);
+
+/* The default per-app storage directory: Linux $XDG_STATE_HOME/memgauge/<app>
+ * or $HOME/.local/state/memgauge/<app>; Darwin $HOME/Library/Caches/memgauge/<app>.
+ * Returns 0, or -1 when it cannot be formed (no absolute HOME, an app id
+ * that is not a single path component) or does not fit. */
+int memgauge__platform_default_state_dir(const char *app_id, char *out, size_t cap);
 
 #endif

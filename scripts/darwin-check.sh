@@ -43,9 +43,12 @@ mkdir -p "$OUT"
 
 shopt -s nullglob
 SDK_SOURCES=(sdk/*.c)
+DARWIN_SOURCES=(platform/*_darwin.c)
 shopt -u nullglob
 
-SOURCES=(platform/platform_darwin.c platform/darwin_vminfo.c platform/platform_common.c
+# Every Darwin file of the platform layer (platform_darwin.c, pressure_darwin.c,
+# identity_darwin.c, ...), its portable logic, and the whole SDK.
+SOURCES=("${DARWIN_SOURCES[@]}" platform/darwin_vminfo.c platform/platform_common.c
     "${SDK_SOURCES[@]}")
 DEFINES=()
 if ((${#SDK_SOURCES[@]} > 0)); then

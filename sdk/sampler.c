@@ -11,12 +11,15 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aggregate.h"
 #include "internal.h"
+#include "journal.h"
 #include "platform.h"
+#include "pressure.h"
 #include "thresholds.h"
 
 struct memgauge_s {
@@ -24,6 +27,8 @@ struct memgauge_s {
     memgauge__thresholds_t thresholds;
     memgauge__read_fn read;
     void *read_ctx;
+    memgauge__pressure_fn os_pressure;
+    void *pressure_ctx;
 
     pthread_mutex_t lock;
     pthread_cond_t wake;   /* signalled by stop */
@@ -34,10 +39,15 @@ struct memgauge_s {
     int orphaned; /* stop timed out: the thread frees the handle */
 
     memgauge__session_t session;
+    memgauge__pressure_t pressure;
+    uint32_t interval_ms; /* in use now: opts.interval_ms or opts.fast_interval_ms */
     uint64_t read_errors;
     uint64_t overruns;
     uint64_t threshold_events;
-    memgauge_sample_t ring[]; /* opts.ring_capacity entries */
+    uint64_t pressure_events;
+    uint64_t fast_samples;
+    memgauge__journal_t journal; /* written by the sampler thread only */
+    memgauge_sample_t ring[];    /* opts.ring_capacity entries */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,6 +73,7 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
+    memgauge__journal_forget_after_fork();
     if (g_active != NULL) {
         pthread_mutex_unlock(&g_active->lock);
         g_forked = g_active;
@@ -82,28 +93,65 @@ static int platform_read(memgauge_reading_t *out, void *ctx)
     return memgauge__platform_read(out);
 }
 
-/* One tick: read, aggregate, then run callbacks with no lock held. */
+static int platform_pressure(memgauge__os_pressure_t *out, void *ctx)
+{
+    (void)ctx;
+    return memgauge__platform_pressure(out);
+}
+
+/* Footprint change per second between two samples. */
+static int64_t growth_per_s(const memgauge_sample_t *s, uint64_t prev_time_ns)
+{
+    if (s->seq < 2 || s->time_ns <= prev_time_ns)
+        return 0;
+    double dt = (double)(s->time_ns - prev_time_ns) / 1e9;
+    return (int64_t)((double)s->delta_bytes / dt);
+}
+
+static void destroy(memgauge_t *h);
+
+/* One tick: read, aggregate, record, then run callbacks with no lock held. */
 static void take_sample(memgauge_t *h)
 {
     memgauge_reading_t reading;
     memgauge_sample_t sample;
     memgauge_window_t closed;
     memgauge_threshold_event_t events[2 * MEMGAUGE_MAX_THRESHOLDS];
+    memgauge_pressure_event_t pressure_event;
+    memgauge__os_pressure_t os;
     uint32_t n_events = 0;
-    int window_closed = 0;
+    int window_closed = 0, pressure_changed = 0;
 
     int rc = h->read(&reading, h->read_ctx);
+    memset(&os, 0, sizeof os);
+    if (rc == MEMGAUGE_OK)
+        h->os_pressure(&os, h->pressure_ctx);
     pthread_mutex_lock(&h->lock);
+    uint64_t prev_time = h->session.last_ns;
+    uint64_t session_peak = 0;
+    int level = 0;
     if (rc == MEMGAUGE_OK) {
         window_closed = memgauge__session_add(&h->session, &reading, &sample, &closed);
         n_events = memgauge__thresholds_eval(&h->thresholds, &sample, events);
         h->threshold_events += n_events;
+        pressure_changed =
+            memgauge__pressure_update(&h->pressure, &sample, os.level, &pressure_event);
+        h->pressure_events += (uint64_t)pressure_changed;
+        if (h->interval_ms != h->opts.interval_ms)
+            h->fast_samples++;
+        int fast =
+            memgauge__pressure_adapt(&h->pressure, &sample, growth_per_s(&sample, prev_time));
+        h->interval_ms = fast ? h->opts.fast_interval_ms : h->opts.interval_ms;
+        session_peak = h->session.peak;
+        level = h->pressure.level;
     } else {
         h->read_errors++;
     }
+    uint32_t interval_ms = h->interval_ms;
     pthread_mutex_unlock(&h->lock);
     if (rc != MEMGAUGE_OK)
         return;
+    memgauge__journal_sample(&h->journal, &sample, session_peak, level, &os, interval_ms);
 
     const memgauge_options_t *o = &h->opts;
     if (window_closed && o->on_window != NULL)
@@ -111,6 +159,8 @@ static void take_sample(memgauge_t *h)
     if (o->on_threshold != NULL)
         for (uint32_t i = 0; i < n_events; i++)
             o->on_threshold(&events[i], o->user_data);
+    if (pressure_changed && o->on_pressure != NULL)
+        o->on_pressure(&pressure_event, o->user_data);
     if (o->on_sample != NULL)
         o->on_sample(&sample, o->user_data);
 }
@@ -118,8 +168,8 @@ static void take_sample(memgauge_t *h)
 static void *sampler_main(void *arg)
 {
     memgauge_t *h = arg;
-    const uint64_t interval = (uint64_t)h->opts.interval_ms * 1000000u;
     uint64_t next = memgauge__now_ns();
+    uint32_t grid_ms = h->interval_ms;
 
     pthread_mutex_lock(&h->lock);
     while (!h->stop_requested) {
@@ -128,9 +178,16 @@ static void *sampler_main(void *arg)
         pthread_mutex_lock(&h->lock);
 
         /* Ticks stay on the grid start + k * interval; a tick missed
-         * because a sample or callback ran long is skipped and counted. */
-        next += interval;
+         * because a sample or callback ran long is skipped and counted.
+         * A switch between the fast and the normal interval starts a new
+         * grid at the last tick. */
         uint64_t now = memgauge__now_ns();
+        if (h->interval_ms != grid_ms) {
+            grid_ms = h->interval_ms;
+            next = now;
+        }
+        const uint64_t interval = (uint64_t)grid_ms * 1000000u;
+        next += interval;
         if (now >= next) {
             uint64_t missed = (now - next) / interval + 1;
             h->overruns += missed;
@@ -144,12 +201,8 @@ static void *sampler_main(void *arg)
     pthread_cond_broadcast(&h->exited);
     int orphaned = h->orphaned;
     pthread_mutex_unlock(&h->lock);
-    if (orphaned) {
-        pthread_mutex_destroy(&h->lock);
-        pthread_cond_destroy(&h->wake);
-        pthread_cond_destroy(&h->exited);
-        free(h);
-    }
+    if (orphaned)
+        destroy(h);
     return NULL;
 }
 
@@ -169,8 +222,11 @@ static int init_sync(memgauge_t *h)
     return 0;
 }
 
+/* Ends a handle that was started (or failed to start after its record was
+ * created): the record is marked as a clean stop and closed. */
 static void destroy(memgauge_t *h)
 {
+    memgauge__journal_close(&h->journal, 1);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->exited);
@@ -189,12 +245,25 @@ static int spawn(memgauge_t *h)
     return rc == 0 ? 0 : -1;
 }
 
-int memgauge__start_with(const memgauge_options_t *opts, const memgauge__hooks_t *hooks,
+/* Trail entries for trail_seconds at the fastest interval in use. */
+static uint32_t trail_capacity(const memgauge_options_t *o)
+{
+    if (o->trail_seconds == 0)
+        return 0;
+    uint32_t fastest = o->fast_interval_ms < o->interval_ms ? o->fast_interval_ms : o->interval_ms;
+    uint64_t n = (uint64_t)o->trail_seconds * 1000u / fastest + 1;
+    return n > MEMGAUGE__RECORD_MAX_TRAIL ? MEMGAUGE__RECORD_MAX_TRAIL : (uint32_t)n;
+}
+
+int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__hooks_t *hooks,
                          memgauge_t **out)
 {
-    if (opts == NULL || out == NULL)
+    if (user_opts == NULL || out == NULL)
         return MEMGAUGE_E_NULL_ARGUMENT;
-    int rc = memgauge__options_validate(opts);
+    memgauge_options_t opts;
+    int rc = memgauge__options_normalize(user_opts, &opts);
+    if (rc == MEMGAUGE_OK)
+        rc = memgauge__options_validate(&opts);
     if (rc != MEMGAUGE_OK)
         return rc;
     memgauge__read_fn read = hooks && hooks->read ? hooks->read : platform_read;
@@ -204,29 +273,44 @@ int memgauge__start_with(const memgauge_options_t *opts, const memgauge__hooks_t
         return MEMGAUGE_E_PLATFORM;
 
     pthread_once(&g_atfork_once, register_atfork);
-    size_t cap = opts->ring_capacity;
+    size_t cap = opts.ring_capacity;
     memgauge_t *h = calloc(1, sizeof *h + cap * sizeof h->ring[0]);
     if (h == NULL)
         return MEMGAUGE_E_NO_MEMORY;
-    memcpy(&h->opts, opts, sizeof h->opts);
-    h->opts.struct_size = sizeof h->opts;
-    memgauge__thresholds_init(&h->thresholds, opts->thresholds, opts->threshold_count,
-                              opts->hysteresis_fraction);
+    h->opts = opts;
+    if (h->opts.fast_interval_ms > h->opts.interval_ms)
+        h->opts.fast_interval_ms = h->opts.interval_ms; /* "fast" never means slower */
+    memgauge__thresholds_init(&h->thresholds, opts.thresholds, opts.threshold_count,
+                              opts.hysteresis_fraction);
     h->opts.thresholds = h->thresholds.defs;
+    /* the strings are the caller's: the journal copies what it keeps */
+    h->opts.storage_dir = h->opts.app_id = h->opts.app_version = h->opts.app_build = NULL;
     h->read = read;
     h->read_ctx = read_ctx;
-    memgauge__session_init(&h->session, h->ring, opts->ring_capacity,
-                           (uint64_t)opts->window_ms * 1000000u);
+    h->os_pressure = hooks && hooks->pressure ? hooks->pressure : platform_pressure;
+    h->pressure_ctx = hooks ? hooks->pressure_ctx : NULL;
+    h->interval_ms = opts.interval_ms;
+    memgauge__session_init(&h->session, h->ring, opts.ring_capacity,
+                           (uint64_t)opts.window_ms * 1000000u);
+    memgauge__pressure_init(&h->pressure, &opts);
     if (init_sync(h) != 0) {
         free(h);
         return MEMGAUGE_E_NO_MEMORY;
     }
 
+    /* g_lock is held across the record's creation so that a second start
+     * never reads the running session's record as its predecessor. */
     pthread_mutex_lock(&g_lock);
     if (g_active != NULL) {
         pthread_mutex_unlock(&g_lock);
         destroy(h);
         return MEMGAUGE_E_ALREADY_STARTED;
+    }
+    rc = memgauge__journal_open(&h->journal, &opts, trail_capacity(&opts));
+    if (rc != MEMGAUGE_OK) {
+        pthread_mutex_unlock(&g_lock);
+        destroy(h);
+        return rc;
     }
     /* Set before the thread exists, so callbacks may read it. */
     *out = h;
@@ -257,6 +341,7 @@ int memgauge_stop(memgauge_t *h, uint32_t timeout_ms)
          * waiter, so they are not destroyed (glibc would wait for it). */
         g_forked = NULL;
         pthread_mutex_unlock(&g_lock);
+        memgauge__journal_close(&h->journal, 0); /* the parent's record: unmap only */
         free(h);
         return MEMGAUGE_OK;
     }
@@ -332,6 +417,12 @@ int memgauge_get_stats(memgauge_t *h, memgauge_stats_t *out)
     s.overruns = h->overruns;
     s.threshold_events = h->threshold_events;
     s.sampler_cpu_ns = running ? memgauge__thread_cpu_ns(h->thread) : 0;
+    s.pressure = h->pressure.level;
+    s.interval_ms = h->interval_ms;
+    s.pressure_events = h->pressure_events;
+    s.fast_samples = h->fast_samples;
+    s.record_writes =
+        h->journal.enabled ? atomic_load_explicit(&h->journal.rec.writes, memory_order_relaxed) : 0;
     release_handle(h);
 
     size_t caller = out->struct_size;
@@ -352,5 +443,25 @@ int memgauge_get_samples(memgauge_t *h, memgauge_sample_t *out, size_t cap, size
         return rc;
     *count = memgauge__session_recent(&h->session, out, cap);
     release_handle(h);
+    return MEMGAUGE_OK;
+}
+
+int memgauge_previous_session(memgauge_t *h, memgauge_previous_session_t *out)
+{
+    if (h == NULL || out == NULL)
+        return MEMGAUGE_E_NULL_ARGUMENT;
+    if (out->struct_size < offsetof(memgauge_previous_session_t, trail))
+        return MEMGAUGE_E_STRUCT_SIZE;
+    int running;
+    int rc = with_handle(h, &running);
+    if (rc != MEMGAUGE_OK)
+        return rc;
+    memgauge_previous_session_t p = h->journal.previous;
+    release_handle(h);
+    size_t caller = out->struct_size;
+    p.struct_size = caller;
+    memcpy(out, &p, caller < sizeof p ? caller : sizeof p);
+    if (caller > sizeof p)
+        memset((char *)out + sizeof p, 0, caller - sizeof p);
     return MEMGAUGE_OK;
 }

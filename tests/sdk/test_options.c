@@ -214,10 +214,29 @@ Test(options_validate, struct_size_below_the_first_version_is_an_error)
 
     o.struct_size = 0;
     cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_STRUCT_SIZE));
-    o.struct_size = sizeof(memgauge_options_t) - 1;
+    o.struct_size = offsetof(memgauge_options_t, record) - 1;
     cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_STRUCT_SIZE));
     o.struct_size = offsetof(memgauge_options_t, hysteresis_fraction);
     cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_E_STRUCT_SIZE));
+}
+
+/* An app built against the 0.1 header passes the 0.1 struct: accepted, and
+ * every field added since keeps its default. */
+Test(options_validate, the_first_version_of_the_struct_is_accepted_with_defaults_for_the_rest)
+{
+    memgauge_options_t o = defaults();
+    o.struct_size = offsetof(memgauge_options_t, record);
+    o.interval_ms = 500;
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+    memgauge_options_t full;
+    memset(&full, 0xee, sizeof full);
+    cr_assert(eq(int, memgauge__options_normalize(&o, &full), MEMGAUGE_OK));
+    cr_assert(eq(sz, full.struct_size, sizeof full));
+    cr_assert(eq(u32, full.interval_ms, 500));
+    cr_assert(eq(int, full.record, 1));
+    cr_assert(eq(u32, full.trail_seconds, 60));
+    cr_assert(eq(u32, full.fast_interval_ms, 100));
+    cr_assert(eq(int, memgauge__options_validate(&full), MEMGAUGE_OK));
 }
 
 /* What an app built against a newer header passes: our fields, then more. */
@@ -335,7 +354,7 @@ Test(strerror, every_code_has_text)
 
 Test(strerror, unknown_codes_have_generic_text)
 {
-    static const int unknown[] = {1, 42, -18, -1000, INT32_MIN, INT32_MAX};
+    static const int unknown[] = {1, 42, -27, -1000, INT32_MIN, INT32_MAX};
 
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *text = memgauge_strerror(unknown[i]);
@@ -351,7 +370,7 @@ Test(strerror, unknown_codes_have_generic_text)
 Test(version, equals_the_header_version)
 {
     cr_assert(eq(str, (char *)memgauge_version(), MEMGAUGE_VERSION_STRING));
-    cr_assert(eq(str, (char *)memgauge_version(), "0.1.0"));
+    cr_assert(eq(str, (char *)memgauge_version(), "0.2.0"));
 }
 
 Test(source_name, names_every_source_as_reports_do)

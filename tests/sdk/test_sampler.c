@@ -102,7 +102,7 @@ static void series_push(series_t *s, uint64_t t_ms, uint64_t footprint, uint64_t
 
 static memgauge_t *start_series(series_t *s, memgauge_options_t *o)
 {
-    memgauge__hooks_t hooks = {series_read, s};
+    memgauge__hooks_t hooks = {series_read, s, NULL, NULL};
     memgauge_t *h = NULL;
     cr_assert_eq(memgauge__start_with(o, &hooks, &h), MEMGAUGE_OK);
     return h;

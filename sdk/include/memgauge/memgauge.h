@@ -40,9 +40,9 @@ extern "C" {
 #endif
 
 #define MEMGAUGE_VERSION_MAJOR 0
-#define MEMGAUGE_VERSION_MINOR 1
+#define MEMGAUGE_VERSION_MINOR 2
 #define MEMGAUGE_VERSION_PATCH 0
-#define MEMGAUGE_VERSION_STRING "0.1.0"
+#define MEMGAUGE_VERSION_STRING "0.2.0"
 
 /* ------------------------------------------------------------------------ */
 /* Error codes                                                              */
@@ -66,7 +66,16 @@ typedef enum memgauge_error_e {
     MEMGAUGE_E_NO_MEMORY = -14,         /* allocation failed at start */
     MEMGAUGE_E_THREAD = -15,            /* the sampler thread could not be created */
     MEMGAUGE_E_ARGUMENT = -16,          /* another argument is out of range (see the function) */
-    MEMGAUGE_E_UNSUPPORTED = -17        /* the platform has no implementation */
+    MEMGAUGE_E_UNSUPPORTED = -17,       /* the platform has no implementation */
+    MEMGAUGE_E_STORAGE_DIR = -18,       /* options.storage_dir unusable (or no default exists) */
+    MEMGAUGE_E_APP_ID = -19,            /* options.app_id empty, too long or not [A-Za-z0-9._-] */
+    MEMGAUGE_E_APP_VERSION = -20,       /* options.app_version or app_build too long */
+    MEMGAUGE_E_TRAIL = -21,             /* options.trail_seconds out of range */
+    MEMGAUGE_E_PRESSURE_FRACTION = -22, /* pressure fractions not 0 < critical < warning < 1 */
+    MEMGAUGE_E_FAST_INTERVAL = -23,     /* options.fast_interval_ms not in 10 .. 86400000 */
+    MEMGAUGE_E_FAST_TRIGGER = -24,      /* options.fast_headroom_fraction not in [0, 1) */
+    MEMGAUGE_E_RECORD = -25,            /* the session record file could not be created */
+    MEMGAUGE_E_APP_STATE = -26          /* not a memgauge_app_state_t value */
 } memgauge_error_t;
 
 /* Static text naming what went wrong; for option errors it names the field,
@@ -137,6 +146,14 @@ MEMGAUGE_API int memgauge_read(memgauge_reading_t *out);
  * "none"). These are the names reports use. Static string. */
 MEMGAUGE_API const char *memgauge_source_name(int footprint_source);
 
+/* Memory pressure, from the headroom and from the OS (Darwin's memory
+ * pressure source, Linux PSI and cgroup pressure events). */
+typedef enum memgauge_pressure_e {
+    MEMGAUGE_PRESSURE_NORMAL = 0,
+    MEMGAUGE_PRESSURE_WARNING = 1,
+    MEMGAUGE_PRESSURE_CRITICAL = 2
+} memgauge_pressure_t;
+
 /* ------------------------------------------------------------------------ */
 /* Sampler                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -206,7 +223,20 @@ typedef struct memgauge_threshold_event_s {
  * they may call memgauge_get_stats(). They must not call memgauge_stop() on
  * their own handle (it would wait for itself; it returns MEMGAUGE_E_ARGUMENT).
  * Pointers passed to them are borrowed for the duration of the call. */
+/* A change of memory pressure level (memgauge_pressure_t). */
+typedef struct memgauge_pressure_event_s {
+    int previous;      /* level before */
+    int level;         /* level now */
+    int from_headroom; /* the headroom fraction alone gives this level */
+    int from_os;       /* the OS alone gives this level (Darwin pressure source, PSI, cgroup) */
+    uint64_t footprint_bytes;
+    uint64_t limit_bytes;     /* 0 if unknown */
+    uint64_t available_bytes; /* 0 if unknown */
+    uint64_t time_ns;
+} memgauge_pressure_event_t;
+
 typedef void (*memgauge_sample_cb)(const memgauge_sample_t *sample, void *user_data);
+typedef void (*memgauge_pressure_cb)(const memgauge_pressure_event_t *event, void *user_data);
 typedef void (*memgauge_threshold_cb)(const memgauge_threshold_event_t *event, void *user_data);
 typedef void (*memgauge_window_cb)(const memgauge_window_t *window, void *user_data);
 
@@ -227,6 +257,42 @@ typedef struct memgauge_options_s {
     memgauge_threshold_cb on_threshold; /* optional */
     memgauge_window_cb on_window;       /* optional: each completed window */
     void *user_data;                    /* passed to every callback */
+
+    /* ---- the session record and the previous session (since 0.2.0) ---- */
+    /* 1 (default): keep a crash-safe record of this session on disk, updated
+     * every sample, and diagnose at start how the previous session ended.
+     * 0: neither (the fields below up to trail_seconds are then ignored). */
+    int record;
+    /* Directory for the record; created if missing (one level). NULL: the
+     * platform default per app id (Linux $XDG_STATE_HOME or
+     * ~/.local/state/memgauge/<app_id>; Darwin ~/Library/Caches/memgauge/<app_id>).
+     * Copied. At most 400 bytes. */
+    const char *storage_dir;
+    const char *app_id;      /* NULL: the executable's name. 1..63 of [A-Za-z0-9._-]. Copied. */
+    const char *app_version; /* NULL: "". At most 31 bytes. Copied. A change between two
+                                sessions means the app was upgraded. */
+    const char *app_build;   /* NULL: "". At most 31 bytes. Copied. */
+    /* Seconds of samples kept in the record (the trail read after a kill);
+     * default 60, range 0 .. 3600. Sized for the fastest interval in use. */
+    uint32_t trail_seconds;
+
+    /* ---- pressure and adaptive sampling (since 0.2.0) ---- */
+    /* Headroom below these fractions of the limit gives WARNING / CRITICAL
+     * pressure (the OS's own signal can raise the level further). Defaults
+     * 0.15 and 0.05; 0 < critical < warning < 1. */
+    double pressure_warning_fraction;
+    double pressure_critical_fraction;
+    /* Sample every fast_interval_ms instead of interval_ms while the headroom
+     * is below fast_headroom_fraction of the limit, while the footprint grows
+     * at least fast_growth_bytes_per_s, or while pressure is not NORMAL; back
+     * to interval_ms after five fast samples with none of these. Defaults
+     * 100 ms (10 .. 86400000; a value not below interval_ms turns it off),
+     * 0.25 ([0, 1); 0 turns the headroom trigger off), 64 MiB/s (0 turns it
+     * off). */
+    uint32_t fast_interval_ms;
+    double fast_headroom_fraction;
+    uint64_t fast_growth_bytes_per_s;
+    memgauge_pressure_cb on_pressure; /* optional: every change of level */
 } memgauge_options_t;
 
 /* Fills *opts with the documented defaults (and struct_size). Any thread. */
@@ -280,6 +346,12 @@ typedef struct memgauge_stats_s {
     memgauge_window_t current_window; /* the window in progress */
     memgauge_window_t last_window;    /* the last completed window (samples 0 if none) */
     uint64_t sampler_cpu_ns;          /* CPU time the sampler thread has used */
+    /* since 0.2.0 */
+    int32_t pressure;         /* memgauge_pressure_t now */
+    uint32_t interval_ms;     /* the interval in use now (fast or normal) */
+    uint64_t pressure_events; /* pressure callbacks raised */
+    uint64_t fast_samples;    /* samples taken at the fast interval */
+    uint64_t record_writes;   /* session record updates (0 when record is off) */
 } memgauge_stats_t;
 
 /* Copies a consistent snapshot of the session's aggregates into *out (up to
@@ -291,6 +363,126 @@ MEMGAUGE_API int memgauge_get_stats(memgauge_t *handle, memgauge_stats_t *out);
  * of them into out[0 .. *count). Any thread; same blocking as get_stats. */
 MEMGAUGE_API int memgauge_get_samples(memgauge_t *handle, memgauge_sample_t *out, size_t cap,
                                       size_t *count);
+
+/* ------------------------------------------------------------------------ */
+/* App state and markers for the session record                             */
+/* ------------------------------------------------------------------------ */
+
+typedef enum memgauge_app_state_e {
+    MEMGAUGE_APP_UNKNOWN = 0,
+    MEMGAUGE_APP_ACTIVE = 1,    /* foreground and receiving input */
+    MEMGAUGE_APP_INACTIVE = 2,  /* foreground, not receiving input */
+    MEMGAUGE_APP_BACKGROUND = 3 /* not visible; a kill here is a background kill */
+} memgauge_app_state_t;
+
+/* Records the app's state in the running session's record (a process-wide
+ * setting; without a running sampler it is remembered for the next start).
+ * Any thread; lock-free. MEMGAUGE_E_APP_STATE for an unknown value. */
+MEMGAUGE_API int memgauge_set_app_state(int state);
+
+/* For crash reporters: marks the running session as crashed (with the
+ * signal number, or 0) so that the next launch does not take it for an
+ * out-of-memory kill. Async-signal-safe: one atomic store, no locks. */
+MEMGAUGE_API void memgauge_note_crash(int signal_number);
+
+/* Brackets a hang the app's watchdog detected (main thread unresponsive):
+ * a session killed between begin and end was killed while hung (by the user
+ * or a watchdog), not for memory. Nests. Any thread; lock-free. */
+MEMGAUGE_API void memgauge_hang_begin(void);
+MEMGAUGE_API void memgauge_hang_end(void);
+
+/* ------------------------------------------------------------------------ */
+/* How the previous session ended                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef enum memgauge_end_e {
+    MEMGAUGE_END_NONE = 0,             /* no previous record: first launch (or record off) */
+    MEMGAUGE_END_UNREADABLE = 1,       /* a previous record exists but is not valid */
+    MEMGAUGE_END_STILL_RUNNING = 2,    /* another live process holds the record */
+    MEMGAUGE_END_CLEAN_STOP = 3,       /* memgauge_stop ran */
+    MEMGAUGE_END_EXIT = 4,             /* the process exited normally (atexit) */
+    MEMGAUGE_END_CRASH = 5,            /* memgauge_note_crash was called */
+    MEMGAUGE_END_APP_UPGRADED = 6,     /* app version, build or binary changed */
+    MEMGAUGE_END_OS_UPGRADED = 7,      /* OS version changed */
+    MEMGAUGE_END_REBOOT = 8,           /* the machine rebooted since */
+    MEMGAUGE_END_DEBUGGER = 9,         /* a debugger was attached */
+    MEMGAUGE_END_BACKGROUND_KILL = 10, /* killed while in the background */
+    MEMGAUGE_END_HANG_KILL = 11,       /* killed while hung */
+    MEMGAUGE_END_SUSPECTED_OOM = 12,   /* killed in the foreground, for memory (see confidence) */
+    MEMGAUGE_END_UNEXPLAINED = 13      /* killed in the foreground with plenty of memory left */
+} memgauge_end_t;
+
+typedef enum memgauge_confidence_e {
+    MEMGAUGE_CONFIDENCE_NONE = 0,
+    MEMGAUGE_CONFIDENCE_LOW = 1,    /* nothing else explains it, nothing points at memory */
+    MEMGAUGE_CONFIDENCE_MEDIUM = 2, /* low headroom, pressure warning or a fast climb */
+    MEMGAUGE_CONFIDENCE_HIGH = 3    /* at the limit, critical pressure or a kernel OOM kill */
+} memgauge_confidence_t;
+
+/* Bits of memgauge_previous_session_t.evidence */
+#define MEMGAUGE_EVIDENCE_NEAR_LIMIT (1u << 0)   /* last headroom < 10 % of the limit */
+#define MEMGAUGE_EVIDENCE_LOW_HEADROOM (1u << 1) /* last headroom < 25 % of the limit */
+#define MEMGAUGE_EVIDENCE_PRESSURE_CRITICAL (1u << 2)
+#define MEMGAUGE_EVIDENCE_PRESSURE_WARNING (1u << 3)
+#define MEMGAUGE_EVIDENCE_RISING (1u << 4)          /* the trail climbs toward the limit */
+#define MEMGAUGE_EVIDENCE_KERNEL_OOM_KILL (1u << 5) /* the cgroup's oom_kill count rose */
+#define MEMGAUGE_EVIDENCE_PLENTY_LEFT (1u << 6)     /* headroom > 50 %, no pressure, flat */
+
+/* One sample of the trail the previous session left. */
+typedef struct memgauge_trail_point_s {
+    uint64_t seq;
+    uint64_t wall_ns; /* CLOCK_REALTIME, nanoseconds since the epoch */
+    uint64_t footprint_bytes;
+    uint64_t resident_bytes;
+    uint64_t available_bytes;   /* 0 if unknown */
+    uint64_t limit_bytes;       /* 0 if unknown */
+    uint64_t kernel_peak_bytes; /* 0 if unknown */
+    int32_t pressure;
+    uint32_t reserved;
+} memgauge_trail_point_t;
+
+typedef struct memgauge_previous_session_s {
+    size_t struct_size; /* set by the caller: sizeof(memgauge_previous_session_t) */
+    int32_t verdict;    /* memgauge_end_t */
+    int32_t confidence; /* memgauge_confidence_t (NONE unless SUSPECTED_OOM) */
+    uint32_t evidence;  /* MEMGAUGE_EVIDENCE_* bits */
+    int32_t crash_signal;
+    int32_t app_state;   /* memgauge_app_state_t at the end */
+    int32_t pressure;    /* memgauge_pressure_t at the end */
+    char session_id[40]; /* UUID text of the previous session, "" if none */
+    char app_version[32];
+    char app_build[32];
+    char os_version[128];
+    uint64_t pid;
+    uint64_t start_wall_ns;
+    uint64_t last_wall_ns; /* the last record update: within one interval of the end */
+    uint64_t samples;
+    uint64_t last_footprint_bytes;
+    uint64_t last_resident_bytes;
+    uint64_t peak_bytes;       /* the session's peak */
+    uint64_t limit_bytes;      /* at the end, 0 if unknown */
+    uint64_t available_bytes;  /* at the end, 0 if unknown */
+    uint32_t headroom_ppm;     /* available / limit in millionths; 0 when unknown */
+    int32_t unreadable_reason; /* for UNREADABLE: 1 magic, 2 version, 3 size, 4 header, 5 no whole
+                                  copy */
+    int64_t trend_bytes_per_s; /* footprint slope over the trail's last 10 s */
+    uint64_t oom_kills_since;  /* kernel OOM kills in the cgroup since the last update */
+    const memgauge_trail_point_t *trail; /* borrowed; valid until memgauge_stop */
+    size_t trail_count;                  /* oldest first */
+} memgauge_previous_session_t;
+
+/* How the previous session of this app (same storage directory) ended, as
+ * diagnosed at memgauge_start. Copies up to out->struct_size bytes; the
+ * trail pointer stays valid until memgauge_stop. Any thread; never blocks
+ * beyond a lock held for a copy. */
+MEMGAUGE_API int memgauge_previous_session(memgauge_t *handle, memgauge_previous_session_t *out);
+
+/* "suspected_oom", "clean_stop", ...: the names reports use. Static. */
+MEMGAUGE_API const char *memgauge_end_name(int verdict);
+/* "none", "low", "medium", "high". Static. */
+MEMGAUGE_API const char *memgauge_confidence_name(int confidence);
+/* "normal", "warning", "critical". Static. */
+MEMGAUGE_API const char *memgauge_pressure_name(int level);
 
 #ifdef __cplusplus
 }
