@@ -130,7 +130,14 @@ int collector_alive(collector_t *c)
 void collector_cleanup(collector_t *c)
 {
     if (c->pid > 0)
-        collector_kill9(c);
+        collector_stop(c);
+    /* under ASan/UBSan the collector reports into its log */
+    char *log = collector_log(c);
+    if (log) {
+        cr_expect(strstr(log, "Sanitizer") == NULL && strstr(log, "runtime error") == NULL,
+                  "the collector reported a sanitizer error:\n%s", log);
+        free(log);
+    }
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
     if (system(cmd) != 0)

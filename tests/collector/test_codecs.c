@@ -121,6 +121,7 @@ Test(series_codec, round_trip_is_exact_and_about_three_bytes_a_sample)
     cr_expect_arr_eq(d.footprint, s.footprint, n * sizeof *d.footprint);
     cr_expect_arr_eq(d.resident, s.resident, n * sizeof *d.resident);
     cr_expect_arr_eq(d.peak, s.peak, n * sizeof *d.peak);
+    memgauge__series_clear(&d);
     cr_expect_eq(memgauge__series_decode(blob, len, n - 1, &d), -1, "above max_samples");
     for (size_t cut = 0; cut < len; cut += 97)
         cr_expect_eq(memgauge__series_decode(blob, cut, n, &d), -1, "truncated at %zu", cut);
