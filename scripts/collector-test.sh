@@ -15,6 +15,10 @@ mkdir -p "$LOGS"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 PGBIN=/usr/lib/postgresql/15/bin
+# Debian's interpreter, which python3-jsonschema installs into; a python3
+# earlier on PATH (pyenv, a venv) may lack it.
+PY=python3
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import jsonschema' 2>/dev/null && PY=/usr/bin/python3
 PGDIR="$ROOT/build/collector-pg"
 PGPORT=""
 PGURL=""
@@ -47,7 +51,7 @@ deps() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     # a jsonschema importable from elsewhere (pip) serves as well
-    if python3 -c 'import jsonschema' 2>/dev/null; then
+    if "$PY" -c 'import jsonschema' 2>/dev/null; then
         local kept=()
         for p in "${missing[@]}"; do [[ "$p" == python3-jsonschema ]] || kept+=("$p"); done
         missing=("${kept[@]}")
@@ -80,7 +84,7 @@ format_check() {
 # it (their fault is a cross-field rule); test_wire_parse checks the collector
 # judges the same files the same way.
 schema_check() {
-    python3 - "$ROOT" <<'PY'
+    "$PY" - "$ROOT" <<'PY'
 import glob, json, os, re, sys
 import jsonschema
 root = sys.argv[1]
@@ -121,7 +125,7 @@ pg_start() {
     rm -rf "$PGDIR"
     mkdir -p "$PGDIR"
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PGDIR"
-    PGPORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    PGPORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     as_pg "$PGBIN/initdb -D '$PGDIR/data' -U postgres --auth=trust -E UTF8 --no-sync" >/dev/null &&
         as_pg "$PGBIN/pg_ctl -D '$PGDIR/data' -l '$PGDIR/server.log' -w -t 30 -o \"-p $PGPORT -k '$PGDIR' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start" &&
         PGURL="postgres://postgres@127.0.0.1:$PGPORT" &&

@@ -8,6 +8,7 @@ PACKAGES=(
     clang clang-format libclang-rt-14-dev valgrind binutils
     libcjson-dev libcurl4-openssl-dev zlib1g-dev
     libcriterion-dev
+    libmicrohttpd-dev libsqlite3-dev libpq-dev postgresql python3-jsonschema
     nodejs npm
 )
 

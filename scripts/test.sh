@@ -2,7 +2,9 @@
 # Runs every test: formatting, a -Werror build with the whole suite, the suite
 # again under AddressSanitizer+UBSan, the threaded parts under
 # ThreadSanitizer, valgrind memcheck on the sampler, the Darwin compile and
-# link check, and a smoke run of the benchmark. Exits non-zero on any failure.
+# link check, a smoke run of the benchmark, and the collector's own suite
+# (SQLite and a throwaway PostgreSQL, ASan+UBSan, a bounded fuzz run).
+# Exits non-zero on any failure.
 # Usage: scripts/test.sh   (as root on a fresh machine: installs what it needs)
 set -uo pipefail
 
@@ -50,12 +52,18 @@ run_ctest() {
     ctest --test-dir "$1" --output-on-failure -j 1 --timeout 600 "${@:2}"
 }
 
-build_gcc() { configure_build build/gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo; }
+# The collector has its own script (its own builds, a PostgreSQL server, a
+# fuzzer): the SDK builds leave it out.
+build_gcc() {
+    configure_build build/gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DMEMGAUGE_BUILD_COLLECTOR=OFF
+}
 test_gcc() { run_ctest build/gcc; }
 
 build_asan() {
     configure_build build/asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-        -DMEMGAUGE_SANITIZE=address,undefined -DMEMGAUGE_BUILD_BENCH=OFF
+        -DMEMGAUGE_SANITIZE=address,undefined -DMEMGAUGE_BUILD_BENCH=OFF \
+        -DMEMGAUGE_BUILD_COLLECTOR=OFF
 }
 test_asan() {
     ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
@@ -64,7 +72,8 @@ test_asan() {
 
 build_tsan() {
     configure_build build/tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-        -DMEMGAUGE_SANITIZE=thread -DMEMGAUGE_BUILD_BENCH=OFF -DMEMGAUGE_BUILD_SAMPLE=OFF
+        -DMEMGAUGE_SANITIZE=thread -DMEMGAUGE_BUILD_BENCH=OFF -DMEMGAUGE_BUILD_SAMPLE=OFF \
+        -DMEMGAUGE_BUILD_COLLECTOR=OFF
 }
 test_tsan() { run_ctest build/tsan -L threaded; }
 
@@ -90,6 +99,7 @@ step test-tsan test_tsan
 step valgrind-memcheck memcheck
 step darwin-check darwin_check
 step bench-smoke bench_smoke
+step collector scripts/collector-test.sh
 
 echo
 if [ "$failed" -ne 0 ]; then

@@ -10,7 +10,7 @@ mkdir -p "$work"
 prefix="$work/prefix"
 
 cmake -S "$src" -B "$work/build" -DCMAKE_INSTALL_PREFIX="$prefix" -DMEMGAUGE_BUILD_TESTS=OFF \
-    -DMEMGAUGE_BUILD_BENCH=OFF -DMEMGAUGE_BUILD_SAMPLE=OFF >"$work/log" 2>&1
+    -DMEMGAUGE_BUILD_BENCH=OFF -DMEMGAUGE_BUILD_SAMPLE=OFF -DMEMGAUGE_BUILD_COLLECTOR=OFF >"$work/log" 2>&1
 cmake --build "$work/build" -j2 >>"$work/log" 2>&1
 cmake --install "$work/build" >>"$work/log" 2>&1
 
