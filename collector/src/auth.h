@@ -8,4 +8,10 @@
  * key differs. Pure, thread-safe. */
 int memgauge__auth_check(const memgauge__cli_t *cli, const char *authorization);
 
+/* 1 when `authorization` may read (the dashboard's data, the query API):
+ * "Bearer <read token>", or, on a loopback listener only, "Bearer <API key>"
+ * (local tools; elsewhere API keys only write, since they ship inside apps).
+ * Same timing property as above. Pure, thread-safe. */
+int memgauge__auth_read_check(const memgauge__cli_t *cli, const char *authorization);
+
 #endif

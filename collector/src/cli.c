@@ -15,6 +15,9 @@ const char memgauge__cli_usage[] =
     "  --db PATH|URL           SQLite file (default ./memgauge.db) or postgres://user@host/db\n"
     "  --api-key KEY           accept this bearer key (repeatable)\n"
     "  --api-keys FILE         accept every key in FILE, one per line, # comments\n"
+    "  --read-token TOKEN      bearer token for the dashboard and query API (repeatable);\n"
+    "                          required unless listening on loopback, where one is made up\n"
+    "  --dashboard-dir DIR     the dashboard's files (default: dashboard/ beside the binary)\n"
     "  --max-body BYTES        body cap, compressed and after gunzip (default 16M; K/M suffix)\n"
     "  --threads N             HTTP worker threads (default 2)\n"
     "  --max-connections N     concurrent connections (default 512)\n"
@@ -63,17 +66,38 @@ static int parse_uint(const char *s, unsigned long long lo, unsigned long long h
     return 0;
 }
 
-static int add_key(memgauge__cli_t *o, const char *key, const char *where, char *err, size_t errlen)
+static int printable_token(const char *key, const char *what, const char *where, char *err,
+                           size_t errlen)
 {
     size_t n = strlen(key);
     if (n == 0 || n > MEMGAUGE__KEY_MAX)
-        return bad(err, errlen, "%s: an API key must be 1 to 256 bytes", where);
+        return bad(err, errlen, "%s: %s must be 1 to 256 bytes", where, what);
     for (size_t i = 0; i < n; i++)
         if (!isgraph((unsigned char)key[i]))
-            return bad(err, errlen, "%s: an API key must be printable ASCII without spaces", where);
+            return bad(err, errlen, "%s: %s must be printable ASCII without spaces", where, what);
+    return 0;
+}
+
+static int add_key(memgauge__cli_t *o, const char *key, const char *where, char *err, size_t errlen)
+{
+    if (printable_token(key, "an API key", where, err, errlen))
+        return -1;
     if (o->key_count == MEMGAUGE__MAX_KEYS)
         return bad(err, errlen, "%s: more than 64 API keys", where);
-    memcpy(o->keys[o->key_count++], key, n + 1);
+    memcpy(o->keys[o->key_count++], key, strlen(key) + 1);
+    return 0;
+}
+
+static int add_read_token(memgauge__cli_t *o, const char *tok, char *err, size_t errlen)
+{
+    if (printable_token(tok, "a read token", "--read-token", err, errlen))
+        return -1;
+    if (strlen(tok) < 16)
+        return bad(err, errlen, "--read-token: at least 16 bytes, so that it cannot be guessed");
+    if (o->read_token_count == MEMGAUGE__MAX_READ_TOKENS)
+        return bad(err, errlen, "--read-token: more than %d read tokens",
+                   MEMGAUGE__MAX_READ_TOKENS);
+    memcpy(o->read_tokens[o->read_token_count++], tok, strlen(tok) + 1);
     return 0;
 }
 
@@ -116,6 +140,7 @@ static int parse_listen(memgauge__cli_t *o, const char *v, char *err, size_t err
     if (inet_pton(AF_INET, o->host, &a) != 1)
         return bad(err, errlen, "--listen: '%s' is not a numeric IPv4 address", o->host);
     o->port = (uint16_t)port;
+    o->loopback = (ntohl(a.s_addr) >> 24) == 127;
     return 0;
 }
 
@@ -124,6 +149,7 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
     memset(o, 0, sizeof *o);
     snprintf(o->host, sizeof o->host, "127.0.0.1");
     o->port = 8080;
+    o->loopback = 1;
     o->db = "./memgauge.db";
     o->max_body = 16u << 20;
     o->threads = 2;
@@ -146,12 +172,23 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
             o->quiet = 1;
             continue;
         }
-        static const char *const valued[] = {
-            "--listen",          "--db",           "--api-key",
-            "--api-keys",        "--max-body",     "--threads",
-            "--max-connections", "--idle-timeout", "--request-timeout",
-            "--drain-timeout",   "--sync",         "--pg-conns",
-            "--port-file",       "--log",          NULL};
+        static const char *const valued[] = {"--listen",
+                                             "--db",
+                                             "--api-key",
+                                             "--api-keys",
+                                             "--max-body",
+                                             "--threads",
+                                             "--max-connections",
+                                             "--idle-timeout",
+                                             "--request-timeout",
+                                             "--drain-timeout",
+                                             "--sync",
+                                             "--pg-conns",
+                                             "--port-file",
+                                             "--log",
+                                             "--read-token",
+                                             "--dashboard-dir",
+                                             NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -172,6 +209,12 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
             rc = add_key(o, v, "--api-key", err, errlen);
         } else if (!strcmp(a, "--api-keys")) {
             rc = read_keys(o, v, err, errlen);
+        } else if (!strcmp(a, "--read-token")) {
+            rc = add_read_token(o, v, err, errlen);
+        } else if (!strcmp(a, "--dashboard-dir")) {
+            if (!v[0] || strlen(v) >= sizeof o->dashboard_dir)
+                return bad(err, errlen, "--dashboard-dir: expected a directory path");
+            snprintf(o->dashboard_dir, sizeof o->dashboard_dir, "%s", v);
         } else if (!strcmp(a, "--max-body")) {
             if (parse_uint(v, 1024, 1ull << 30, 1, &n))
                 return bad(err, errlen, "--max-body: expected 1K .. 1024M bytes, got '%s'", v);
@@ -209,7 +252,21 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
         if (rc)
             return rc;
     }
-    if (!o->help && !o->version && o->key_count == 0)
+    if (o->help || o->version)
+        return 0;
+    if (o->key_count == 0)
         return bad(err, errlen, "no API key: give --api-key KEY or --api-keys FILE");
+    /* an API key ships inside every app: it must not also read everyone's data */
+    for (size_t i = 0; i < o->read_token_count; i++)
+        for (size_t k = 0; k < o->key_count; k++)
+            if (!strcmp(o->read_tokens[i], o->keys[k]))
+                return bad(err, errlen,
+                           "--read-token: must differ from every API key (API keys "
+                           "ship inside apps)");
+    if (!o->loopback && o->read_token_count == 0)
+        return bad(err, errlen,
+                   "--listen %s is not a loopback address: the dashboard and query API would be "
+                   "open to anyone who can reach it; give --read-token TOKEN (16+ bytes)",
+                   o->host);
     return 0;
 }

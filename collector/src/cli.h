@@ -8,6 +8,8 @@
 
 #define MEMGAUGE__MAX_KEYS 64
 #define MEMGAUGE__KEY_MAX 256
+#define MEMGAUGE__MAX_READ_TOKENS 8
+#define MEMGAUGE__DIR_MAX 4096
 
 typedef struct memgauge__cli_s {
     char host[64];  /* numeric IPv4 address to bind */
@@ -15,6 +17,15 @@ typedef struct memgauge__cli_s {
     const char *db; /* SQLite path or postgres:// URL */
     size_t key_count;
     char keys[MEMGAUGE__MAX_KEYS][MEMGAUGE__KEY_MAX + 1];
+    /* Read tokens: what the dashboard and the query API accept (auth.h).
+     * Required unless host is a loopback address; main.c makes one up when
+     * none was given on loopback. */
+    size_t read_token_count;
+    char read_tokens[MEMGAUGE__MAX_READ_TOKENS][MEMGAUGE__KEY_MAX + 1];
+    int read_token_generated; /* read_tokens[0] was made up at start */
+    int loopback;             /* host is in 127.0.0.0/8 */
+    /* The dashboard's files; "" until main.c resolves the default (static.h). */
+    char dashboard_dir[MEMGAUGE__DIR_MAX];
     size_t max_body;  /* bytes, compressed and after gunzip */
     unsigned threads; /* HTTP worker threads */
     unsigned max_connections;
@@ -31,6 +42,8 @@ typedef struct memgauge__cli_s {
 
 /* Parses argv into *out (defaults first). Returns 0, or -1 with a message
  * naming the bad option in err[0 .. errlen). Reads the --api-keys file.
+ * Refuses a non-loopback --listen without --read-token: the data would be
+ * readable by anyone who can reach the port.
  * Borrows argv strings (db, port_file, log_file point into argv). */
 int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *out, char *err, size_t errlen);
 

@@ -3,6 +3,7 @@
  * database or the listening socket cannot be opened, 2 for bad arguments. */
 #include "cli.h"
 #include "server.h"
+#include "static.h"
 #include "store.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 static int write_port_file(const char *path, unsigned port)
 {
@@ -22,6 +24,21 @@ static int write_port_file(const char *path, unsigned port)
     if (fclose(f) != 0)
         return -1;
     return rename(tmp, path); /* readers never see a partial number */
+}
+
+/* A read token for this run when none was given on loopback: the dashboard
+ * URL printed at start carries it, so that another local user or a web page
+ * reaching 127.0.0.1 (DNS rebinding) cannot read the data. */
+static int make_read_token(memgauge__cli_t *cli)
+{
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return -1;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(cli->read_tokens[0] + 2 * i, 3, "%02x", raw[i]);
+    cli->read_token_count = 1;
+    cli->read_token_generated = 1;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -40,6 +57,15 @@ int main(int argc, char **argv)
         puts("memgauge-collector 0.1.0 (wire format v1)");
         return 0;
     }
+
+    if (cli.read_token_count == 0 && make_read_token(&cli)) {
+        fprintf(stderr, "memgauge-collector: cannot make a read token: %s\n", strerror(errno));
+        return 1;
+    }
+    int have_dashboard =
+        cli.dashboard_dir[0]
+            ? 1
+            : memgauge__static_default_dir(cli.dashboard_dir, sizeof cli.dashboard_dir);
 
     /* Every thread created from here on inherits this mask: the signals are
      * taken only by sigwait() below. */
@@ -80,6 +106,15 @@ int main(int argc, char **argv)
     }
     fprintf(log, "memgauge-collector: listening on http://%s:%u (%s store, %zu API keys)\n",
             cli.host, port, store->ops->name, cli.key_count);
+    if (!have_dashboard)
+        fprintf(log, "memgauge-collector: no dashboard files in %s (see docs/dashboard.md)\n",
+                cli.dashboard_dir);
+    if (cli.read_token_generated)
+        fprintf(log, "memgauge-collector: dashboard: http://%s:%u/#token=%s\n", cli.host, port,
+                cli.read_tokens[0]);
+    else
+        fprintf(log, "memgauge-collector: dashboard: http://%s:%u/ (read token required)\n",
+                cli.host, port);
 
     int sig = 0;
     sigwait(&stop, &sig);

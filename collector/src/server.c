@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "ingest.h"
 #include "query.h"
+#include "static.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -128,6 +129,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, request_t *r, memgau
     }
     rep->body = NULL; /* the response owns it now */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (extra_name)
         MHD_add_response_header(resp, extra_name, extra_value);
     r->status = rep->status;
@@ -275,6 +277,41 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
     return send_reply(c, r, &rep, NULL, NULL);
 }
 
+/* The page may run only its own scripts and talk only to this server: a
+ * string from a report that slipped into markup could not run (the
+ * dashboard also never builds markup from data; tests/dashboard). uPlot
+ * sizes its elements through style properties, which style-src allows. */
+static const char page_policy[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+static enum MHD_Result static_file(struct MHD_Connection *c, request_t *r, const char *url)
+{
+    memgauge__static_file_t f;
+    /* no dashboard name needs escaping; MHD has already unescaped url, in
+     * which a %00 would cut the name short */
+    if (strchr(r->path, '%') || memgauge__static_open(r->srv->cli->dashboard_dir, url, &f))
+        return reply_error(c, r, 404, "not found", NULL, NULL, NULL);
+    struct MHD_Response *resp = MHD_create_response_from_fd64(f.size, f.fd);
+    if (!resp) {
+        close(f.fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f.type);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (f.html) {
+        MHD_add_response_header(resp, "Content-Security-Policy", page_policy);
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    }
+    r->status = 200;
+    r->responded = 1;
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp); /* MHD closes the fd with the response */
+    return ok;
+}
+
 static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const char *url,
                                   const char *method)
 {
@@ -295,13 +332,17 @@ static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const 
         if (!get)
             return reply_error(c, r, 405, "method not allowed", "use GET", MHD_HTTP_HEADER_ALLOW,
                                "GET");
-        if (!memgauge__auth_check(srv->cli, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
-            return reply_error(c, r, 401, "unauthorized", "a valid bearer API key is required",
+        if (!memgauge__auth_read_check(srv->cli, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
+            return reply_error(c, r, 401, "unauthorized",
+                               "reading needs Authorization: Bearer <read token>",
                                MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
         memgauge__reply_t rep = {0};
         memgauge__query(srv->store, url, get_arg, c, &rep);
         return send_reply(c, r, &rep, NULL, NULL);
     }
+    /* the dashboard's files are code, not data: served without a token */
+    if (get)
+        return static_file(c, r, url);
     return reply_error(c, r, 404, "not found", NULL, NULL, NULL);
 }
 
