@@ -1,0 +1,137 @@
+// One session over time: footprint, interval peak and resident with the
+// limit line, the kernel's peaks, threshold and pressure events; drag to
+// zoom, and a zoom asks the collector for more points so that the visible
+// range keeps about one min-max pair per pixel (its decimation keeps peaks).
+import * as api from './api.js';
+import * as charts from './charts.js';
+import { h, add, route, table, card } from './dom.js';
+import * as fmt from './format.js';
+import { verdictBadge } from './sessions.js';
+
+export const MAX_POINTS = 100000; // the collector's cap per request
+
+// Decimated samples plus window aggregates, aligned on one x axis (unix s).
+export function align(s) {
+  const base = s.start_unix_ms;
+  const rows = new Map();
+  const at = (tms) => {
+    if (!rows.has(tms)) rows.set(tms, { tms, fp: null, pk: null, rs: null, kernel: null });
+    return rows.get(tms);
+  };
+  s.t_ms.forEach((t, i) => {
+    const r = at(t);
+    r.fp = s.footprint[i];
+    r.pk = s.peak[i];
+    if (s.resident) r.rs = s.resident[i];
+  });
+  // the kernel's high-water mark matters where it beat every sample of its window
+  for (const w of s.windows) if (w.kernel_peak > w.max) at(w.end_ms).kernel = w.kernel_peak;
+  const sorted = [...rows.values()].sort((a, b) => a.tms - b.tms);
+  let wi = 0;
+  const limitAt = (t) => {
+    while (wi < s.windows.length - 1 && s.windows[wi].end_ms < t) wi++;
+    const w = s.windows[wi];
+    return w && w.limit ? w.limit : null;
+  };
+  return {
+    t: sorted.map((r) => (base + r.tms) / 1000),
+    footprint: sorted.map((r) => r.fp),
+    peak: sorted.map((r) => r.pk),
+    resident: s.resident ? sorted.map((r) => r.rs) : null,
+    limit: sorted.map((r) => limitAt(r.tms)),
+    kernel: sorted.map((r) => r.kernel),
+  };
+}
+
+function eventText(e) {
+  if (e.type === 'threshold') {
+    return `${e.direction === 'up' ? 'rose above' : 'fell below'} ${fmt.bytes(e.level)} (footprint ${fmt.bytes(e.footprint)}${e.urgent ? ', urgent' : ''})`;
+  }
+  if (e.type === 'pressure') return `memory pressure ${e.level}`;
+  if (e.type === 'previous_session') return 'verdict on the previous session';
+  return '';
+}
+
+export async function session(ctx, id) {
+  const [s, ev] = await Promise.all([api.get(`/v1/sessions/${id}`), api.get(`/v1/sessions/${id}/events`)]);
+  if (ctx.stale()) return;
+  ctx.nav('sessions', s.app_id);
+  add(ctx.main, h('h1', null, 'Session ', h('span', { class: 'mono sub' }, s.session_id)),
+    h('p', { class: 'crumbs' }, h('a', { href: route(['apps', s.app_id]) }, s.app_id), ' › ',
+      h('a', { href: route(['apps', s.app_id, 'sessions'], { version: s.app_version }) }, s.app_version), ' › ',
+      `${s.device_model}, ${s.os_name} ${s.os_version}`));
+  add(ctx.main, h('div', { class: 'cards' },
+    card('peak', fmt.bytes(s.peak_bytes), `highest sample ${fmt.bytes(s.max_bytes)}`, { dataset: { kpi: 'peak' } }),
+    card('limit', s.limit_bytes ? fmt.bytes(s.limit_bytes) : 'unknown', s.peak_fraction != null ? `peak at ${fmt.percent(s.peak_fraction)} of it` : null),
+    card('length', fmt.duration(s.last_ms), `started ${fmt.dateTime(s.start_unix_ms)}`),
+    card('samples', fmt.count(s.samples), `every ${fmt.duration(s.interval_ms)}, ${s.windows} windows${s.dropped ? `, ${s.dropped} dropped` : ''}`),
+    card('ended', verdictBadge(s.verdict, s.grade), s.verdict ? 'judged at the next launch' : 'no later launch reported yet'),
+    card('metric', s.metric, null, { class: 'card small' })));
+
+  const box = h('div', { id: 'session-chart' });
+  const status = h('p', { class: 'hint', 'data-role': 'decimation' });
+  const resetZoom = h('button', { type: 'button', class: 'link-button', hidden: true }, 'reset zoom');
+  add(ctx.main, h('section', { class: 'panel' },
+    h('div', { class: 'panel-head' }, h('h2', null, 'Footprint over time'), resetZoom),
+    h('p', { class: 'hint' }, 'Drag across the chart to zoom in; double-click or "reset zoom" to see the whole session. Orange dots: a window’s kernel peak, where the kernel saw more than any sample.'),
+    box, status));
+
+  const basePoints = Math.min(MAX_POINTS, Math.max(200, 2 * Math.round(box.clientWidth || 1000)));
+  let points = basePoints;
+  let samples = await api.get(`/v1/sessions/${id}/samples`, { points });
+  if (ctx.stale()) return;
+  const marks = () => ev.events.filter((e) => e.type === 'threshold' || e.type === 'pressure').map((e) => ({
+    t: (s.start_unix_ms + e.t_ms) / 1000,
+    color: e.type === 'pressure' ? charts.COLORS[e.level] || charts.COLORS.warning : charts.COLORS.threshold,
+    dash: e.type === 'threshold',
+    label: e.type === 'pressure' ? e.level : `${e.direction === 'up' ? '↑' : '↓'} ${fmt.bytes(e.level)}`,
+  }));
+  const showStatus = () => {
+    status.textContent = samples.decimated
+      ? `${fmt.count(samples.points)} of ${fmt.count(samples.samples_total)} samples (min–max decimated on the collector: every peak that stands out at this resolution is kept)`
+      : `all ${fmt.count(samples.samples_total)} samples`;
+    box.dataset.points = samples.points;
+    box.dataset.requested = points;
+  };
+  let busy = false;
+  const onZoom = async (min, max) => {
+    resetZoom.hidden = min == null;
+    if (min == null || !samples.decimated || busy) return;
+    const span = (s.last_ms || 1) / 1000;
+    const want = Math.min(MAX_POINTS, Math.ceil((basePoints * span) / Math.max(max - min, 0.001)));
+    if (want <= points * 1.2) return;
+    busy = true;
+    try {
+      const more = await api.get(`/v1/sessions/${id}/samples`, { points: want });
+      if (ctx.stale()) return;
+      points = want;
+      samples = more;
+      u.setData(Object.values(pick(align(samples))), false);
+      u.setScale('x', { min, max });
+      showStatus();
+    } finally {
+      busy = false;
+    }
+  };
+  const pick = (a) => {
+    const out = { t: a.t, peak: a.peak, footprint: a.footprint }; // the chart's series order
+    if (a.resident) out.resident = a.resident;
+    return { ...out, limit: a.limit, kernel: a.kernel };
+  };
+  // a limit far above the footprint would flatten the chart: then it starts hidden
+  const limitShown = !s.limit_bytes || s.max_bytes >= 0.4 * s.limit_bytes;
+  const u = charts.timeline(box, align(samples), marks, onZoom, { limitShown });
+  if (!limitShown) {
+    status.before(h('p', { class: 'hint' }, `The limit (${fmt.bytes(s.limit_bytes)}) is far above this session's footprint and starts hidden: click "limit" in the legend to draw it.`));
+  }
+  resetZoom.addEventListener('click', () => u && u.setScale('x', { min: u.data[0][0], max: u.data[0][u.data[0].length - 1] }));
+  showStatus();
+
+  const cols = [
+    { label: 'at', num: true, cell: (e) => `+${fmt.duration(e.t_ms)}` },
+    { label: 'event', cell: (e) => h('span', { class: `badge ev-${e.type} ${e.level || ''}` }, e.type.replace('_', ' ')) },
+    { label: 'what', cell: (e) => eventText(e) },
+  ];
+  add(ctx.main, h('section', { class: 'panel' }, h('h2', null, 'Events'),
+    table(cols, ev.events.map((e) => ({ item: e })), { cls: 'events', empty: 'No threshold crossings or pressure changes in this session.' })));
+}
