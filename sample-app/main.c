@@ -5,6 +5,10 @@
  *
  * Every scenario writes to private anonymous pages: that is what the
  * footprint counts, and an untouched mapping costs nothing.
+ *
+ * At start it prints how the previous run with the same state directory
+ * ended (the SDK's session record), so that a run killed for memory can be
+ * followed by one that says so.
  */
 #define _DEFAULT_SOURCE  /* MAP_ANONYMOUS, sigaction, nanosleep with -std=c11 */
 #define _DARWIN_C_SOURCE /* the same on macOS */
@@ -37,6 +41,9 @@
 #define MAX_INTERVAL_MS 86400000u
 #define DEFAULT_LEAK_MIB_PER_S 8u
 #define MAX_LEAK_MIB_PER_S 1024u
+#define MAX_TRAIL_SECONDS 3600u /* options.trail_seconds */
+/* Trail points of the previous session printed after its verdict. */
+#define PREVIOUS_TRAIL_LINES 5u
 
 /* Scenario shapes. */
 #define STEADY_BYTES (64 * MIB)
@@ -73,6 +80,14 @@ typedef struct config_s {
     uint32_t leak_mib_per_s;
     int leak_rate_given;
     int quiet;
+    /* the session record; NULL strings keep the SDK's defaults */
+    int record;
+    const char *state_dir;
+    const char *app_id;
+    const char *app_version;
+    const char *app_build;
+    uint32_t trail_seconds;
+    int trail_given;
 } config_t;
 
 /* A range of address space whose pages are written (made resident) in order. */
@@ -109,6 +124,8 @@ static void print_usage(FILE *to)
     fprintf(to,
             "usage: " PROGRAM " [--scenario steady|leak|spike|sawtooth] [--duration SECONDS]\n"
             "                       [--interval-ms N] [--leak-mb-per-s N] [--quiet] [--help]\n"
+            "                       [--state-dir DIR] [--app-id ID] [--app-version V]\n"
+            "                       [--app-build B] [--trail-seconds N] [--no-record]\n"
             "\n"
             "  --scenario S        steady: hold 64 MiB; leak: grow and never free;\n"
             "                      spike: 32 MiB plus a 200 MiB burst freed at once, every 3 s;\n"
@@ -118,12 +135,24 @@ static void print_usage(FILE *to)
             "  --interval-ms N     sampling interval, %u..%u (default %u)\n"
             "  --leak-mb-per-s N   leak rate in MiB per second, 1..%u (default %u)\n"
             "  --quiet             print only the final summary line\n"
+            "  --state-dir DIR     where the session record lives (default: the SDK's\n"
+            "                      per-app directory, e.g. ~/.local/state/memgauge/<app id>)\n"
+            "  --app-id ID         app id, 1..63 of A-Z a-z 0-9 . _ - (default: " PROGRAM ")\n"
+            "  --app-version V     app version, at most 31 bytes; a change reads as an upgrade\n"
+            "  --app-build B       app build, at most 31 bytes\n"
+            "  --trail-seconds N   seconds of samples the record keeps, 0..%u (default 60)\n"
+            "  --no-record         keep no session record (the five options above then\n"
+            "                      do not apply)\n"
             "\n"
-            "Prints one progress line per second and, at the end, a line\n"
-            "'final samples=N min_bytes=N max_bytes=N peak_bytes=N mean_bytes=N\n"
-            "kernel_peak_bytes=N ...'. SIGINT or SIGTERM ends the run early.\n",
+            "Prints how the previous run with the same state directory ended:\n"
+            "'previous verdict=V confidence=C evidence=E,... last_footprint_bytes=N ...\n"
+            "session=UUID', then up to %u lines 'trail seq=N wall_ns=N footprint_bytes=N ...'\n"
+            "for the last samples it recorded; then one progress line per second and, at\n"
+            "the end, a line 'final samples=N min_bytes=N max_bytes=N peak_bytes=N\n"
+            "mean_bytes=N kernel_peak_bytes=N ...'. SIGINT or SIGTERM ends the run early.\n",
             MAX_DURATION_S, DEFAULT_DURATION_S, MIN_INTERVAL_MS, MAX_INTERVAL_MS,
-            DEFAULT_INTERVAL_MS, MAX_LEAK_MIB_PER_S, DEFAULT_LEAK_MIB_PER_S);
+            DEFAULT_INTERVAL_MS, MAX_LEAK_MIB_PER_S, DEFAULT_LEAK_MIB_PER_S, MAX_TRAIL_SECONDS,
+            PREVIOUS_TRAIL_LINES);
 }
 
 /* Names the problem, then shows the usage; returns the exit status for it. */
@@ -191,6 +220,25 @@ static int number_option(const char *name, const char *value, uint32_t min, uint
     return usage_error(name, detail);
 }
 
+/* The record's text options; the SDK checks their content at start. Returns
+ * 0, 2 on a missing or empty value, or -1 when argv[*i] is none of them. */
+static int string_option(int argc, char **argv, int *i, config_t *cfg)
+{
+    static const char *const names[] = {"--state-dir", "--app-id", "--app-version", "--app-build"};
+    const char **fields[] = {&cfg->state_dir, &cfg->app_id, &cfg->app_version, &cfg->app_build};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const char *value = NULL;
+        int m = option_value(argc, argv, i, names[k], &value);
+        if (m == 0)
+            continue;
+        if (m < 0 || value[0] == '\0')
+            return usage_error(names[k], " needs a value");
+        *fields[k] = value;
+        return 0;
+    }
+    return -1;
+}
+
 /* Handles one option that takes a value; returns 0, 2 on a bad value, or -1
  * when argv[*i] is none of them. */
 static int value_option(int argc, char **argv, int *i, config_t *cfg)
@@ -220,7 +268,13 @@ static int value_option(int argc, char **argv, int *i, config_t *cfg)
                      : number_option("--leak-mb-per-s", value, 1, MAX_LEAK_MIB_PER_S,
                                      &cfg->leak_mib_per_s);
     }
-    return -1;
+    if ((m = option_value(argc, argv, i, "--trail-seconds", &value)) != 0) {
+        cfg->trail_given = 1;
+        return m < 0 ? usage_error("--trail-seconds", " needs a value")
+                     : number_option("--trail-seconds", value, 0, MAX_TRAIL_SECONDS,
+                                     &cfg->trail_seconds);
+    }
+    return string_option(argc, argv, i, cfg);
 }
 
 /* Returns 0 to run, 1 for --help, 2 for a bad command line (already reported). */
@@ -229,12 +283,17 @@ static int parse_args(int argc, char **argv, config_t *cfg)
     *cfg = (config_t){.scenario = SCENARIO_STEADY,
                       .duration_s = DEFAULT_DURATION_S,
                       .interval_ms = DEFAULT_INTERVAL_MS,
-                      .leak_mib_per_s = DEFAULT_LEAK_MIB_PER_S};
+                      .leak_mib_per_s = DEFAULT_LEAK_MIB_PER_S,
+                      .record = 1};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return 1;
         if (strcmp(argv[i], "--quiet") == 0) {
             cfg->quiet = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--no-record") == 0) {
+            cfg->record = 0;
             continue;
         }
         int rc = value_option(argc, argv, &i, cfg);
@@ -245,6 +304,11 @@ static int parse_args(int argc, char **argv, config_t *cfg)
     }
     if (cfg->leak_rate_given && cfg->scenario != SCENARIO_LEAK)
         return usage_error("--leak-mb-per-s", " applies only to --scenario leak");
+    if (!cfg->record &&
+        (cfg->state_dir || cfg->app_id || cfg->app_version || cfg->app_build || cfg->trail_given))
+        return usage_error("--no-record", " keeps no record: --state-dir, --app-id, "
+                                          "--app-version, --app-build and --trail-seconds "
+                                          "do not apply");
     return 0;
 }
 
@@ -479,6 +543,86 @@ static void print_final(const memgauge_stats_t *s, const config_t *cfg)
     fflush(stdout);
 }
 
+static const char *app_state_name(int state)
+{
+    switch (state) {
+    case MEMGAUGE_APP_ACTIVE:
+        return "active";
+    case MEMGAUGE_APP_INACTIVE:
+        return "inactive";
+    case MEMGAUGE_APP_BACKGROUND:
+        return "background";
+    default:
+        return "unknown";
+    }
+}
+
+/* MEMGAUGE_EVIDENCE_* bits as "near_limit,kernel_oom_kill", or "none". */
+static void evidence_names(uint32_t evidence, char *out, size_t cap)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {
+        {MEMGAUGE_EVIDENCE_NEAR_LIMIT, "near_limit"},
+        {MEMGAUGE_EVIDENCE_LOW_HEADROOM, "low_headroom"},
+        {MEMGAUGE_EVIDENCE_PRESSURE_CRITICAL, "pressure_critical"},
+        {MEMGAUGE_EVIDENCE_PRESSURE_WARNING, "pressure_warning"},
+        {MEMGAUGE_EVIDENCE_RISING, "rising"},
+        {MEMGAUGE_EVIDENCE_KERNEL_OOM_KILL, "kernel_oom_kill"},
+        {MEMGAUGE_EVIDENCE_PLENTY_LEFT, "plenty_left"},
+    };
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(evidence & names[i].bit))
+            continue;
+        int n = snprintf(out + len, cap - len, "%s%s", len ? "," : "", names[i].name);
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+    }
+    if (len == 0)
+        snprintf(out, cap, "none");
+}
+
+/* How the previous run with this state directory ended: one machine-readable
+ * line, then the last points of its trail, oldest first. */
+static int print_previous(memgauge_t *gauge)
+{
+    memgauge_previous_session_t p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    int rc = memgauge_previous_session(gauge, &p);
+    if (rc != MEMGAUGE_OK)
+        return library_error("memgauge_previous_session", rc);
+    char evidence[128];
+    evidence_names(p.evidence, evidence, sizeof evidence);
+    printf("previous verdict=%s confidence=%s evidence=%s last_footprint_bytes=%" PRIu64
+           " limit_bytes=%" PRIu64 " available_bytes=%" PRIu64 " headroom_ppm=%" PRIu32
+           " peak_bytes=%" PRIu64 " trend_bytes_per_s=%" PRId64 " oom_kills_since=%" PRIu64
+           " pressure=%s app_state=%s crash_signal=%" PRId32 " unreadable_reason=%" PRId32
+           " trail=%zu start_wall_ns=%" PRIu64 " last_wall_ns=%" PRIu64 " samples=%" PRIu64
+           " pid=%" PRIu64 " session=%s\n",
+           memgauge_end_name(p.verdict), memgauge_confidence_name(p.confidence), evidence,
+           p.last_footprint_bytes, p.limit_bytes, p.available_bytes, p.headroom_ppm, p.peak_bytes,
+           p.trend_bytes_per_s, p.oom_kills_since, memgauge_pressure_name(p.pressure),
+           app_state_name(p.app_state), p.crash_signal, p.unreadable_reason, p.trail_count,
+           p.start_wall_ns, p.last_wall_ns, p.samples, p.pid,
+           p.session_id[0] ? p.session_id : "none");
+    size_t first = p.trail_count > PREVIOUS_TRAIL_LINES ? p.trail_count - PREVIOUS_TRAIL_LINES : 0;
+    for (size_t i = first; i < p.trail_count; i++) {
+        const memgauge_trail_point_t *t = &p.trail[i];
+        printf("trail seq=%" PRIu64 " wall_ns=%" PRIu64 " footprint_bytes=%" PRIu64
+               " resident_bytes=%" PRIu64 " available_bytes=%" PRIu64 " limit_bytes=%" PRIu64
+               " kernel_peak_bytes=%" PRIu64 " pressure=%s\n",
+               t->seq, t->wall_ns, t->footprint_bytes, t->resident_bytes, t->available_bytes,
+               t->limit_bytes, t->kernel_peak_bytes, memgauge_pressure_name(t->pressure));
+    }
+    fflush(stdout);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The run                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -490,10 +634,27 @@ static int start_sampler(const config_t *cfg, memgauge_t **gauge)
     if (rc != MEMGAUGE_OK)
         return library_error("memgauge_options_init", rc);
     opts.interval_ms = cfg->interval_ms;
-    /* A report window may not be shorter than the interval. */
+    /* A report window may not be shorter than the interval, nor the fast
+     * interval longer. */
     if (opts.window_ms < opts.interval_ms)
         opts.window_ms = opts.interval_ms;
+    if (opts.fast_interval_ms > opts.interval_ms)
+        opts.fast_interval_ms = opts.interval_ms;
+    opts.record = cfg->record;
+    opts.storage_dir = cfg->state_dir;
+    opts.app_id = cfg->app_id ? cfg->app_id : PROGRAM;
+    opts.app_version = cfg->app_version;
+    opts.app_build = cfg->app_build;
+    if (cfg->trail_given)
+        opts.trail_seconds = cfg->trail_seconds;
     rc = memgauge_start(&opts, gauge);
+    /* what the SDK refuses in a command-line value is a usage error */
+    if (rc == MEMGAUGE_E_STORAGE_DIR && cfg->state_dir != NULL)
+        return usage_error("--state-dir: ", memgauge_strerror(rc));
+    if (rc == MEMGAUGE_E_APP_ID)
+        return usage_error("--app-id: ", memgauge_strerror(rc));
+    if (rc == MEMGAUGE_E_APP_VERSION)
+        return usage_error("--app-version or --app-build: ", memgauge_strerror(rc));
     if (rc != MEMGAUGE_OK)
         return library_error("memgauge_start", rc);
     return 0;
@@ -549,8 +710,13 @@ static int run(const config_t *cfg)
         return 1;
     uint64_t t0 = now_ns();
     int status = start_sampler(cfg, &gauge);
-    if (status == 0)
-        status = finish(cfg, gauge, drive(cfg, &w, gauge, t0));
+    if (status == 0) {
+        if (!cfg->quiet)
+            status = print_previous(gauge);
+        if (status == 0)
+            status = drive(cfg, &w, gauge, t0);
+        status = finish(cfg, gauge, status);
+    }
     workload_end(&w);
     return status;
 }

@@ -2,7 +2,8 @@
 # Runs every test: formatting, a -Werror build with the whole suite, the suite
 # again under AddressSanitizer+UBSan, the threaded parts under
 # ThreadSanitizer, valgrind memcheck on the sampler, the Darwin compile and
-# link check, a smoke run of the benchmark, and the collector's own suite
+# link check, a bounded libFuzzer run over the session record reader, a smoke
+# run of the benchmark, and the collector's own suite
 # (SQLite and a throwaway PostgreSQL, ASan+UBSan, a bounded fuzz run).
 # Exits non-zero on any failure.
 # Usage: scripts/test.sh   (as root on a fresh machine: installs what it needs)
@@ -86,6 +87,8 @@ memcheck() {
 
 darwin_check() { scripts/darwin-check.sh; }
 
+fuzz_record() { scripts/fuzz.sh "${MEMGAUGE_FUZZ_SECONDS:-60}"; }
+
 bench_smoke() { build/gcc/bench/sample_cost --quick; }
 
 step deps scripts/deps.sh
@@ -94,6 +97,7 @@ step build-gcc-werror build_gcc
 step test-gcc test_gcc
 step build-asan-ubsan build_asan
 step test-asan-ubsan test_asan
+step fuzz-record fuzz_record
 step build-tsan build_tsan
 step test-tsan test_tsan
 step valgrind-memcheck memcheck

@@ -1,4 +1,5 @@
 /* How the previous session ended. See diagnose.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,7 +68,13 @@ int64_t memgauge__trail_trend(const memgauge__trail_entry_t *trail, size_t n, ui
     double den = c * sxx - sx * sx;
     if (den <= 0)
         return 0;
-    return (int64_t)((c * sxy - sx * sy) / den);
+    double slope = (c * sxy - sx * sy) / den;
+    /* a trail read from disk can hold any numbers: clamp before converting */
+    if (!(slope < 9.2e18))
+        return slope != slope ? 0 : INT64_MAX;
+    if (slope < -9.2e18)
+        return INT64_MIN;
+    return (int64_t)slope;
 }
 
 static int differs(const char *a, const char *b)

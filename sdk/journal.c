@@ -39,12 +39,24 @@ static void mark(int which, uint32_t payload)
     atomic_fetch_sub(&g_in_flight, 1);
 }
 
+/* Writes the marker from `source` until what was written is still the
+ * current value: two threads changing the source at once may write in
+ * either order, and the one that wrote a stale value writes again. */
+static void mark_current(int which, atomic_int *source)
+{
+    int value;
+    do {
+        value = atomic_load(source);
+        mark(which, (uint32_t)value);
+    } while (atomic_load(source) != value);
+}
+
 int memgauge_set_app_state(int state)
 {
     if (state < MEMGAUGE_APP_UNKNOWN || state > MEMGAUGE_APP_BACKGROUND)
         return MEMGAUGE_E_APP_STATE;
     atomic_store(&g_app_state, state);
-    mark(MEMGAUGE__MARK_APP_STATE, (uint32_t)state);
+    mark_current(MEMGAUGE__MARK_APP_STATE, &g_app_state);
     return MEMGAUGE_OK;
 }
 
@@ -55,7 +67,8 @@ void memgauge_note_crash(int signal_number)
 
 void memgauge_hang_begin(void)
 {
-    mark(MEMGAUGE__MARK_HANG, (uint32_t)atomic_fetch_add(&g_hang_depth, 1) + 1);
+    atomic_fetch_add(&g_hang_depth, 1);
+    mark_current(MEMGAUGE__MARK_HANG, &g_hang_depth);
 }
 
 void memgauge_hang_end(void)
@@ -63,7 +76,7 @@ void memgauge_hang_end(void)
     int depth = atomic_load(&g_hang_depth);
     while (depth > 0 && !atomic_compare_exchange_weak(&g_hang_depth, &depth, depth - 1))
         ;
-    mark(MEMGAUGE__MARK_HANG, (uint32_t)(depth > 0 ? depth - 1 : 0));
+    mark_current(MEMGAUGE__MARK_HANG, &g_hang_depth);
 }
 
 static void on_exit_mark(void)
@@ -73,10 +86,10 @@ static void on_exit_mark(void)
 
 static void publish(memgauge__record_t *rec)
 {
-    memgauge__record_mark(rec->markers, MEMGAUGE__MARK_APP_STATE,
-                          (uint32_t)atomic_load(&g_app_state));
-    memgauge__record_mark(rec->markers, MEMGAUGE__MARK_HANG, (uint32_t)atomic_load(&g_hang_depth));
     atomic_store(&g_markers, rec->markers);
+    /* after publishing, so that a change racing with it is written again */
+    mark_current(MEMGAUGE__MARK_APP_STATE, &g_app_state);
+    mark_current(MEMGAUGE__MARK_HANG, &g_hang_depth);
     if (atomic_exchange(&g_atexit_registered, 1) == 0)
         atexit(on_exit_mark);
 }

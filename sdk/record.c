@@ -134,8 +134,10 @@ int memgauge__record_create(memgauge__record_t *r, const char *path, uint32_t tr
     r->markers = (_Atomic(uint32_t) *)(map + HEADER_BYTES);
     r->slots = map + slots_offset();
     r->trail = (memgauge__trail_entry_t *)(map + trail_offset());
+    /* write n goes to slot n & 1: the first state to slot 1, so that the
+     * first update (write 2, slot 0) cannot tear the only whole copy */
     atomic_store(&r->writes, 1);
-    write_slot((slot_t *)r->slots, 1, body);
+    write_slot((slot_t *)r->slots + 1, 1, body);
 
     /* The lock tells a second process of the same app that this one is
      * alive; it is taken before the file has its name, so nobody can find
@@ -212,10 +214,13 @@ static int read_slot(const unsigned char *p, memgauge__record_body_t *body, uint
 static size_t read_trail(const unsigned char *p, uint32_t capacity, uint64_t newest_seq,
                          memgauge__trail_entry_t *out, size_t cap)
 {
-    uint64_t hi = newest_seq + 1;
+    /* counted, not compared: the numbers come from disk, and a slot claiming
+     * UINT64_MAX samples must not make `seq <= hi` true forever */
+    uint64_t hi = newest_seq == UINT64_MAX ? UINT64_MAX : newest_seq + 1;
     uint64_t lo = hi > capacity ? hi - capacity : 1;
     size_t n = 0;
-    for (uint64_t seq = lo; seq <= hi; seq++) {
+    uint64_t seq = lo;
+    for (uint64_t left = hi >= lo ? hi - lo + 1 : 0; left != 0; left--, seq++) {
         memgauge__trail_entry_t e;
         memcpy(&e, p + (seq % capacity) * sizeof e, sizeof e);
         if (e.seq != seq || e.check != entry_check(&e))

@@ -17,7 +17,13 @@ expect_usage --duration -5
 expect_usage --interval-ms 0
 expect_usage --no-such-option
 
-out=$("$app" --scenario leak --duration 3 --interval-ms 100)
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
+out=$("$app" --scenario leak --duration 3 --interval-ms 100 --state-dir "$state")
+printf '%s\n' "$out" | grep -q '^previous verdict=none' || fail "a fresh state dir must say verdict=none"
+again=$("$app" --scenario steady --duration 1 --interval-ms 100 --state-dir "$state")
+printf '%s\n' "$again" | grep -q '^previous verdict=clean_stop' || fail "the run after a clean one must say clean_stop: $again"
+expect_usage --state-dir ''
 lines=$(printf '%s\n' "$out" | grep -c 'footprint' || true)
 [ "$lines" -ge 2 ] || fail "expected progress lines, got: $out"
 final=$(printf '%s\n' "$out" | grep '^final ') || fail "no final summary line"
