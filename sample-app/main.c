@@ -7,8 +7,8 @@
  * footprint counts, and an untouched mapping costs nothing.
  *
  * At start it prints how the previous run with the same state directory
- * ended (the SDK's session record), so that a run killed for memory can be
- * followed by one that says so.
+ * (--state-dir) ended (the SDK's session record), so that a run killed for
+ * memory can be followed by one that says so.
  */
 #define _DEFAULT_SOURCE  /* MAP_ANONYMOUS, sigaction, nanosleep with -std=c11 */
 #define _DARWIN_C_SOURCE /* the same on macOS */
