@@ -4,7 +4,8 @@
 # ThreadSanitizer, valgrind memcheck on the sampler, the Darwin compile and
 # link check, a bounded libFuzzer run over the session record reader, a smoke
 # run of the benchmark, and the collector's own suite
-# (SQLite and a throwaway PostgreSQL, ASan+UBSan, a bounded fuzz run).
+# (SQLite and a throwaway PostgreSQL, ASan+UBSan, a bounded fuzz run) and the
+# dashboard's tests in headless Chromium against the real collector.
 # Exits non-zero on any failure.
 # Usage: scripts/test.sh   (as root on a fresh machine: installs what it needs)
 set -uo pipefail
@@ -104,6 +105,7 @@ step valgrind-memcheck memcheck
 step darwin-check darwin_check
 step bench-smoke bench_smoke
 step collector scripts/collector-test.sh
+step dashboard scripts/dashboard-test.sh
 
 echo
 if [ "$failed" -ne 0 ]; then
