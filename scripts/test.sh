@@ -90,7 +90,29 @@ darwin_check() { scripts/darwin-check.sh; }
 
 fuzz_record() { scripts/fuzz.sh "${MEMGAUGE_FUZZ_SECONDS:-60}"; }
 
-bench_smoke() { build/gcc/bench/sample_cost --quick; }
+bench_smoke() { build/gcc/bench/sample_cost --quick && build/gcc/bench/wire_size --quick; }
+
+# The transport end to end against the real memgauge-collector (built from
+# the root with the collector on), then a bounded fuzz run over the spool
+# reader (libFuzzer + ASan + UBSan; new inputs go to build/fuzz/spool-work).
+transport_e2e() {
+    cmake -S "$ROOT" -B build/transport-e2e -DMEMGAUGE_WERROR=ON -DCMAKE_C_COMPILER=gcc \
+        -DMEMGAUGE_BUILD_BENCH=OFF &&
+        cmake --build build/transport-e2e -j "$JOBS" --target test_transport_collector &&
+        run_ctest build/transport-e2e -R '^test_transport_collector$'
+}
+
+fuzz_spool() {
+    local out=build/fuzz
+    mkdir -p "$out/spool-work"
+    clang -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Itransport \
+        tests/fuzz/fuzz_spool.c transport/spool.c transport/encode.c -lcjson -lz \
+        -o "$out/fuzz_spool" &&
+        "$out/fuzz_spool" -max_total_time=30 -timeout=10 -artifact_prefix="$out/" \
+            "$out/spool-work" tests/fuzz/corpus/spool 2>"$out/fuzz_spool.log" &&
+        echo "fuzz_spool: $(grep -c '' "$out/fuzz_spool.log") log lines, $(tail -n 1 "$out/fuzz_spool.log")"
+}
 
 step deps scripts/deps.sh
 step format format_check
@@ -104,6 +126,8 @@ step test-tsan test_tsan
 step valgrind-memcheck memcheck
 step darwin-check darwin_check
 step bench-smoke bench_smoke
+step transport-e2e transport_e2e
+step fuzz-spool fuzz_spool
 step collector scripts/collector-test.sh
 step dashboard scripts/dashboard-test.sh
 

@@ -41,5 +41,13 @@ int memgauge__options_normalize(const memgauge_options_t *in, memgauge_options_t
 #define MEMGAUGE__APP_ID_MAX 63
 #define MEMGAUGE__APP_VERSION_MAX 31
 #define MEMGAUGE__STORAGE_DIR_MAX 400
+#define MEMGAUGE__URL_MAX 2048
+#define MEMGAUGE__API_KEY_MAX 512
+#define MEMGAUGE__PATH_MAX 400
+#define MEMGAUGE__HEADER_MAX 1024
+#define MEMGAUGE__EXTRA_HEADERS_MAX 16
+
+/* 1 when the library was built with libcurl (MEMGAUGE_WITH_CURL). */
+int memgauge__have_curl(void);
 
 #endif

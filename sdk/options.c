@@ -21,6 +21,28 @@ enum {
 #define DEFAULT_FAST_INTERVAL_MS 100
 #define DEFAULT_FAST_HEADROOM 0.25
 #define DEFAULT_FAST_GROWTH (UINT64_C(64) << 20)
+#define DEFAULT_REPORT_INTERVAL_MS 10000u
+#define DEFAULT_MAX_BATCH_BYTES (1u << 20)
+#define MIN_MAX_BATCH_BYTES (16u << 10)
+#define MAX_MAX_BATCH_BYTES (16u << 20)
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000u
+#define DEFAULT_TOTAL_TIMEOUT_MS 30000u
+#define MAX_NET_TIMEOUT_MS 600000u
+#define DEFAULT_RETRY_BASE_MS 1000u
+#define MIN_RETRY_BASE_MS 10u
+#define MAX_RETRY_BASE_MS 3600000u
+#define DEFAULT_RETRY_MAX_MS 300000u
+#define DEFAULT_QUEUE_CAPACITY 4096u
+#define MIN_QUEUE_CAPACITY 16u
+#define MAX_QUEUE_CAPACITY 1048576u
+#define DEFAULT_SPOOL_BYTES (UINT64_C(16) << 20)
+#define MIN_SPOOL_BYTES (UINT64_C(64) << 10)
+#define MAX_SPOOL_BYTES (UINT64_C(4) << 30)
+#define DEFAULT_SPOOL_FILES 1000u
+#define MAX_SPOOL_FILES 100000u
+#define DEFAULT_SPOOL_AGE_S (7u * 86400u)
+#define MIN_SPOOL_AGE_S 60u
+#define MAX_SPOOL_AGE_S 31536000u
 
 const char *memgauge_version(void)
 {
@@ -46,6 +68,18 @@ int memgauge_options_init(memgauge_options_t *opts)
     opts->fast_interval_ms = DEFAULT_FAST_INTERVAL_MS;
     opts->fast_headroom_fraction = DEFAULT_FAST_HEADROOM;
     opts->fast_growth_bytes_per_s = DEFAULT_FAST_GROWTH;
+    opts->report_interval_ms = DEFAULT_REPORT_INTERVAL_MS;
+    opts->max_batch_bytes = DEFAULT_MAX_BATCH_BYTES;
+    opts->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+    opts->total_timeout_ms = DEFAULT_TOTAL_TIMEOUT_MS;
+    opts->tls_verify = 1;
+    opts->gzip = 1;
+    opts->retry_base_ms = DEFAULT_RETRY_BASE_MS;
+    opts->retry_max_ms = DEFAULT_RETRY_MAX_MS;
+    opts->queue_capacity = DEFAULT_QUEUE_CAPACITY;
+    opts->spool_max_bytes = DEFAULT_SPOOL_BYTES;
+    opts->spool_max_files = DEFAULT_SPOOL_FILES;
+    opts->spool_max_age_s = DEFAULT_SPOOL_AGE_S;
     return MEMGAUGE_OK;
 }
 
@@ -117,6 +151,87 @@ static int validate_record(const memgauge_options_t *opts)
     return MEMGAUGE_OK;
 }
 
+/* Header values and keys go into HTTP headers: no CR, LF or other control
+ * character may smuggle in another header. */
+static int printable(const char *s, size_t max, int allow_space)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || (!allow_space && c == ' '))
+            return 0;
+    }
+    return 1;
+}
+
+static int valid_header(const char *h)
+{
+    if (h == NULL || !printable(h, MEMGAUGE__HEADER_MAX, 1))
+        return 0;
+    const char *colon = strchr(h, ':');
+    if (colon == NULL || colon == h)
+        return 0;
+    for (const char *p = h; p < colon; p++)
+        if (*p == ' ' || *p == '\t')
+            return 0;
+    return 1;
+}
+
+static int valid_url(const char *u)
+{
+    if (!printable(u, MEMGAUGE__URL_MAX, 0))
+        return 0;
+    return (strncmp(u, "http://", 7) == 0 && u[7] != '\0') ||
+           (strncmp(u, "https://", 8) == 0 && u[8] != '\0');
+}
+
+static int validate_transport(const memgauge_options_t *o)
+{
+    if (o->endpoint_url == NULL)
+        return MEMGAUGE_OK;
+    if (!valid_url(o->endpoint_url) || (o->send == NULL && !memgauge__have_curl()))
+        return MEMGAUGE_E_ENDPOINT;
+    if (o->api_key != NULL && !printable(o->api_key, MEMGAUGE__API_KEY_MAX, 0))
+        return MEMGAUGE_E_API_KEY;
+    if (o->report_interval_ms > MAX_INTERVAL_MS)
+        return MEMGAUGE_E_REPORT_INTERVAL;
+    if (o->max_batch_bytes < MIN_MAX_BATCH_BYTES || o->max_batch_bytes > MAX_MAX_BATCH_BYTES)
+        return MEMGAUGE_E_BATCH_SIZE;
+    if (o->connect_timeout_ms < 1 || o->connect_timeout_ms > MAX_NET_TIMEOUT_MS)
+        return MEMGAUGE_E_CONNECT_TIMEOUT;
+    if (o->total_timeout_ms < o->connect_timeout_ms || o->total_timeout_ms > MAX_NET_TIMEOUT_MS)
+        return MEMGAUGE_E_TOTAL_TIMEOUT;
+    if (o->ca_file != NULL && (o->ca_file[0] == '\0' || strlen(o->ca_file) > MEMGAUGE__PATH_MAX))
+        return MEMGAUGE_E_CA_FILE;
+    if (o->proxy != NULL && !printable(o->proxy, MEMGAUGE__URL_MAX, 0))
+        return MEMGAUGE_E_PROXY;
+    if (o->extra_header_count > MEMGAUGE__EXTRA_HEADERS_MAX ||
+        (o->extra_header_count != 0 && o->extra_headers == NULL))
+        return MEMGAUGE_E_HEADERS;
+    for (uint32_t i = 0; i < o->extra_header_count; i++)
+        if (!valid_header(o->extra_headers[i]))
+            return MEMGAUGE_E_HEADERS;
+    if (o->tls_verify != 0 && o->tls_verify != 1)
+        return MEMGAUGE_E_TLS_VERIFY;
+    if (o->gzip != 0 && o->gzip != 1)
+        return MEMGAUGE_E_GZIP;
+    if (o->retry_base_ms < MIN_RETRY_BASE_MS || o->retry_base_ms > MAX_RETRY_BASE_MS)
+        return MEMGAUGE_E_RETRY_BASE;
+    if (o->retry_max_ms < o->retry_base_ms || o->retry_max_ms > MAX_INTERVAL_MS)
+        return MEMGAUGE_E_RETRY_MAX;
+    if (o->queue_capacity < MIN_QUEUE_CAPACITY || o->queue_capacity > MAX_QUEUE_CAPACITY)
+        return MEMGAUGE_E_QUEUE_CAPACITY;
+    if (o->spool_max_bytes < MIN_SPOOL_BYTES || o->spool_max_bytes > MAX_SPOOL_BYTES)
+        return MEMGAUGE_E_SPOOL_BYTES;
+    if (o->spool_max_files < 1 || o->spool_max_files > MAX_SPOOL_FILES)
+        return MEMGAUGE_E_SPOOL_FILES;
+    if (o->spool_max_age_s < MIN_SPOOL_AGE_S || o->spool_max_age_s > MAX_SPOOL_AGE_S)
+        return MEMGAUGE_E_SPOOL_AGE;
+    return MEMGAUGE_OK;
+}
+
 int memgauge__options_validate(const memgauge_options_t *opts)
 {
     if (opts == NULL)
@@ -151,7 +266,7 @@ int memgauge__options_validate(const memgauge_options_t *opts)
         return MEMGAUGE_E_FAST_INTERVAL;
     if (!(opts->fast_headroom_fraction >= 0.0 && opts->fast_headroom_fraction < 1.0))
         return MEMGAUGE_E_FAST_TRIGGER;
-    return MEMGAUGE_OK;
+    return validate_transport(opts);
 }
 
 const char *memgauge_strerror(int code)
@@ -217,6 +332,46 @@ const char *memgauge_strerror(int code)
         return "the session record file in options.storage_dir could not be created or mapped";
     case MEMGAUGE_E_APP_STATE:
         return "the app state must be one of the memgauge_app_state_t values";
+    case MEMGAUGE_E_ENDPOINT:
+        return "options.endpoint_url must be an http:// or https:// URL of at most 2048 printable "
+               "bytes, and needs options.send when the library was built without libcurl";
+    case MEMGAUGE_E_API_KEY:
+        return "options.api_key must be 1 to 512 printable ASCII bytes without spaces";
+    case MEMGAUGE_E_REPORT_INTERVAL:
+        return "options.report_interval_ms must be between 0 and 86400000";
+    case MEMGAUGE_E_BATCH_SIZE:
+        return "options.max_batch_bytes must be between 16384 and 16777216";
+    case MEMGAUGE_E_CONNECT_TIMEOUT:
+        return "options.connect_timeout_ms must be between 1 and 600000";
+    case MEMGAUGE_E_TOTAL_TIMEOUT:
+        return "options.total_timeout_ms must be at least options.connect_timeout_ms and at most "
+               "600000";
+    case MEMGAUGE_E_HEADERS:
+        return "options.extra_headers must hold options.extra_header_count (at most 16) "
+               "\"Name: value\" strings of at most 1024 printable bytes";
+    case MEMGAUGE_E_RETRY_BASE:
+        return "options.retry_base_ms must be between 10 and 3600000";
+    case MEMGAUGE_E_RETRY_MAX:
+        return "options.retry_max_ms must be at least options.retry_base_ms and at most 86400000";
+    case MEMGAUGE_E_QUEUE_CAPACITY:
+        return "options.queue_capacity must be between 16 and 1048576";
+    case MEMGAUGE_E_SPOOL_BYTES:
+        return "options.spool_max_bytes must be between 65536 and 4294967296";
+    case MEMGAUGE_E_SPOOL_FILES:
+        return "options.spool_max_files must be between 1 and 100000";
+    case MEMGAUGE_E_SPOOL_AGE:
+        return "options.spool_max_age_s must be between 60 and 31536000";
+    case MEMGAUGE_E_TLS_VERIFY:
+        return "options.tls_verify must be 0 or 1";
+    case MEMGAUGE_E_GZIP:
+        return "options.gzip must be 0 or 1";
+    case MEMGAUGE_E_CA_FILE:
+        return "options.ca_file must be a non-empty path of at most 400 bytes";
+    case MEMGAUGE_E_PROXY:
+        return "options.proxy must be 1 to 2048 printable bytes without spaces";
+    case MEMGAUGE_E_TRANSPORT:
+        return "the report spool (<storage dir>/spool) could not be created, or the transport "
+               "thread could not start";
     default:
         return "unknown memgauge error";
     }

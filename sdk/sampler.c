@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "platform.h"
 #include "pressure.h"
+#include "report.h"
 #include "thresholds.h"
 
 struct memgauge_s {
@@ -47,6 +48,7 @@ struct memgauge_s {
     uint64_t pressure_events;
     uint64_t fast_samples;
     memgauge__journal_t journal; /* written by the sampler thread only */
+    memgauge__report_t *report;  /* NULL without options.endpoint_url */
     memgauge_sample_t ring[];    /* opts.ring_capacity entries */
 };
 
@@ -152,6 +154,15 @@ static void take_sample(memgauge_t *h)
     if (rc != MEMGAUGE_OK)
         return;
     memgauge__journal_sample(&h->journal, &sample, session_peak, level, &os, interval_ms);
+    if (h->report != NULL) { /* queue pushes: no lock, no allocation */
+        if (window_closed)
+            memgauge__report_window(h->report, &closed);
+        memgauge__report_sample(h->report, &sample);
+        for (uint32_t i = 0; i < n_events; i++)
+            memgauge__report_threshold(h->report, &events[i]);
+        if (pressure_changed)
+            memgauge__report_pressure(h->report, &pressure_event);
+    }
 
     const memgauge_options_t *o = &h->opts;
     if (window_closed && o->on_window != NULL)
@@ -226,6 +237,8 @@ static int init_sync(memgauge_t *h)
  * created): the record is marked as a clean stop and closed. */
 static void destroy(memgauge_t *h)
 {
+    if (h->report != NULL) /* a failed start, or an orphaned sampler: spool it all now */
+        memgauge__report_stop(h->report, NULL, 0);
     memgauge__journal_close(&h->journal, 1);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->wake);
@@ -312,6 +325,13 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
         destroy(h);
         return rc;
     }
+    /* `opts` still holds the caller's strings: the transport copies them */
+    rc = memgauge__report_start(&opts, &h->journal, probe.footprint_source, hooks, &h->report);
+    if (rc != MEMGAUGE_OK) {
+        pthread_mutex_unlock(&g_lock);
+        destroy(h);
+        return rc;
+    }
     /* Set before the thread exists, so callbacks may read it. */
     *out = h;
     if (spawn(h) != 0) {
@@ -360,6 +380,7 @@ int memgauge_stop(memgauge_t *h, uint32_t timeout_ms)
     h->stop_requested = 1;
     pthread_cond_signal(&h->wake);
     uint64_t deadline = memgauge__now_ns() + (uint64_t)timeout_ms * 1000000u;
+    int rc = MEMGAUGE_OK;
     while (!h->has_exited)
         if (memgauge__cond_wait_until(&h->exited, &h->lock, deadline) == ETIMEDOUT)
             break;
@@ -373,8 +394,19 @@ int memgauge_stop(memgauge_t *h, uint32_t timeout_ms)
     }
     pthread_mutex_unlock(&h->lock);
     pthread_join(h->thread, NULL);
+    if (h->report != NULL) {
+        /* the window in progress goes too; what the rest of the timeout
+         * cannot send stays in the spool for the next start */
+        memgauge_stats_t s;
+        memset(&s, 0, sizeof s);
+        memgauge__session_stats(&h->session, &s);
+        uint64_t now = memgauge__now_ns();
+        uint32_t left = now < deadline ? (uint32_t)((deadline - now) / 1000000u) : 0;
+        rc = memgauge__report_stop(h->report, &s.current_window, left);
+        h->report = NULL;
+    }
     destroy(h);
-    return MEMGAUGE_OK;
+    return rc;
 }
 
 /* Locks a live (or forked-away) handle for reading; refuses a stale one. */
@@ -423,6 +455,8 @@ int memgauge_get_stats(memgauge_t *h, memgauge_stats_t *out)
     s.fast_samples = h->fast_samples;
     s.record_writes =
         h->journal.enabled ? atomic_load_explicit(&h->journal.rec.writes, memory_order_relaxed) : 0;
+    if (h->report != NULL && running)
+        memgauge__report_stats(h->report, &s);
     release_handle(h);
 
     size_t caller = out->struct_size;

@@ -75,7 +75,26 @@ typedef enum memgauge_error_e {
     MEMGAUGE_E_FAST_INTERVAL = -23,     /* options.fast_interval_ms not in 10 .. 86400000 */
     MEMGAUGE_E_FAST_TRIGGER = -24,      /* options.fast_headroom_fraction not in [0, 1) */
     MEMGAUGE_E_RECORD = -25,            /* the session record file could not be created */
-    MEMGAUGE_E_APP_STATE = -26          /* not a memgauge_app_state_t value */
+    MEMGAUGE_E_APP_STATE = -26,         /* not a memgauge_app_state_t value */
+    /* reporting (since 0.3.0) */
+    MEMGAUGE_E_ENDPOINT = -27, /* options.endpoint_url not http(s)://, too long, or no sender */
+    MEMGAUGE_E_API_KEY = -28,  /* options.api_key empty, too long or not printable ASCII */
+    MEMGAUGE_E_REPORT_INTERVAL = -29, /* options.report_interval_ms out of range */
+    MEMGAUGE_E_BATCH_SIZE = -30,      /* options.max_batch_bytes out of range */
+    MEMGAUGE_E_CONNECT_TIMEOUT = -31, /* options.connect_timeout_ms out of range */
+    MEMGAUGE_E_TOTAL_TIMEOUT = -32,   /* options.total_timeout_ms out of range or below connect */
+    MEMGAUGE_E_HEADERS = -33,         /* options.extra_headers: too many, NULL or malformed */
+    MEMGAUGE_E_RETRY_BASE = -34,      /* options.retry_base_ms out of range */
+    MEMGAUGE_E_RETRY_MAX = -35,       /* options.retry_max_ms out of range or below the base */
+    MEMGAUGE_E_QUEUE_CAPACITY = -36,  /* options.queue_capacity out of range */
+    MEMGAUGE_E_SPOOL_BYTES = -37,     /* options.spool_max_bytes out of range */
+    MEMGAUGE_E_SPOOL_FILES = -38,     /* options.spool_max_files out of range */
+    MEMGAUGE_E_SPOOL_AGE = -39,       /* options.spool_max_age_s out of range */
+    MEMGAUGE_E_TLS_VERIFY = -40,      /* options.tls_verify not 0 or 1 */
+    MEMGAUGE_E_GZIP = -41,            /* options.gzip not 0 or 1 */
+    MEMGAUGE_E_CA_FILE = -42,         /* options.ca_file empty or too long */
+    MEMGAUGE_E_PROXY = -43,           /* options.proxy empty or too long */
+    MEMGAUGE_E_TRANSPORT = -44        /* the spool directory or the transport thread failed */
 } memgauge_error_t;
 
 /* Static text naming what went wrong; for option errors it names the field,
@@ -242,6 +261,27 @@ typedef void (*memgauge_window_cb)(const memgauge_window_t *window, void *user_d
 
 #define MEMGAUGE_MAX_THRESHOLDS 16
 
+/* One HTTP request the transport wants sent. Everything is borrowed for
+ * the duration of the send call. */
+typedef struct memgauge_http_request_s {
+    const char *url;
+    const char *const *headers; /* "Name: value" each, header_count of them */
+    size_t header_count;
+    const void *body; /* the batch (gzip'd when a Content-Encoding header says so) */
+    size_t body_len;
+    uint32_t connect_timeout_ms;
+    uint32_t total_timeout_ms; /* the hook must return within this */
+} memgauge_http_request_t;
+
+/* A send hook: sends the request (POST) and returns the HTTP status of the
+ * answer, or 0 when none came (no connection, reset, timeout). It may copy
+ * the answer's Retry-After header value (NUL-terminated) into retry_after
+ * (retry_after_cap bytes). Runs on the transport thread; must not call
+ * memgauge_stop. The same batch may be offered again after a failure: send
+ * the same bytes. */
+typedef int (*memgauge_send_fn)(const memgauge_http_request_t *request, char *retry_after,
+                                size_t retry_after_cap, void *user_data);
+
 typedef struct memgauge_options_s {
     size_t struct_size;       /* sizeof(memgauge_options_t); set by memgauge_options_init */
     uint32_t interval_ms;     /* sampling interval; default 1000, range 10 .. 86400000 */
@@ -293,6 +333,59 @@ typedef struct memgauge_options_s {
     double fast_headroom_fraction;
     uint64_t fast_growth_bytes_per_s;
     memgauge_pressure_cb on_pressure; /* optional: every change of level */
+
+    /* ---- reporting to a collector (since 0.3.0; docs/transport.md) ---- */
+    /* Where batches go: "https://collector.example/v1/reports" (wire format
+     * v1, docs/wire-format.md). NULL (default): no reporting, and every
+     * field below is ignored. At most 2048 bytes. Copied. */
+    const char *endpoint_url;
+    /* Sent as "Authorization: Bearer <api_key>". NULL: no header. 1..512
+     * printable ASCII bytes without spaces. Copied. */
+    const char *api_key;
+    /* A batch is built at the first window close (window_ms) after this
+     * much time since the previous batch, so each batch carries
+     * report_interval_ms / window_ms windows. Default 10000 (every
+     * window), range 0 .. 86400000. Urgent events do not wait for it. */
+    uint32_t report_interval_ms;
+    /* Largest uncompressed JSON body; a larger batch is split, and a single
+     * window above it is sent without its samples. Default 1 MiB, range
+     * 16 KiB .. 16 MiB (the collector's default cap). */
+    uint32_t max_batch_bytes;
+    uint32_t connect_timeout_ms; /* default 10000, range 1 .. 600000 */
+    uint32_t total_timeout_ms;   /* per request; default 30000, connect_timeout_ms .. 600000 */
+    const char *ca_file;         /* PEM bundle for TLS; NULL: the system's. Copied. */
+    const char *proxy;           /* libcurl proxy URL; NULL: libcurl's environment rules. Copied. */
+    /* Extra request headers, "Name: value" each, at most 16, each at most
+     * 1024 bytes without CR or LF. The array and strings are copied. */
+    const char *const *extra_headers;
+    uint32_t extra_header_count;
+    /* 1 (default): verify the TLS peer and host name. 0 turns both off;
+     * only for test servers. */
+    int tls_verify;
+    /* 1 (default): gzip bodies (if the server answers 415, plain JSON for
+     * the rest of the session). */
+    int gzip;
+    /* Retries of network errors and 408, 429, 500, 502, 503, 504, 507:
+     * exponential backoff from retry_base_ms (default 1000, 10 .. 3600000)
+     * up to retry_max_ms (default 300000, base .. 86400000), with jitter;
+     * Retry-After is honoured up to retry_max_ms. */
+    uint32_t retry_base_ms;
+    uint32_t retry_max_ms;
+    /* Samples and events waiting for the transport thread; a full queue
+     * drops and counts (the sampler never waits). Default 4096, range
+     * 16 .. 1048576. */
+    uint32_t queue_capacity;
+    /* Batches not yet acknowledged live in <storage dir>/spool; the oldest
+     * are evicted (and counted) beyond these. Defaults 16 MiB (64 KiB ..
+     * 4 GiB), 1000 files (1 .. 100000), 7 days (60 .. 31536000 s). */
+    uint64_t spool_max_bytes;
+    uint32_t spool_max_files;
+    uint32_t spool_max_age_s;
+    /* Replaces libcurl (e.g. NSURLSession on iOS); required when the
+     * library was built without libcurl. Runs on the transport thread; see
+     * memgauge_send_fn. */
+    memgauge_send_fn send;
+    void *send_user_data;
 } memgauge_options_t;
 
 /* Fills *opts with the documented defaults (and struct_size). Any thread. */
@@ -352,6 +445,20 @@ typedef struct memgauge_stats_s {
     uint64_t pressure_events; /* pressure callbacks raised */
     uint64_t fast_samples;    /* samples taken at the fast interval */
     uint64_t record_writes;   /* session record updates (0 when record is off) */
+    /* since 0.3.0: reporting (all 0 without an endpoint_url) */
+    uint64_t batches_built;   /* batches encoded and written to the spool */
+    uint64_t batches_sent;    /* acknowledged by the collector (2xx) */
+    uint64_t batches_retried; /* attempts that failed and will be retried */
+    uint64_t batches_failed;  /* dropped after an answer that is not retried (4xx) */
+    uint64_t bytes_sent;      /* request bodies of acknowledged batches */
+    uint64_t dropped_samples; /* transport queue full or a window over the batch cap */
+    uint64_t dropped_events;  /* transport queue full */
+    uint64_t dropped_windows; /* not spooled (disk refused) or over the pending cap */
+    uint64_t spool_evicted;   /* spool files evicted by the budget */
+    uint64_t spool_corrupt;   /* spool files that did not read back whole: set aside */
+    uint64_t spool_files;     /* in the spool now */
+    uint64_t spool_bytes;     /* in the spool now */
+    int32_t last_http_status; /* of the last attempt; 0: none yet or a network error */
 } memgauge_stats_t;
 
 /* Copies a consistent snapshot of the session's aggregates into *out (up to

@@ -1,0 +1,153 @@
+/*
+ * The transport's threads under ThreadSanitizer (a plain program, like
+ * tests/sdk/stress_threads.c: Criterion cannot start under TSan). A send
+ * hook stands in for the network: the sampler, the transport worker,
+ * memgauge_get_stats readers and memgauge_stop race for real.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <memgauge/memgauge.h>
+
+#include "internal.h"
+#include "transport.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static char g_dir[64];
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static atomic_int g_sent;
+static atomic_int g_hang_ms;
+
+static int counting_hook(const memgauge_http_request_t *req, char *retry_after, size_t cap,
+                         void *ud)
+{
+    (void)retry_after;
+    (void)cap;
+    (void)ud;
+    if (req->body_len == 0)
+        return 0;
+    int hang = atomic_load(&g_hang_ms);
+    if (hang > 0)
+        usleep((useconds_t)hang * 1000u);
+    /* every third attempt fails: retries race with new batches */
+    return atomic_fetch_add(&g_sent, 1) % 3 == 2 ? 503 : 200;
+}
+
+static atomic_int g_stop_readers;
+
+static void *stats_reader(void *arg)
+{
+    memgauge_t *h = arg;
+    while (!atomic_load(&g_stop_readers)) {
+        memgauge_stats_t s;
+        memset(&s, 0, sizeof s);
+        s.struct_size = sizeof s;
+        memgauge_get_stats(h, &s);
+    }
+    return NULL;
+}
+
+static memgauge_options_t reporting(void)
+{
+    memgauge_options_t o;
+    memgauge_options_init(&o);
+    o.interval_ms = 10;
+    o.fast_interval_ms = 10;
+    o.window_ms = 30;
+    o.report_interval_ms = 0;
+    o.storage_dir = g_dir;
+    o.app_id = "stress";
+    o.endpoint_url = "https://collector.invalid/v1/reports";
+    o.send = counting_hook;
+    o.retry_base_ms = 10;
+    o.retry_max_ms = 50;
+    o.queue_capacity = 16; /* small: the sampler must drop, never wait */
+    memgauge_threshold_t t = {.bytes = 1, .urgent = 1};
+    static memgauge_threshold_t thresholds[1];
+    thresholds[0] = t;
+    o.thresholds = thresholds;
+    o.threshold_count = 1;
+    return o;
+}
+
+static void sampler_worker_and_readers_race_then_stop_flushes(void)
+{
+    memgauge_options_t o = reporting();
+    memgauge_t *h;
+    int rc = memgauge_start(&o, &h);
+    CHECK(rc == MEMGAUGE_OK, "start: %s", memgauge_strerror(rc));
+    pthread_t readers[2];
+    atomic_store(&g_stop_readers, 0);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&readers[i], NULL, stats_reader, h);
+    usleep(600000);
+    atomic_store(&g_stop_readers, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(readers[i], NULL);
+    memgauge_stats_t s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    memgauge_get_stats(h, &s);
+    CHECK(s.batches_built > 5, "built %llu batches", (unsigned long long)s.batches_built);
+    CHECK(s.batches_sent > 0, "sent %llu", (unsigned long long)s.batches_sent);
+    rc = memgauge_stop(h, 2000);
+    CHECK(rc == MEMGAUGE_OK, "stop: %s", memgauge_strerror(rc));
+}
+
+static void stop_with_a_hook_that_hangs_returns_within_the_bound(void)
+{
+    atomic_store(&g_hang_ms, 1500);
+    memgauge_options_t o = reporting();
+    memgauge_t *h;
+    int rc = memgauge_start(&o, &h);
+    CHECK(rc == MEMGAUGE_OK, "start: %s", memgauge_strerror(rc));
+    usleep(200000);
+    double t0 = now_s();
+    rc = memgauge_stop(h, 200);
+    double took = now_s() - t0;
+    CHECK(took <= 0.200 + 0.250, "stop took %.3f s", took);
+    CHECK(rc == MEMGAUGE_OK || rc == MEMGAUGE_E_TIMEOUT, "stop: %s", memgauge_strerror(rc));
+    usleep(1700000); /* the orphaned worker finishes its hook and frees itself */
+    atomic_store(&g_hang_ms, 0);
+}
+
+int main(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/mg-stress-tr-XXXXXX");
+    if (mkdtemp(g_dir) == NULL)
+        return 1;
+    sampler_worker_and_readers_race_then_stop_flushes();
+    stop_with_a_hook_that_hangs_returns_within_the_bound();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0)
+        failures++;
+    printf("stress_transport: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
+    return failures ? 1 : 0;
+}

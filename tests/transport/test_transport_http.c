@@ -1,0 +1,417 @@
+/*
+ * The transport against a real HTTP server on 127.0.0.1 that injects
+ * faults (fault_server.c): what arrives, and how each failure is retried.
+ */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fault_server.h"
+#include "transport.h"
+
+static char g_dir[128];
+
+static void make_dir(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/mg-tr-http-XXXXXX");
+    cr_assert(ne(ptr, mkdtemp(g_dir), NULL));
+}
+
+static void remove_dir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    cr_assert(eq(int, system(cmd), 0));
+}
+
+TestSuite(transport_http, .init = make_dir, .fini = remove_dir, .timeout = 60);
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t spool_files(void)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/spool", g_dir);
+    DIR *d = opendir(path);
+    size_t n = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, "b-", 2) == 0;
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+static memgauge__tr_meta_t meta(void)
+{
+    memgauge__tr_meta_t m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.sdk_version, sizeof m.sdk_version, "0.2.0");
+    snprintf(m.app_id, sizeof m.app_id, "com.example.test");
+    snprintf(m.app_version, sizeof m.app_version, "1.0");
+    snprintf(m.device_model, sizeof m.device_model, "x86_64");
+    snprintf(m.os_name, sizeof m.os_name, "Linux");
+    snprintf(m.os_version, sizeof m.os_version, "6.1");
+    memgauge__tr_uuid(m.session_id);
+    m.session_start_unix_ms = 1718000000000ull;
+    m.interval_ms = 100;
+    snprintf(m.metric, sizeof m.metric, "linux_private_footprint");
+    return m;
+}
+
+static char g_url[64];
+static char g_spool[200];
+static const char *const g_extra[] = {"X-Test: hello"};
+
+static memgauge__tr_config_t config(fault_server_t *s)
+{
+    snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/v1/reports", fault_server_port(s));
+    snprintf(g_spool, sizeof g_spool, "%s/spool", g_dir);
+    memgauge__tr_config_t c = {.url = g_url,
+                               .api_key = "k-123",
+                               .extra_headers = g_extra,
+                               .extra_header_count = 1,
+                               .verify_tls = 1,
+                               .gzip = 1,
+                               .connect_timeout_ms = 1000,
+                               .total_timeout_ms = 2000,
+                               .retry_base_ms = 20,
+                               .retry_max_ms = 5000,
+                               .queue_capacity = 1024,
+                               .max_batch_bytes = 1u << 20,
+                               .report_interval_ms = 0,
+                               .spool_dir = g_spool,
+                               .spool_max_bytes = 1u << 24,
+                               .spool_max_files = 100,
+                               .spool_max_age_s = 3600};
+    return c;
+}
+
+/* n samples 100 ms apart from t0, a 4 KiB step each, then their window. */
+static void push_window(memgauge__tr_t *t, uint64_t t0, size_t n)
+{
+    memgauge__tr_window_t w = {.start_ms = t0, .end_ms = t0 + 100 * (n - 1), .samples = n};
+    for (size_t i = 0; i < n; i++) {
+        memgauge__tr_sample_t s = {
+            .t_ms = t0 + 100 * i, .footprint = (1000 + i) * 4096, .resident = (2000 + i) * 4096};
+        memgauge__tr_push_sample(t, &s);
+    }
+    w.first = w.min = 1000 * 4096;
+    w.last = w.max = w.peak = (1000 + n - 1) * 4096;
+    w.mean = (w.first + w.last) / 2;
+    memgauge__tr_push_window(t, &w);
+}
+
+static cJSON *body_json(fault_server_t *s, size_t i)
+{
+    fault_request_t r = fault_server_request(s, i);
+    cJSON *j = cJSON_Parse(r.body);
+    free(r.body);
+    cr_assert(ne(ptr, j, NULL), "request %zu is not JSON", i);
+    return j;
+}
+
+static char *batch_id(fault_server_t *s, size_t i, char out[37])
+{
+    cJSON *j = body_json(s, i);
+    snprintf(out, 37, "%s", cJSON_GetObjectItem(j, "batch_id")->valuestring);
+    cJSON_Delete(j);
+    return out;
+}
+
+Test(transport_http, a_batch_arrives_gzipped_with_its_headers_and_samples_decode_back)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 10);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+
+    fault_request_t r = fault_server_request(s, 0);
+    cr_expect(eq(int, r.gzip, 1));
+    cr_expect(eq(str, r.authorization, "Bearer k-123"));
+    cr_expect(eq(str, r.user_agent, "memgauge/0.2.0"));
+    cr_expect(eq(str, r.content_type, "application/json"));
+    cr_expect(eq(str, r.extra, "hello"));
+    free(r.body);
+    cJSON *j = body_json(s, 0);
+    cr_expect(eq(int, cJSON_GetObjectItem(j, "schema")->valueint, 1));
+    cr_expect(eq(str, cJSON_GetObjectItem(j, "metric")->valuestring, "linux_private_footprint"));
+    cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "windows"), 0);
+    cr_assert(ne(ptr, w, NULL));
+    cr_expect(eq(dbl, cJSON_GetObjectItem(w, "samples")->valuedouble, 10));
+    cJSON *series = cJSON_GetObjectItem(w, "series");
+    double unit = cJSON_GetObjectItem(series, "unit_bytes")->valuedouble;
+    cr_expect(eq(dbl, unit, 4096));
+    cJSON *fp = cJSON_GetObjectItem(series, "footprint");
+    double v = 0;
+    for (int i = 0; i < 10; i++) {
+        v += cJSON_GetArrayItem(fp, i)->valuedouble;
+        cr_expect(eq(dbl, v * unit, (1000.0 + i) * 4096), "sample %d", i);
+    }
+    cJSON_Delete(j);
+    cr_expect(eq(sz, spool_files(), 0));
+    fault_server_stop(s);
+}
+
+static void retried_then_stored(const fault_step_t *steps, size_t n)
+{
+    fault_server_t *s = fault_server_start(steps, n, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, n + 1, 15000), n + 1));
+    usleep(100000);
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(t, &st);
+    cr_expect(eq(u64, st.batches_sent, 1));
+    cr_expect(eq(u64, st.batches_retried, n));
+    cr_expect(eq(u64, st.batches_failed, 0));
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    /* every attempt is the same batch: the collector stores it once */
+    char first[37], other[37];
+    batch_id(s, 0, first);
+    for (size_t i = 1; i <= n; i++)
+        cr_expect(eq(str, batch_id(s, i, other), first), "attempt %zu", i);
+    cr_expect(eq(sz, fault_server_count(s), n + 1));
+    cr_expect(eq(sz, spool_files(), 0));
+    fault_server_stop(s);
+}
+
+Test(transport_http, answers_500_502_503_504_507_408_are_retried_with_the_same_batch)
+{
+    fault_step_t steps[] = {{.status = 500}, {.status = 502}, {.status = 503},
+                            {.status = 504}, {.status = 507}, {.status = 408}};
+    retried_then_stored(steps, 6);
+}
+
+Test(transport_http, a_connection_reset_is_retried)
+{
+    fault_step_t steps[] = {{.kind = FAULT_RESET}, {.kind = FAULT_RESET}};
+    retried_then_stored(steps, 2);
+}
+
+Test(transport_http, a_hang_past_the_total_timeout_is_retried)
+{
+    fault_step_t steps[] = {{.kind = FAULT_HANG}};
+    fault_server_t *s = fault_server_start(steps, 1, NULL);
+    memgauge__tr_config_t c = config(s);
+    c.total_timeout_ms = 300;
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 2, 10000), 2));
+    fault_request_t a = fault_server_request(s, 0), b = fault_server_request(s, 1);
+    cr_expect(ge(dbl, b.at_s - a.at_s, 0.29), "retry came %.3f s after the hang", b.at_s - a.at_s);
+    free(a.body);
+    free(b.body);
+    usleep(100000);
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(t, &st);
+    cr_expect(eq(u64, st.batches_sent, 1));
+    cr_expect(eq(u64, st.batches_retried, 1));
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+Test(transport_http, a_slow_server_within_the_timeout_is_one_request)
+{
+    fault_step_t steps[] = {{.status = 200, .delay_ms = 700}};
+    fault_server_t *s = fault_server_start(steps, 1, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    usleep(1200000);
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(t, &st);
+    cr_expect(eq(u64, st.batches_sent, 1));
+    cr_expect(eq(u64, st.batches_retried, 0));
+    cr_expect(eq(sz, fault_server_count(s), 1));
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+static double retry_gap(const char *retry_after)
+{
+    fault_step_t steps[] = {{.status = 429, .retry_after = retry_after}};
+    fault_server_t *s = fault_server_start(steps, 1, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 2, 10000), 2));
+    fault_request_t a = fault_server_request(s, 0), b = fault_server_request(s, 1);
+    free(a.body);
+    free(b.body);
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+    return b.at_s - a.at_s;
+}
+
+Test(transport_http, a_429_waits_for_retry_after_in_seconds)
+{
+    double gap = retry_gap("1");
+    cr_expect(ge(dbl, gap, 0.95), "gap %.3f s", gap);
+    cr_expect(le(dbl, gap, 2.5), "gap %.3f s", gap);
+}
+
+Test(transport_http, a_429_waits_for_retry_after_as_an_http_date)
+{
+    char date[64];
+    time_t at = time(NULL) + 2;
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    double gap = retry_gap(date);
+    cr_expect(ge(dbl, gap, 0.9), "gap %.3f s", gap); /* whole seconds: 1 to 2 s */
+    cr_expect(le(dbl, gap, 3.5), "gap %.3f s", gap);
+}
+
+Test(transport_http, a_400_is_dropped_counted_and_never_retried)
+{
+    fault_step_t steps[] = {{.status = 400}};
+    fault_server_t *s = fault_server_start(steps, 1, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    usleep(500000);
+    cr_expect(eq(sz, fault_server_count(s), 1));
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(t, &st);
+    cr_expect(eq(u64, st.batches_failed, 1));
+    cr_expect(eq(u64, st.batches_retried, 0));
+    cr_expect(eq(sz, spool_files(), 0));
+    /* the next batch says so */
+    push_window(t, 1000, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 2, 5000), 2));
+    cJSON *j = body_json(s, 1);
+    cJSON *d = cJSON_GetObjectItem(j, "dropped");
+    cr_assert(ne(ptr, d, NULL));
+    cr_expect(eq(dbl, cJSON_GetObjectItem(d, "batches")->valuedouble, 1));
+    cJSON_Delete(j);
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+Test(transport_http, stop_with_a_hanging_server_returns_within_its_bound_and_keeps_the_batch)
+{
+    fault_step_t hang = {.kind = FAULT_HANG};
+    fault_server_t *s = fault_server_start(NULL, 0, &hang);
+    memgauge__tr_config_t c = config(s);
+    c.total_timeout_ms = 30000;
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    double t0 = now_s();
+    cr_expect(eq(int, memgauge__tr_stop(t, 300), 0));
+    double took = now_s() - t0;
+    cr_expect(le(dbl, took, 0.300 + 0.250), "stop took %.3f s", took);
+    cr_expect(eq(sz, spool_files(), 1), "the unacknowledged batch stays spooled");
+    fault_server_stop(s);
+}
+
+Test(transport_http, an_urgent_event_is_sent_without_waiting_for_the_window)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(s);
+    c.report_interval_ms = 3600000;
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    memgauge__tr_event_t e = {
+        .type = MEMGAUGE__TR_EVENT_PRESSURE, .t_ms = 1234, .urgent = 1, .level_name = "critical"};
+    memgauge__tr_push_event(t, &e);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 3000), 1));
+    cJSON *j = body_json(s, 0);
+    cJSON *ev = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0);
+    cr_expect(eq(str, cJSON_GetObjectItem(ev, "type")->valuestring, "pressure"));
+    cr_expect(eq(str, cJSON_GetObjectItem(ev, "level")->valuestring, "critical"));
+    cr_expect(eq(dbl, cJSON_GetObjectItem(ev, "t_ms")->valuedouble, 1234));
+    cJSON_Delete(j);
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+Test(transport_http, the_previous_session_goes_in_the_first_batch_only)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_sample_t trail[3] = {{.t_ms = 55000, .footprint = 1u << 30},
+                                      {.t_ms = 56000, .footprint = (1u << 30) + (1u << 24)},
+                                      {.t_ms = 57000, .footprint = (1u << 30) + (2u << 24)}};
+    memgauge__tr_previous_t p = {.verdict = "oom_suspected",
+                                 .grade = "high",
+                                 .last_footprint = (1u << 30) + (2u << 24),
+                                 .limit = 2u << 30,
+                                 .pressure = "critical",
+                                 .trail = trail,
+                                 .trail_count = 3};
+    memgauge__tr_uuid(p.session_id);
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, &p, &t), 0));
+    push_window(t, 0, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    push_window(t, 1000, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 2, 5000), 2));
+    cJSON *j = body_json(s, 0);
+    cJSON *ev = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0);
+    cr_expect(eq(str, cJSON_GetObjectItem(ev, "type")->valuestring, "previous_session"));
+    cr_expect(eq(str, cJSON_GetObjectItem(ev, "verdict")->valuestring, "oom_suspected"));
+    cr_expect(eq(str, cJSON_GetObjectItem(ev, "session_id")->valuestring, p.session_id));
+    cJSON *fp = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "trail"), "footprint");
+    cr_expect(eq(int, cJSON_GetArraySize(fp), 3));
+    cJSON_Delete(j);
+    j = body_json(s, 1);
+    cr_expect(eq(ptr, cJSON_GetObjectItem(j, "events"), NULL));
+    cJSON_Delete(j);
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+Test(transport_http, a_415_to_gzip_switches_to_plain_json)
+{
+    fault_step_t steps[] = {{.status = 415}};
+    fault_server_t *s = fault_server_start(steps, 1, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 2, 5000), 2));
+    fault_request_t a = fault_server_request(s, 0), b = fault_server_request(s, 1);
+    cr_expect(eq(int, a.gzip, 1));
+    cr_expect(eq(int, b.gzip, 0));
+    cr_expect(eq(str, a.body, b.body), "the same document, unzipped");
+    free(a.body);
+    free(b.body);
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}

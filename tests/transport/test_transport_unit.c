@@ -1,0 +1,302 @@
+/* transport/ without a network: retry decisions, the spool, the encoding. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "retry.h"
+#include "spool.h"
+#include "transport.h"
+
+/* ---- retry --------------------------------------------------------------- */
+
+Test(retry, network_errors_and_the_listed_statuses_are_retried_other_4xx_dropped)
+{
+    static const int retry[] = {0, 408, 429, 500, 502, 503, 504, 507};
+    static const int drop[] = {400, 401, 403, 404, 405, 413, 415, 422, 501, 505, 302};
+    for (size_t i = 0; i < sizeof retry / sizeof *retry; i++)
+        cr_expect(eq(int, memgauge__tr_classify(retry[i]), MEMGAUGE__TR_RETRY), "%d", retry[i]);
+    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++)
+        cr_expect(eq(int, memgauge__tr_classify(drop[i]), MEMGAUGE__TR_DROP), "%d", drop[i]);
+    cr_expect(eq(int, memgauge__tr_classify(200), MEMGAUGE__TR_DONE));
+    cr_expect(eq(int, memgauge__tr_classify(204), MEMGAUGE__TR_DONE));
+}
+
+Test(retry, backoff_doubles_with_jitter_between_half_and_whole_step_up_to_the_cap)
+{
+    cr_expect(eq(u32, memgauge__tr_backoff_ms(1, 1000, 60000, 0.0), 500));
+    cr_expect(eq(u32, memgauge__tr_backoff_ms(1, 1000, 60000, 0.999999), 999));
+    cr_expect(eq(u32, memgauge__tr_backoff_ms(2, 1000, 60000, 0.0), 1000));
+    cr_expect(eq(u32, memgauge__tr_backoff_ms(4, 1000, 60000, 0.0), 4000));
+    cr_expect(eq(u32, memgauge__tr_backoff_ms(30, 1000, 60000, 0.0), 30000));
+    cr_expect(le(u32, memgauge__tr_backoff_ms(1000, 1000, 60000, 0.99), 60000));
+}
+
+Test(retry, retry_after_reads_seconds_and_http_dates_and_caps_them)
+{
+    uint64_t now = 1445412480000ull; /* Wed, 21 Oct 2015 07:28:00 GMT */
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms("120", now, 600000), 120000));
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms(" 7 ", now, 600000), 7000));
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms("99999999999", now, 600000), 600000));
+    cr_expect(
+        eq(i64, memgauge__tr_retry_after_ms("Wed, 21 Oct 2015 07:28:30 GMT", now, 600000), 30000));
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms("Wed, 21 Oct 2015 07:00:00 GMT", now, 600000),
+                 0)); /* in the past: now */
+    cr_expect(
+        eq(i64, memgauge__tr_retry_after_ms("Thu, 22 Oct 2015 07:28:00 GMT", now, 60000), 60000));
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms("", now, 1000), -1));
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms("soon", now, 1000), -1));
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms("12abc", now, 1000), -1));
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms("Wed, 21 Foo 2015 07:28:30 GMT", now, 1000), -1));
+    cr_expect(eq(i64, memgauge__tr_retry_after_ms(NULL, now, 1000), -1));
+}
+
+/* ---- spool --------------------------------------------------------------- */
+
+static char g_dir[128];
+
+static void make_dir(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/mg-tr-unit-XXXXXX");
+    cr_assert(ne(ptr, mkdtemp(g_dir), NULL));
+}
+
+static void remove_dir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    cr_assert(eq(int, system(cmd), 0));
+}
+
+TestSuite(spool, .init = make_dir, .fini = remove_dir);
+
+static const char ID1[] = "6f1c2a4e-8d3b-4c1e-9a7f-2b5d8e0c1f34";
+static const char ID2[] = "0b9e7d6c-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
+
+static void open_spool(memgauge__spool_t *s, uint64_t bytes, uint32_t files, uint32_t age)
+{
+    char dir[200];
+    snprintf(dir, sizeof dir, "%s/spool", g_dir);
+    cr_assert(eq(int, memgauge__spool_open(s, dir, bytes, files, age), 0));
+}
+
+Test(spool, a_written_batch_reads_back_whole_oldest_first)
+{
+    memgauge__spool_t s;
+    open_spool(&s, 1u << 20, 100, 3600);
+    char n1[MEMGAUGE__SPOOL_NAME_MAX], n2[MEMGAUGE__SPOOL_NAME_MAX],
+        oldest[MEMGAUGE__SPOOL_NAME_MAX];
+    cr_assert(eq(int, memgauge__spool_write(&s, ID2, 2000, 0, "second", 6, n2), 0));
+    cr_assert(eq(int, memgauge__spool_write(&s, ID1, 1000, 1, "first", 5, n1), 0));
+    cr_assert(eq(int, memgauge__spool_oldest(&s, oldest), 1));
+    cr_expect(eq(str, oldest, n1));
+    unsigned char *buf;
+    memgauge__spool_entry_t e;
+    cr_assert(eq(int, memgauge__spool_read(&s, oldest, &buf, &e), 0));
+    cr_expect(eq(str, e.batch_id, (char *)ID1));
+    cr_expect(eq(u64, e.created_unix_ms, 1000));
+    cr_expect(eq(u32, e.flags, 1));
+    cr_expect(eq(sz, e.body_len, 5));
+    cr_expect(eq(int, memcmp(e.body, "first", 5), 0));
+    free(buf);
+    memgauge__spool_remove(&s, n1);
+    cr_assert(eq(int, memgauge__spool_oldest(&s, oldest), 1));
+    cr_expect(eq(str, oldest, n2));
+    cr_expect(eq(u64, s.files, 1));
+}
+
+static void corrupt_file(const char *name, long offset, int truncate_to)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/spool/%s", g_dir, name);
+    int fd = open(path, O_RDWR);
+    cr_assert(ge(int, fd, 0));
+    if (truncate_to >= 0) {
+        cr_assert(eq(int, ftruncate(fd, truncate_to), 0));
+    } else {
+        unsigned char b;
+        cr_assert(eq(sz, (size_t)pread(fd, &b, 1, offset), 1));
+        b ^= 0x40;
+        cr_assert(eq(sz, (size_t)pwrite(fd, &b, 1, offset), 1));
+    }
+    close(fd);
+}
+
+Test(spool, a_flipped_bit_or_a_truncated_file_is_set_aside_and_counted_never_read)
+{
+    memgauge__spool_t s;
+    open_spool(&s, 1u << 20, 100, 3600);
+    char a[MEMGAUGE__SPOOL_NAME_MAX], b[MEMGAUGE__SPOOL_NAME_MAX], c[MEMGAUGE__SPOOL_NAME_MAX];
+    cr_assert(eq(int, memgauge__spool_write(&s, ID1, 1000, 0, "{\"a\":1}", 7, a), 0));
+    cr_assert(eq(int, memgauge__spool_write(&s, ID2, 1001, 0, "{\"b\":2}", 7, b), 0));
+    cr_assert(eq(int, memgauge__spool_write(&s, ID2, 1002, 0, "{\"c\":3}", 7, c), 0));
+    corrupt_file(a, MEMGAUGE__SPOOL_HEADER + 3, -1); /* body */
+    corrupt_file(b, 20, -1);                         /* header */
+    corrupt_file(c, 0, MEMGAUGE__SPOOL_HEADER + 2);  /* torn */
+    unsigned char *buf;
+    memgauge__spool_entry_t e;
+    cr_expect(eq(int, memgauge__spool_read(&s, a, &buf, &e), -1));
+    cr_expect(eq(int, memgauge__spool_read(&s, b, &buf, &e), -1));
+    cr_expect(eq(int, memgauge__spool_read(&s, c, &buf, &e), -1));
+    cr_expect(eq(u64, s.corrupt, 3));
+    char oldest[MEMGAUGE__SPOOL_NAME_MAX];
+    cr_expect(eq(int, memgauge__spool_oldest(&s, oldest), 0), "nothing left to send");
+    char kept[400];
+    snprintf(kept, sizeof kept, "%s/spool/corrupt/%s", g_dir, a);
+    cr_expect(eq(int, access(kept, F_OK), 0), "set aside for inspection");
+}
+
+Test(spool, the_budget_evicts_the_oldest_by_count_bytes_and_age)
+{
+    memgauge__spool_t s;
+    char body[1000];
+    memset(body, 'x', sizeof body);
+    char n[MEMGAUGE__SPOOL_NAME_MAX], oldest[MEMGAUGE__SPOOL_NAME_MAX];
+    open_spool(&s, 1u << 20, 3, 3600);
+    for (int i = 0; i < 5; i++)
+        cr_assert(eq(int, memgauge__spool_write(&s, ID1, 1000000 + i, 0, body, sizeof body, n), 0));
+    cr_expect(eq(u64, s.files, 3));
+    cr_expect(eq(u64, s.evicted, 2));
+    memgauge__spool_oldest(&s, oldest);
+    cr_expect(eq(int, strncmp(oldest, "b-0000001000002-", 16), 0), "%s", oldest);
+
+    /* bytes: three files of 1088 bytes do not fit in 2500 */
+    s.max_bytes = 2500;
+    cr_expect(eq(u32, memgauge__spool_enforce(&s, 1000010), 1));
+    cr_expect(eq(u64, s.files, 2));
+    /* age: an hour after the newest, everything is too old */
+    cr_expect(eq(u32, memgauge__spool_enforce(&s, 1000004 + 3600 * 1000 + 1), 2));
+    cr_expect(eq(u64, s.files, 0));
+    cr_expect(eq(u64, s.evicted, 5));
+}
+
+Test(spool, parse_refuses_what_is_not_a_whole_file)
+{
+    unsigned char img[MEMGAUGE__SPOOL_HEADER + 4];
+    memgauge__spool_header(img, ID1, 5, 0, "abcd", 4);
+    memcpy(img + MEMGAUGE__SPOOL_HEADER, "abcd", 4);
+    memgauge__spool_entry_t e;
+    cr_expect(eq(int, memgauge__spool_parse(img, sizeof img, &e), 0));
+    cr_expect(eq(int, memgauge__spool_parse(img, sizeof img - 1, &e), -1));
+    cr_expect(eq(int, memgauge__spool_parse(img, 10, &e), -1));
+    cr_expect(eq(int, memgauge__spool_parse(NULL, 0, &e), -1));
+    img[9] ^= 1; /* version, under the header checksum */
+    cr_expect(eq(int, memgauge__spool_parse(img, sizeof img, &e), -1));
+}
+
+Test(spool, a_temp_file_left_by_a_dead_writer_is_removed_at_open)
+{
+    char dir[200], tmp[300];
+    snprintf(dir, sizeof dir, "%s/spool", g_dir);
+    cr_assert(eq(int, mkdir(dir, 0700), 0));
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);
+    snprintf(tmp, sizeof tmp, "%s/.tmp-%ld-0", dir, (long)child);
+    FILE *f = fopen(tmp, "w");
+    fputs("torn", f);
+    fclose(f);
+    memgauge__spool_t s;
+    open_spool(&s, 1u << 20, 10, 3600);
+    cr_expect(ne(int, access(tmp, F_OK), 0));
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+static memgauge__tr_meta_t meta(void)
+{
+    memgauge__tr_meta_t m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.sdk_version, sizeof m.sdk_version, "0.2.0");
+    snprintf(m.app_id, sizeof m.app_id, "app");
+    snprintf(m.session_id, sizeof m.session_id, "%s", ID2);
+    snprintf(m.metric, sizeof m.metric, "phys_footprint");
+    return m;
+}
+
+Test(encode, columns_are_delta_encoded_in_the_largest_common_power_of_two_unit)
+{
+    memgauge__tr_sample_t s[4] = {{0, 16384 * 100, 16384 * 200, 0},
+                                  {1000, 16384 * 103, 16384 * 200, 0},
+                                  {2000, 16384 * 101, 16384 * 201, 16384 * 5},
+                                  {3000, 16384 * 101, 16384 * 199, 0}};
+    memgauge__tr_window_t w = {.start_ms = 0,
+                               .end_ms = 3000,
+                               .samples = 4,
+                               .first = s[0].footprint,
+                               .last = s[3].footprint,
+                               .min = s[0].footprint,
+                               .max = s[1].footprint,
+                               .mean = s[3].footprint,
+                               .peak = 16384 * 106,
+                               .series = s,
+                               .series_count = 4};
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_batch_t b = {.meta = &m, .windows = &w, .window_count = 1};
+    snprintf(b.batch_id, sizeof b.batch_id, "%s", ID1);
+    size_t len;
+    char *text = memgauge__tr_encode(&b, &len);
+    cr_assert(ne(ptr, text, NULL));
+    cJSON *j = cJSON_Parse(text);
+    cJSON *series =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "windows"), 0), "series");
+    char *got = cJSON_PrintUnformatted(series);
+    cr_expect(eq(str, got,
+                 "{\"unit_bytes\":16384,\"t\":[0,1000,1000,1000],\"footprint\":[100,3,-2,0],"
+                 "\"resident\":[200,0,1,-2],\"peak_excess\":[0,0,5,0]}"));
+    free(got);
+    cJSON_Delete(j);
+    free(text);
+}
+
+Test(encode, empty_windows_are_left_out_and_unknown_strings_say_unknown)
+{
+    memgauge__tr_window_t w = {.samples = 0};
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_batch_t b = {.meta = &m, .windows = &w, .window_count = 1};
+    snprintf(b.batch_id, sizeof b.batch_id, "%s", ID1);
+    char *text = memgauge__tr_encode(&b, NULL);
+    cJSON *j = cJSON_Parse(text);
+    cr_expect(eq(int, cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows")), 0));
+    cr_expect(eq(str, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "app"), "version")->valuestring,
+                 "unknown"));
+    cJSON_Delete(j);
+    free(text);
+}
+
+Test(encode, gzip_round_trips_and_gunzip_stops_at_its_cap)
+{
+    char text[5000];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)('a' + i % 7);
+    size_t zlen, back_len;
+    unsigned char *z = memgauge__tr_gzip(text, sizeof text, &zlen);
+    cr_assert(ne(ptr, z, NULL));
+    cr_expect(lt(sz, zlen, sizeof text / 10));
+    unsigned char *back = memgauge__tr_gunzip(z, zlen, 1u << 20, &back_len);
+    cr_assert(ne(ptr, back, NULL));
+    cr_expect(eq(sz, back_len, sizeof text));
+    cr_expect(eq(int, memcmp(back, text, sizeof text), 0));
+    free(back);
+    cr_expect(eq(ptr, memgauge__tr_gunzip(z, zlen, 1000, &back_len), NULL));
+    free(z);
+}
+
+Test(report, verdicts_use_the_wire_formats_words)
+{
+    cr_expect(eq(str, (char *)memgauge__report_verdict_word(MEMGAUGE_END_SUSPECTED_OOM),
+                 "oom_suspected"));
+    cr_expect(
+        eq(str, (char *)memgauge__report_verdict_word(MEMGAUGE_END_CLEAN_STOP), "clean_exit"));
+    cr_expect(eq(ptr, (void *)memgauge__report_verdict_word(MEMGAUGE_END_NONE), NULL));
+    cr_expect(eq(ptr, (void *)memgauge__report_verdict_word(MEMGAUGE_END_STILL_RUNNING), NULL));
+}

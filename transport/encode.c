@@ -1,0 +1,365 @@
+/* Wire format v1 (docs/wire-format.md): the batch as cJSON, gzip with zlib. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "transport.h"
+
+/* JSON integers are exact only up to 2^53; the format refuses larger. */
+#define MAX_EXACT (UINT64_C(1) << 53)
+
+static double count(uint64_t v)
+{
+    return (double)(v > MAX_EXACT ? MAX_EXACT : v);
+}
+
+static double delta(uint64_t a, uint64_t b) /* b - a */
+{
+    if (b >= a)
+        return count(b - a);
+    return -count(a - b);
+}
+
+uint64_t memgauge__tr_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void memgauge__tr_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (getentropy(b, sizeof b) != 0) {
+        /* getentropy only fails without a kernel random source; a time and
+         * address mix still keeps ids of one process distinct */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uintptr_t)out;
+        for (int i = 0; i < 16; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b[i] = (unsigned char)x;
+        }
+    }
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 15];
+    }
+    *p = '\0';
+}
+
+/* The largest power of two up to 65536 dividing every value (1 if none). */
+static uint64_t unit_of(const memgauge__tr_sample_t *s, size_t n, int with_resident)
+{
+    uint64_t bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        bits |= s[i].footprint | s[i].peak_excess;
+        if (with_resident)
+            bits |= s[i].resident;
+    }
+    if (bits == 0)
+        return 1;
+    uint64_t unit = bits & (~bits + 1); /* lowest set bit */
+    return unit > 65536 ? 65536 : unit;
+}
+
+static int add_number(cJSON *o, const char *name, double v)
+{
+    return cJSON_AddNumberToObject(o, name, v) != NULL;
+}
+
+/* One column: first absolute, then differences (or absolute values when
+ * `plain`). */
+static int add_column(cJSON *series, const char *name, const memgauge__tr_sample_t *s, size_t n,
+                      size_t field, uint64_t unit, int plain, int clamp_negative)
+{
+    cJSON *a = cJSON_AddArrayToObject(series, name);
+    if (a == NULL)
+        return 0;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = *(const uint64_t *)((const char *)&s[i] + field) / unit;
+        if (clamp_negative && i > 0 && v < prev)
+            v = prev; /* times never go back: a wall-clock step in a trail */
+        double x = (i == 0 || plain) ? count(v) : delta(prev, v);
+        prev = v;
+        cJSON *item = cJSON_CreateNumber(x);
+        if (item == NULL || !cJSON_AddItemToArray(a, item)) {
+            cJSON_Delete(item);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static cJSON *series_json(const memgauge__tr_sample_t *s, size_t n, int with_resident,
+                          int with_peak)
+{
+    cJSON *o = cJSON_CreateObject();
+    uint64_t unit = unit_of(s, n, with_resident);
+    int ok =
+        o != NULL && add_number(o, "unit_bytes", (double)unit) &&
+        add_column(o, "t", s, n, offsetof(memgauge__tr_sample_t, t_ms), 1, 0, 1) &&
+        add_column(o, "footprint", s, n, offsetof(memgauge__tr_sample_t, footprint), unit, 0, 0);
+    if (ok && with_resident)
+        ok = add_column(o, "resident", s, n, offsetof(memgauge__tr_sample_t, resident), unit, 0, 0);
+    if (ok && with_peak) {
+        int any = 0;
+        for (size_t i = 0; i < n && !any; i++)
+            any = s[i].peak_excess != 0;
+        if (any) /* almost always all zero: leave the column out */
+            ok = add_column(o, "peak_excess", s, n, offsetof(memgauge__tr_sample_t, peak_excess),
+                            unit, 1, 0);
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static cJSON *window_json(const memgauge__tr_window_t *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    uint64_t max = w->max, peak = w->peak < w->max ? w->max : w->peak;
+    int ok =
+        add_number(o, "start_ms", count(w->start_ms)) &&
+        add_number(o, "end_ms", count(w->end_ms < w->start_ms ? w->start_ms : w->end_ms)) &&
+        add_number(o, "samples", count(w->samples)) && add_number(o, "first", count(w->first)) &&
+        add_number(o, "last", count(w->last)) && add_number(o, "min", count(w->min)) &&
+        add_number(o, "max", count(max)) && add_number(o, "mean", count(w->mean)) &&
+        add_number(o, "peak", count(peak)) && add_number(o, "kernel_peak", count(w->kernel_peak)) &&
+        add_number(o, "limit", count(w->limit)) && add_number(o, "headroom", count(w->headroom));
+    if (ok && w->metric != NULL)
+        ok = cJSON_AddStringToObject(o, "metric", w->metric) != NULL;
+    if (ok && w->series != NULL && w->series_count == w->samples && w->samples > 0) {
+        cJSON *s = series_json(w->series, w->series_count, 1, 1);
+        ok = s != NULL && cJSON_AddItemToObject(o, "series", s);
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static cJSON *event_json(const memgauge__tr_event_t *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    int ok;
+    if (e->type == MEMGAUGE__TR_EVENT_THRESHOLD) {
+        ok = cJSON_AddStringToObject(o, "type", "threshold") &&
+             add_number(o, "t_ms", count(e->t_ms)) && add_number(o, "id", (double)e->id) &&
+             cJSON_AddStringToObject(o, "direction", e->up ? "up" : "down") &&
+             cJSON_AddBoolToObject(o, "urgent", e->urgent != 0) &&
+             add_number(o, "level", count(e->level)) &&
+             add_number(o, "footprint", count(e->footprint)) &&
+             add_number(o, "limit", count(e->limit));
+    } else {
+        ok = cJSON_AddStringToObject(o, "type", "pressure") &&
+             add_number(o, "t_ms", count(e->t_ms)) &&
+             cJSON_AddStringToObject(o, "level", e->level_name ? e->level_name : "normal");
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static cJSON *previous_json(const memgauge__tr_previous_t *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    int ok = cJSON_AddStringToObject(o, "type", "previous_session") && add_number(o, "t_ms", 0) &&
+             cJSON_AddStringToObject(o, "session_id", p->session_id) &&
+             cJSON_AddStringToObject(o, "verdict", p->verdict) &&
+             add_number(o, "last_footprint", count(p->last_footprint)) &&
+             add_number(o, "limit", count(p->limit));
+    if (ok && p->grade != NULL)
+        ok = cJSON_AddStringToObject(o, "grade", p->grade) != NULL;
+    if (ok && p->start_unix_ms != 0)
+        ok = add_number(o, "start_unix_ms", count(p->start_unix_ms));
+    if (ok && p->has_ended)
+        ok = add_number(o, "ended_ms", count(p->ended_ms));
+    if (ok && p->pressure != NULL)
+        ok = cJSON_AddStringToObject(o, "pressure", p->pressure) != NULL;
+    if (ok && p->trail != NULL && p->trail_count > 0) {
+        size_t n = p->trail_count > 10000 ? 10000 : p->trail_count; /* the format's cap */
+        cJSON *s = series_json(p->trail + (p->trail_count - n), n, 0, 0);
+        ok = s != NULL && cJSON_AddItemToObject(o, "trail", s);
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int add_dropped(cJSON *root, const memgauge__tr_dropped_t *d)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "dropped");
+    return o != NULL && add_number(o, "samples", count(d->samples)) &&
+           add_number(o, "events", count(d->events)) &&
+           add_number(o, "windows", count(d->windows)) &&
+           add_number(o, "batches", count(d->batches)) &&
+           add_number(o, "spool_evicted", count(d->spool_evicted)) &&
+           add_number(o, "spool_corrupt", count(d->spool_corrupt));
+}
+
+/* Strings the format requires are 1..128 bytes: an unknown value is sent
+ * as "unknown" rather than refused. */
+static const char *text(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : "unknown";
+}
+
+static cJSON *batch_json(const memgauge__tr_batch_t *b)
+{
+    const memgauge__tr_meta_t *m = b->meta;
+    cJSON *root = cJSON_CreateObject();
+    if (root == NULL)
+        return NULL;
+    cJSON *sdk = cJSON_AddObjectToObject(root, "sdk");
+    cJSON *app = cJSON_AddObjectToObject(root, "app");
+    cJSON *dev = cJSON_AddObjectToObject(root, "device");
+    cJSON *ses = cJSON_AddObjectToObject(root, "session");
+    int ok = add_number(root, "schema", 1) &&
+             cJSON_AddStringToObject(root, "batch_id", b->batch_id) &&
+             add_number(root, "sent_unix_ms", count(b->sent_unix_ms)) && sdk && app && dev && ses &&
+             cJSON_AddStringToObject(sdk, "name", "memgauge") &&
+             cJSON_AddStringToObject(sdk, "version", text(m->sdk_version)) &&
+             cJSON_AddStringToObject(app, "id", text(m->app_id)) &&
+             cJSON_AddStringToObject(app, "version", text(m->app_version)) &&
+             (m->app_build[0] == '\0' || cJSON_AddStringToObject(app, "build", m->app_build)) &&
+             cJSON_AddStringToObject(dev, "model", text(m->device_model)) &&
+             cJSON_AddStringToObject(dev, "os_name", text(m->os_name)) &&
+             cJSON_AddStringToObject(dev, "os_version", text(m->os_version)) &&
+             cJSON_AddStringToObject(ses, "id", m->session_id) &&
+             add_number(ses, "start_unix_ms", count(m->session_start_unix_ms)) &&
+             (m->interval_ms == 0 || add_number(ses, "interval_ms", m->interval_ms)) &&
+             cJSON_AddStringToObject(root, "metric", m->metric);
+    cJSON *windows = ok ? cJSON_AddArrayToObject(root, "windows") : NULL;
+    ok = windows != NULL;
+    for (size_t i = 0; ok && i < b->window_count; i++) {
+        if (b->windows[i].samples == 0)
+            continue; /* the format has no empty windows */
+        cJSON *w = window_json(&b->windows[i]);
+        ok = w != NULL && cJSON_AddItemToArray(windows, w);
+    }
+    if (ok && (b->event_count > 0 || b->previous != NULL)) {
+        cJSON *events = cJSON_AddArrayToObject(root, "events");
+        ok = events != NULL;
+        if (ok && b->previous != NULL) {
+            cJSON *e = previous_json(b->previous);
+            ok = e != NULL && cJSON_AddItemToArray(events, e);
+        }
+        for (size_t i = 0; ok && i < b->event_count; i++) {
+            cJSON *e = event_json(&b->events[i]);
+            ok = e != NULL && cJSON_AddItemToArray(events, e);
+        }
+    }
+    if (ok && b->dropped != NULL)
+        ok = add_dropped(root, b->dropped);
+    if (!ok) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+char *memgauge__tr_encode(const memgauge__tr_batch_t *b, size_t *len)
+{
+    cJSON *root = batch_json(b);
+    if (root == NULL)
+        return NULL;
+    char *text_out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (text_out != NULL && len != NULL)
+        *len = strlen(text_out);
+    return text_out;
+}
+
+unsigned char *memgauge__tr_gzip(const void *src, size_t len, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* windowBits 15 + 16: a gzip wrapper rather than zlib's */
+    if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    uLong cap = deflateBound(&z, (uLong)len);
+    unsigned char *out = malloc(cap);
+    if (out == NULL) {
+        deflateEnd(&z);
+        return NULL;
+    }
+    z.next_in = (Bytef *)(uintptr_t)src;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+unsigned char *memgauge__tr_gunzip(const void *src, size_t len, size_t cap, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 16) != Z_OK)
+        return NULL;
+    size_t size = len * 4 + 256 < cap ? len * 4 + 256 : cap;
+    unsigned char *out = malloc(size + 1);
+    int rc = Z_OK;
+    z.next_in = (Bytef *)(uintptr_t)src;
+    z.avail_in = (uInt)len;
+    while (out != NULL) {
+        z.next_out = out + z.total_out;
+        z.avail_out = (uInt)(size - z.total_out);
+        rc = inflate(&z, Z_NO_FLUSH);
+        if (rc != Z_OK || z.avail_out != 0)
+            break;
+        if (size >= cap) {
+            rc = Z_BUF_ERROR; /* over the cap */
+            break;
+        }
+        size = size * 2 < cap ? size * 2 : cap;
+        unsigned char *bigger = realloc(out, size + 1);
+        if (bigger == NULL) {
+            free(out);
+            out = NULL;
+        }
+        out = bigger;
+    }
+    *out_len = z.total_out;
+    inflateEnd(&z);
+    if (out != NULL && rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    if (out != NULL)
+        out[*out_len] = '\0';
+    return out;
+}

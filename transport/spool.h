@@ -1,0 +1,76 @@
+/*
+ * The spool: one file per batch not yet acknowledged, under the storage
+ * directory. A file appears whole or not at all (temp file, fsync, rename,
+ * fsync of the directory); names sort oldest first; a budget of bytes,
+ * files and age evicts the oldest; a file that does not read back whole is
+ * moved to corrupt/ and counted, never sent. Worker thread only.
+ */
+#ifndef MEMGAUGE_TRANSPORT_SPOOL_H
+#define MEMGAUGE_TRANSPORT_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEMGAUGE__SPOOL_NAME_MAX 64
+#define MEMGAUGE__SPOOL_HEADER 88
+#define MEMGAUGE__SPOOL_MAX_BODY (16u << 20) /* the collector's default body cap */
+#define MEMGAUGE__SPOOL_CORRUPT_KEEP 16      /* set-aside files kept for inspection */
+#define MEMGAUGE__SPOOL_FLAG_GZIP 1u
+
+typedef struct memgauge__spool_s {
+    char dir[512];
+    uint64_t max_bytes;
+    uint32_t max_files;
+    uint32_t max_age_s;
+    uint32_t seq;
+    uint64_t evicted; /* totals since open */
+    uint64_t corrupt;
+    uint64_t files, bytes; /* after the last scan */
+} memgauge__spool_t;
+
+/* A parsed spool file; body points into the buffer that was parsed. */
+typedef struct memgauge__spool_entry_s {
+    uint32_t flags;
+    uint64_t created_unix_ms;
+    char batch_id[37];
+    const unsigned char *body;
+    size_t body_len;
+} memgauge__spool_entry_t;
+
+/* Creates dir (one level) and removes temp files that dead writers left.
+ * 0 or -1 (errno set). */
+int memgauge__spool_open(memgauge__spool_t *s, const char *dir, uint64_t max_bytes,
+                         uint32_t max_files, uint32_t max_age_s);
+
+/* Writes one batch atomically, then applies the budget. name_out receives
+ * the file's name. 0 or -1. */
+int memgauge__spool_write(memgauge__spool_t *s, const char *batch_id, uint64_t created_unix_ms,
+                          uint32_t flags, const void *body, size_t len,
+                          char name_out[MEMGAUGE__SPOOL_NAME_MAX]);
+
+/* Applies the budget (age against now_unix_ms), oldest first, and refreshes
+ * files/bytes. Returns how many files it evicted. */
+uint32_t memgauge__spool_enforce(memgauge__spool_t *s, uint64_t now_unix_ms);
+
+/* The oldest spool file's name into name_out: 1, or 0 when the spool is
+ * empty. */
+int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_NAME_MAX]);
+
+/* Reads a spool file: 0 with *buf (malloc'd, caller frees) and *entry
+ * pointing into it; -1 when it is corrupt (it is then set aside and
+ * counted); -2 when it vanished (another process sent it). */
+int memgauge__spool_read(memgauge__spool_t *s, const char *name, unsigned char **buf,
+                         memgauge__spool_entry_t *entry);
+
+/* Removes an acknowledged (or dropped) file. */
+void memgauge__spool_remove(memgauge__spool_t *s, const char *name);
+
+/* Parses a whole file image: 0, or -1 when it is not a whole, valid spool
+ * file. Pure: no I/O; the fuzz target's entry point. */
+int memgauge__spool_parse(const unsigned char *buf, size_t len, memgauge__spool_entry_t *out);
+
+/* Serialises the header for a body (for tests and the writer). */
+void memgauge__spool_header(unsigned char out[MEMGAUGE__SPOOL_HEADER], const char *batch_id,
+                            uint64_t created_unix_ms, uint32_t flags, const void *body, size_t len);
+
+#endif

@@ -1,0 +1,684 @@
+/*
+ * The transport worker: a single-producer queue from the sampler, batching
+ * into the spool, and sending the spool oldest first with retries.
+ *
+ * Every batch is written to the spool before its first send and removed
+ * only after a 2xx or a drop, so a kill at any moment loses no built batch
+ * and a batch whose answer was lost is re-sent with the same id and bytes
+ * (the collector stores it once).
+ *
+ * Locks: t->lock guards stop/kick/exited/orphaned and the stats. The queue
+ * is lock-free (one producer, one consumer).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <time.h>
+
+#include "retry.h"
+#include "spool.h"
+#include "transport.h"
+
+#define IDLE_WAIT_MS 1000         /* the worker re-checks the queue at least this often */
+#define STOP_GRACE_MS 200         /* how long stop waits past its deadline for an abort */
+#define MAX_PENDING_WINDOWS 256   /* closed windows not yet in a batch */
+#define MAX_PENDING_EVENTS 1000   /* events not yet in a batch */
+#define MAX_WINDOW_SAMPLES 100000 /* the format's cap per window */
+#define MAX_HEADERS 24
+
+enum { ITEM_SAMPLE = 1, ITEM_WINDOW = 2, ITEM_EVENT = 3 };
+
+typedef struct item_s {
+    int kind;
+    union {
+        memgauge__tr_sample_t sample;
+        memgauge__tr_window_t window;
+        memgauge__tr_event_t event;
+    } u;
+} item_t;
+
+typedef struct pending_window_s {
+    memgauge__tr_window_t w;
+    memgauge__tr_sample_t *series; /* owned; NULL when samples were lost */
+} pending_window_t;
+
+struct memgauge__tr_s {
+    memgauge__tr_config_t cfg; /* strings below are owned copies */
+    char *headers[MAX_HEADERS];
+    size_t header_count;
+    memgauge__tr_meta_t meta;
+    memgauge__tr_send_fn send;
+    void *send_ctx;
+
+    /* the queue: the producer writes tail, the worker head */
+    item_t *q;
+    uint32_t q_cap;
+    _Atomic uint64_t q_head, q_tail;
+    atomic_ullong dropped_samples, dropped_events; /* queue full */
+    atomic_int kick;
+    atomic_int abort_flag;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t thread;
+    int stop;
+    uint64_t deadline_ns;
+    int exited;
+    int orphaned;
+    memgauge__tr_stats_t stats;
+
+    /* worker only */
+    memgauge__tr_sample_t *samples; /* of the window in progress */
+    size_t sample_count;
+    pending_window_t wins[MAX_PENDING_WINDOWS];
+    size_t win_count;
+    memgauge__tr_event_t *events; /* MAX_PENDING_EVENTS */
+    size_t event_count;
+    memgauge__tr_previous_t previous;
+    memgauge__tr_sample_t *previous_trail;
+    int previous_pending;
+    memgauge__tr_dropped_t lost;     /* totals */
+    memgauge__tr_dropped_t reported; /* totals already carried by a batch */
+    uint64_t last_flush_ns;
+    memgauge__spool_t spool;
+    uint32_t attempt;     /* failed attempts of the oldest file */
+    uint64_t next_try_ns; /* 0: now */
+    int gzip_refused;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Waits on a condition until a CLOCK_MONOTONIC deadline. Darwin has no
+ * pthread_condattr_setclock; its relative wait is monotonic. */
+static int cond_init(pthread_cond_t *c)
+{
+#if defined(__APPLE__)
+    return pthread_cond_init(c, NULL);
+#else
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(c, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc;
+#endif
+}
+
+static int cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns)
+{
+#if defined(__APPLE__)
+    uint64_t now = now_ns(), rel = deadline_ns > now ? deadline_ns - now : 0;
+    struct timespec ts = {(time_t)(rel / 1000000000u), (long)(rel % 1000000000u)};
+    return pthread_cond_timedwait_relative_np(c, m, &ts);
+#else
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+    return pthread_cond_timedwait(c, m, &ts);
+#endif
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+/* ---- producer ------------------------------------------------------------ */
+
+static void wake(memgauge__tr_t *t)
+{
+    atomic_store(&t->kick, 1);
+    /* never wait for the worker: if it holds the lock it is awake, and it
+     * reads `kick` before it sleeps again */
+    if (pthread_mutex_trylock(&t->lock) == 0) {
+        pthread_cond_signal(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+    }
+}
+
+static int push(memgauge__tr_t *t, const item_t *it)
+{
+    uint64_t tail = atomic_load_explicit(&t->q_tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&t->q_head, memory_order_acquire);
+    if (tail - head >= t->q_cap)
+        return 0;
+    t->q[tail % t->q_cap] = *it;
+    atomic_store_explicit(&t->q_tail, tail + 1, memory_order_release);
+    return 1;
+}
+
+void memgauge__tr_push_sample(memgauge__tr_t *t, const memgauge__tr_sample_t *s)
+{
+    item_t it = {.kind = ITEM_SAMPLE, .u.sample = *s};
+    if (!push(t, &it))
+        atomic_fetch_add_explicit(&t->dropped_samples, 1, memory_order_relaxed);
+}
+
+void memgauge__tr_push_window(memgauge__tr_t *t, const memgauge__tr_window_t *w)
+{
+    item_t it = {.kind = ITEM_WINDOW, .u.window = *w};
+    it.u.window.series = NULL;
+    it.u.window.series_count = 0;
+    if (!push(t, &it))
+        atomic_fetch_add_explicit(&t->dropped_samples, w->samples, memory_order_relaxed);
+    wake(t);
+}
+
+void memgauge__tr_push_event(memgauge__tr_t *t, const memgauge__tr_event_t *e)
+{
+    item_t it = {.kind = ITEM_EVENT, .u.event = *e};
+    if (!push(t, &it))
+        atomic_fetch_add_explicit(&t->dropped_events, 1, memory_order_relaxed);
+    if (e->urgent)
+        wake(t);
+}
+
+/* ---- batching ------------------------------------------------------------ */
+
+static void close_window(memgauge__tr_t *t, const memgauge__tr_window_t *w)
+{
+    /* samples before the window belong to one the queue dropped */
+    size_t skip = 0;
+    while (skip < t->sample_count && t->samples[skip].t_ms < w->start_ms)
+        skip++;
+    size_t n = 0;
+    while (skip + n < t->sample_count && t->samples[skip + n].t_ms <= w->end_ms)
+        n++;
+    memgauge__tr_sample_t *series = NULL;
+    if (n == w->samples && n > 0) {
+        series = malloc(n * sizeof *series);
+        if (series != NULL)
+            memcpy(series, t->samples + skip, n * sizeof *series);
+    }
+    memmove(t->samples, t->samples + skip + n, (t->sample_count - skip - n) * sizeof *t->samples);
+    t->sample_count -= skip + n;
+    if (w->samples == 0)
+        return;
+    if (t->win_count == MAX_PENDING_WINDOWS) { /* the oldest goes */
+        t->lost.windows++;
+        free(t->wins[0].series);
+        memmove(t->wins, t->wins + 1, (MAX_PENDING_WINDOWS - 1) * sizeof t->wins[0]);
+        t->win_count--;
+    }
+    pending_window_t *p = &t->wins[t->win_count++];
+    p->w = *w;
+    p->series = series;
+    p->w.series = series;
+    p->w.series_count = series != NULL ? n : 0;
+}
+
+/* Moves the queue into the pending state. Returns 1 when a batch is due
+ * now (a window closed after report_interval_ms, or an urgent event). */
+static int drain(memgauge__tr_t *t)
+{
+    int due = 0;
+    uint64_t head = atomic_load_explicit(&t->q_head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&t->q_tail, memory_order_acquire);
+    for (; head != tail; head++) {
+        const item_t *it = &t->q[head % t->q_cap];
+        if (it->kind == ITEM_SAMPLE) {
+            if (t->sample_count < MAX_WINDOW_SAMPLES)
+                t->samples[t->sample_count++] = it->u.sample;
+            else
+                t->lost.samples++;
+        } else if (it->kind == ITEM_WINDOW) {
+            close_window(t, &it->u.window);
+            if (now_ns() - t->last_flush_ns >= (uint64_t)t->cfg.report_interval_ms * 1000000u)
+                due = 1;
+        } else if (it->kind == ITEM_EVENT) {
+            if (t->event_count < MAX_PENDING_EVENTS)
+                t->events[t->event_count++] = it->u.event;
+            else
+                t->lost.events++;
+            due |= it->u.event.urgent;
+        }
+    }
+    atomic_store_explicit(&t->q_head, head, memory_order_release);
+    return due;
+}
+
+static void add_stat(memgauge__tr_t *t, uint64_t *field, uint64_t n)
+{
+    pthread_mutex_lock(&t->lock);
+    *field += n;
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* Encodes, compresses and spools one batch of windows [from, to) (with the
+ * events when `with_events`). Halves the windows while over the size cap. */
+static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_events,
+                        memgauge__tr_dropped_t *dropped)
+{
+    memgauge__tr_window_t wins[MAX_PENDING_WINDOWS];
+    for (size_t i = from; i < to; i++)
+        wins[i - from] = t->wins[i].w;
+    memgauge__tr_batch_t b = {.meta = &t->meta,
+                              .sent_unix_ms = memgauge__tr_unix_ms(),
+                              .windows = wins,
+                              .window_count = to - from,
+                              .events = with_events ? t->events : NULL,
+                              .event_count = with_events ? t->event_count : 0,
+                              .previous = with_events && t->previous_pending ? &t->previous : NULL,
+                              .dropped = dropped};
+    memgauge__tr_uuid(b.batch_id);
+    size_t len = 0;
+    char *json = memgauge__tr_encode(&b, &len);
+    if (json != NULL && len > t->cfg.max_batch_bytes) {
+        if (to - from > 1) {
+            free(json);
+            size_t mid = from + (to - from) / 2;
+            spool_batch(t, from, mid, with_events, dropped);
+            spool_batch(t, mid, to, 0, NULL);
+            return;
+        }
+        /* one window over the cap: its aggregates go, its samples do not */
+        if (to - from == 1 && wins[0].series != NULL) {
+            free(json);
+            t->lost.samples += wins[0].samples;
+            wins[0].series = NULL;
+            json = memgauge__tr_encode(&b, &len);
+        }
+    }
+    if (json == NULL) {
+        t->lost.windows += to - from;
+        return;
+    }
+    const void *body = json;
+    size_t body_len = len;
+    uint32_t flags = 0;
+    unsigned char *gz = NULL;
+    if (t->cfg.gzip && !t->gzip_refused) {
+        size_t gz_len;
+        gz = memgauge__tr_gzip(json, len, &gz_len);
+        if (gz != NULL) {
+            body = gz;
+            body_len = gz_len;
+            flags = MEMGAUGE__SPOOL_FLAG_GZIP;
+        }
+    }
+    char name[MEMGAUGE__SPOOL_NAME_MAX];
+    if (memgauge__spool_write(&t->spool, b.batch_id, b.sent_unix_ms, flags, body, body_len, name) ==
+        0) {
+        add_stat(t, &t->stats.spooled, 1);
+        if (t->cfg.on_spooled != NULL)
+            t->cfg.on_spooled(b.batch_id, t->cfg.on_spooled_ctx);
+    } else {
+        t->lost.windows += to - from; /* the disk refused it: counted, never a crash */
+    }
+    add_stat(t, &t->stats.batches_built, 1);
+    free(gz);
+    free(json);
+}
+
+static void flush(memgauge__tr_t *t)
+{
+    if (t->win_count == 0 && t->event_count == 0 && !t->previous_pending)
+        return;
+    memgauge__tr_dropped_t total = t->lost;
+    total.samples += atomic_load(&t->dropped_samples);
+    total.events += atomic_load(&t->dropped_events);
+    total.spool_evicted = t->spool.evicted;
+    total.spool_corrupt = t->spool.corrupt;
+    memgauge__tr_dropped_t d = {
+        .samples = total.samples - t->reported.samples,
+        .events = total.events - t->reported.events,
+        .windows = total.windows - t->reported.windows,
+        .batches = total.batches - t->reported.batches,
+        .spool_evicted = total.spool_evicted - t->reported.spool_evicted,
+        .spool_corrupt = total.spool_corrupt - t->reported.spool_corrupt,
+    };
+    t->reported = total;
+    size_t n = t->win_count;
+    if (n == 0)
+        spool_batch(t, 0, 0, 1, &d);
+    else
+        spool_batch(t, 0, n, 1, &d);
+    for (size_t i = 0; i < n; i++)
+        free(t->wins[i].series);
+    t->win_count = 0;
+    t->event_count = 0;
+    t->previous_pending = 0;
+    t->last_flush_ns = now_ns();
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static double random01(void)
+{
+    uint32_t r;
+    if (getentropy(&r, sizeof r) != 0)
+        r = (uint32_t)now_ns();
+    return (double)r / 4294967296.0;
+}
+
+/* One attempt on the oldest spool file. Returns 1 when one was attempted. */
+static int send_oldest(memgauge__tr_t *t, uint64_t deadline_ns)
+{
+    char name[MEMGAUGE__SPOOL_NAME_MAX];
+    if (!memgauge__spool_oldest(&t->spool, name))
+        return 0;
+    unsigned char *buf;
+    memgauge__spool_entry_t e;
+    int rc = memgauge__spool_read(&t->spool, name, &buf, &e);
+    if (rc != 0) {
+        t->attempt = 0;
+        return 1; /* corrupt (set aside and counted) or sent by another process */
+    }
+    const void *body = e.body;
+    size_t body_len = e.body_len;
+    unsigned char *plain = NULL;
+    int gz = (e.flags & MEMGAUGE__SPOOL_FLAG_GZIP) != 0;
+    if (gz && t->gzip_refused) {
+        plain = memgauge__tr_gunzip(e.body, e.body_len, MEMGAUGE__SPOOL_MAX_BODY, &body_len);
+        if (plain != NULL) {
+            body = plain;
+            gz = 0;
+        } else {
+            body_len = e.body_len;
+        }
+    }
+    const char *hdrs[MAX_HEADERS + 1];
+    size_t nh = 0;
+    for (size_t i = 0; i < t->header_count; i++)
+        hdrs[nh++] = t->headers[i];
+    if (gz)
+        hdrs[nh++] = "Content-Encoding: gzip";
+    uint32_t total = t->cfg.total_timeout_ms;
+    if (deadline_ns != 0) { /* stopping: never past the deadline */
+        uint64_t now = now_ns();
+        uint64_t left = deadline_ns > now ? (deadline_ns - now) / 1000000u : 0;
+        if (left < total)
+            total = (uint32_t)(left > 0 ? left : 1);
+    }
+    memgauge__tr_request_t req = {.url = t->cfg.url,
+                                  .headers = hdrs,
+                                  .header_count = nh,
+                                  .body = body,
+                                  .body_len = body_len,
+                                  .connect_timeout_ms = t->cfg.connect_timeout_ms,
+                                  .total_timeout_ms = total};
+    memgauge__tr_response_t resp;
+    memset(&resp, 0, sizeof resp);
+    t->send(&req, &resp, &t->abort_flag, t->send_ctx);
+
+    if (resp.status == 415 && gz && !t->gzip_refused) {
+        t->gzip_refused = 1; /* this server takes no gzip: plain JSON from now on */
+        free(plain);
+        free(buf);
+        return 1;
+    }
+    memgauge__tr_outcome_t out = memgauge__tr_classify(resp.status);
+    pthread_mutex_lock(&t->lock);
+    t->stats.last_status = resp.status;
+    if (out == MEMGAUGE__TR_DONE) {
+        t->stats.batches_sent++;
+        t->stats.bytes_sent += body_len;
+    } else if (out == MEMGAUGE__TR_DROP) {
+        t->stats.batches_failed++;
+    } else {
+        t->stats.batches_retried++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (out == MEMGAUGE__TR_RETRY) {
+        t->attempt++;
+        uint64_t wait = memgauge__tr_backoff_ms(t->attempt, t->cfg.retry_base_ms,
+                                                t->cfg.retry_max_ms, random01());
+        int64_t ra = memgauge__tr_retry_after_ms(resp.retry_after, memgauge__tr_unix_ms(),
+                                                 t->cfg.retry_max_ms);
+        if (ra > (int64_t)wait)
+            wait = (uint64_t)ra;
+        t->next_try_ns = now_ns() + wait * 1000000u;
+    } else {
+        if (out == MEMGAUGE__TR_DROP)
+            t->lost.batches++;
+        memgauge__spool_remove(&t->spool, name);
+        t->attempt = 0;
+        t->next_try_ns = 0;
+    }
+    free(plain);
+    free(buf);
+    return 1;
+}
+
+static void publish_spool_stats(memgauge__tr_t *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->stats.spool_files = t->spool.files;
+    t->stats.spool_bytes = t->spool.bytes;
+    t->stats.spool_evicted = t->spool.evicted;
+    t->stats.spool_corrupt = t->spool.corrupt;
+    t->stats.dropped_samples = atomic_load(&t->dropped_samples) + t->lost.samples;
+    t->stats.dropped_events = atomic_load(&t->dropped_events) + t->lost.events;
+    t->stats.dropped_windows = t->lost.windows;
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void destroy(memgauge__tr_t *t);
+
+static void *worker_main(void *arg)
+{
+    memgauge__tr_t *t = arg;
+    memgauge__spool_enforce(&t->spool, memgauge__tr_unix_ms());
+    for (;;) {
+        pthread_mutex_lock(&t->lock);
+        for (;;) {
+            if (t->stop || atomic_exchange(&t->kick, 0))
+                break;
+            uint64_t now = now_ns();
+            if (t->spool.files > 0 && now >= t->next_try_ns)
+                break;
+            uint64_t until = now + (uint64_t)IDLE_WAIT_MS * 1000000u;
+            if (t->spool.files > 0 && t->next_try_ns < until)
+                until = t->next_try_ns;
+            if (cond_wait_until(&t->cond, &t->lock, until) == ETIMEDOUT)
+                break;
+        }
+        int stopping = t->stop;
+        uint64_t deadline = t->deadline_ns;
+        pthread_mutex_unlock(&t->lock);
+
+        if (drain(t) || stopping)
+            flush(t);
+        if (stopping) {
+            /* send what the deadline allows; the rest stays spooled */
+            while (now_ns() < deadline && now_ns() >= t->next_try_ns &&
+                   !atomic_load(&t->abort_flag) && send_oldest(t, deadline))
+                ;
+            publish_spool_stats(t);
+            break;
+        }
+        if (now_ns() >= t->next_try_ns)
+            send_oldest(t, 0);
+        memgauge__spool_oldest(&t->spool, (char[MEMGAUGE__SPOOL_NAME_MAX]){0});
+        publish_spool_stats(t);
+    }
+    pthread_mutex_lock(&t->lock);
+    t->exited = 1;
+    pthread_cond_broadcast(&t->cond);
+    int orphaned = t->orphaned;
+    pthread_mutex_unlock(&t->lock);
+    if (orphaned)
+        destroy(t);
+    return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void destroy(memgauge__tr_t *t)
+{
+    if (t->cfg.send_ctx_free != NULL)
+        t->cfg.send_ctx_free(t->cfg.send_ctx);
+    for (size_t i = 0; i < t->win_count; i++)
+        free(t->wins[i].series);
+    for (size_t i = 0; i < t->header_count; i++)
+        free(t->headers[i]);
+    free((char *)t->cfg.url);
+    free((char *)t->cfg.ca_file);
+    free((char *)t->cfg.proxy);
+    free((char *)t->cfg.spool_dir);
+    free(t->previous_trail);
+    free(t->samples);
+    free(t->events);
+    free(t->q);
+    pthread_cond_destroy(&t->cond);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+static int add_header(memgauge__tr_t *t, const char *name, const char *value)
+{
+    if (t->header_count + 2 >= MAX_HEADERS) /* room for Content-Encoding */
+        return -1;
+    char *h = NULL;
+    if (asprintf(&h, "%s%s", name, value) < 0)
+        return -1;
+    t->headers[t->header_count++] = h;
+    return 0;
+}
+
+static int set_previous(memgauge__tr_t *t, const memgauge__tr_previous_t *p)
+{
+    memgauge__tr_sample_t *trail = NULL;
+    if (p->trail != NULL && p->trail_count > 0) {
+        trail = malloc(p->trail_count * sizeof *trail);
+        if (trail == NULL)
+            return MEMGAUGE__TR_E_NO_MEMORY;
+        memcpy(trail, p->trail, p->trail_count * sizeof *trail);
+    }
+    t->previous = *p;
+    t->previous.trail = trail;
+    t->previous.trail_count = trail != NULL ? p->trail_count : 0;
+    t->previous_trail = trail;
+    t->previous_pending = 1;
+    return 0;
+}
+
+int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_meta_t *meta,
+                        const memgauge__tr_previous_t *previous, memgauge__tr_t **out)
+{
+    *out = NULL;
+    memgauge__tr_send_fn send = cfg->send != NULL ? cfg->send : memgauge__tr_curl_sender();
+    memgauge__tr_t *t = NULL;
+    int early = cfg->url == NULL || cfg->spool_dir == NULL ? MEMGAUGE__TR_E_URL
+                : send == NULL                             ? MEMGAUGE__TR_E_NO_SENDER
+                : (t = calloc(1, sizeof *t)) == NULL       ? MEMGAUGE__TR_E_NO_MEMORY
+                                                           : 0;
+    if (early != 0) {
+        if (cfg->send_ctx_free != NULL) /* send_ctx is ours whatever happens */
+            cfg->send_ctx_free(cfg->send_ctx);
+        return early;
+    }
+    if (pthread_mutex_init(&t->lock, NULL) != 0) {
+        if (cfg->send_ctx_free != NULL)
+            cfg->send_ctx_free(cfg->send_ctx);
+        free(t);
+        return MEMGAUGE__TR_E_NO_MEMORY;
+    }
+    /* from here on, destroy() owns send_ctx */
+    int cond_rc = cond_init(&t->cond);
+    t->cfg = *cfg;
+    if (cond_rc != 0) {
+        if (cfg->send_ctx_free != NULL)
+            cfg->send_ctx_free(cfg->send_ctx);
+        pthread_mutex_destroy(&t->lock);
+        free(t);
+        return MEMGAUGE__TR_E_NO_MEMORY;
+    }
+    t->cfg.url = dup_or_null(cfg->url);
+    t->cfg.ca_file = dup_or_null(cfg->ca_file);
+    t->cfg.proxy = dup_or_null(cfg->proxy);
+    t->cfg.spool_dir = dup_or_null(cfg->spool_dir);
+    t->cfg.api_key = NULL;
+    t->cfg.extra_headers = NULL;
+    t->meta = *meta;
+    t->send = send;
+    t->send_ctx = cfg->send != NULL ? cfg->send_ctx : &t->cfg;
+    t->q_cap = cfg->queue_capacity > 0 ? cfg->queue_capacity : 1;
+    t->q = calloc(t->q_cap, sizeof *t->q);
+    t->samples = malloc(MAX_WINDOW_SAMPLES * sizeof *t->samples);
+    t->events = malloc(MAX_PENDING_EVENTS * sizeof *t->events);
+    int rc = 0;
+    if (t->cfg.url == NULL || t->cfg.spool_dir == NULL || t->q == NULL || t->samples == NULL ||
+        t->events == NULL || (cfg->ca_file && !t->cfg.ca_file) || (cfg->proxy && !t->cfg.proxy))
+        rc = MEMGAUGE__TR_E_NO_MEMORY;
+    char agent[64];
+    snprintf(agent, sizeof agent, "%s", meta->sdk_version);
+    if (rc == 0 &&
+        (add_header(t, "Content-Type: ", "application/json") != 0 ||
+         add_header(t, "User-Agent: memgauge/", agent) != 0 ||
+         (cfg->api_key != NULL && add_header(t, "Authorization: Bearer ", cfg->api_key) != 0)))
+        rc = MEMGAUGE__TR_E_NO_MEMORY;
+    for (size_t i = 0; rc == 0 && i < cfg->extra_header_count; i++)
+        if (add_header(t, "", cfg->extra_headers[i]) != 0)
+            rc = MEMGAUGE__TR_E_NO_MEMORY;
+    if (rc == 0 && previous != NULL && set_previous(t, previous) != 0)
+        rc = MEMGAUGE__TR_E_NO_MEMORY;
+    if (rc == 0 && memgauge__spool_open(&t->spool, t->cfg.spool_dir, cfg->spool_max_bytes,
+                                        cfg->spool_max_files, cfg->spool_max_age_s) != 0)
+        rc = MEMGAUGE__TR_E_SPOOL;
+    if (rc != 0) {
+        destroy(t);
+        return rc;
+    }
+    memgauge__spool_oldest(&t->spool, (char[MEMGAUGE__SPOOL_NAME_MAX]){0});
+    t->last_flush_ns = now_ns();
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int prc = pthread_create(&t->thread, NULL, worker_main, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
+        destroy(t);
+        return MEMGAUGE__TR_E_THREAD;
+    }
+    *out = t;
+    return 0;
+}
+
+int memgauge__tr_stop(memgauge__tr_t *t, uint32_t timeout_ms)
+{
+    pthread_mutex_lock(&t->lock);
+    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+    t->stop = 1;
+    t->deadline_ns = deadline;
+    pthread_cond_broadcast(&t->cond);
+    int aborted = 0;
+    for (;;) {
+        if (t->exited)
+            break;
+        uint64_t until = aborted ? deadline + (uint64_t)STOP_GRACE_MS * 1000000u : deadline;
+        if (cond_wait_until(&t->cond, &t->lock, until) == ETIMEDOUT && !t->exited) {
+            if (aborted)
+                break;
+            atomic_store(&t->abort_flag, 1); /* the transfer in flight ends now */
+            aborted = 1;
+        }
+    }
+    if (!t->exited) {
+        t->orphaned = 1; /* a send hook ignores its timeout: the worker frees t */
+        pthread_t th = t->thread;
+        pthread_mutex_unlock(&t->lock);
+        pthread_detach(th);
+        return -1;
+    }
+    pthread_mutex_unlock(&t->lock);
+    pthread_join(t->thread, NULL);
+    destroy(t);
+    return 0;
+}
+
+void memgauge__tr_get_stats(memgauge__tr_t *t, memgauge__tr_stats_t *out)
+{
+    pthread_mutex_lock(&t->lock);
+    *out = t->stats;
+    pthread_mutex_unlock(&t->lock);
+}
