@@ -1,7 +1,8 @@
 // One session over time: footprint, interval peak and resident with the
 // limit line, the kernel's peaks, threshold and pressure events; drag to
-// zoom, and a zoom asks the collector for more points so that the visible
-// range keeps about one min-max pair per pixel (its decimation keeps peaks).
+// zoom, and a zoom asks the collector for the visible range only
+// (from_ms/to_ms) at the same number of points, so that it keeps about one
+// min-max pair per pixel (its decimation keeps every peak of the range).
 import * as api from './api.js';
 import * as charts from './charts.js';
 import { h, add, route, table, card } from './dom.js';
@@ -76,10 +77,12 @@ export async function session(ctx, id) {
     h('p', { class: 'hint' }, 'Drag across the chart to zoom in; double-click or "reset zoom" to see the whole session. Orange dots: a window’s kernel peak, where the kernel saw more than any sample.'),
     box, status));
 
-  const basePoints = Math.min(MAX_POINTS, Math.max(200, 2 * Math.round(box.clientWidth || 1000)));
-  let points = basePoints;
-  let samples = await api.get(`/v1/sessions/${id}/samples`, { points });
+  // one min-max pair per pixel, for the whole session and for any zoom
+  const points = Math.min(MAX_POINTS, Math.max(200, 2 * Math.round(box.clientWidth || 1000)));
+  const whole = await api.get(`/v1/sessions/${id}/samples`, { points });
   if (ctx.stale()) return;
+  let samples = whole;
+  let range = null; // [from_ms, to_ms] of the samples drawn; null: the whole session
   const marks = () => ev.events.filter((e) => e.type === 'threshold' || e.type === 'pressure').map((e) => ({
     t: (s.start_unix_ms + e.t_ms) / 1000,
     color: e.type === 'pressure' ? charts.COLORS[e.level] || charts.COLORS.warning : charts.COLORS.threshold,
@@ -87,36 +90,69 @@ export async function session(ctx, id) {
     label: e.type === 'pressure' ? e.level : `${e.direction === 'up' ? '↑' : '↓'} ${fmt.bytes(e.level)}`,
   }));
   const showStatus = () => {
+    const where = range ? ` from +${fmt.duration(range[0])} to +${fmt.duration(range[1])}` : '';
+    const n = samples.samples_in_range ?? samples.samples_total;
     status.textContent = samples.decimated
-      ? `${fmt.count(samples.points)} of ${fmt.count(samples.samples_total)} samples (min–max decimated on the collector: every peak that stands out at this resolution is kept)`
-      : `all ${fmt.count(samples.samples_total)} samples`;
+      ? `${fmt.count(samples.points)} of ${fmt.count(n)} samples${where} (min–max decimated on the collector: every peak that stands out at this resolution is kept)`
+      : `all ${fmt.count(n)} samples${where}`;
     box.dataset.points = samples.points;
     box.dataset.requested = points;
+    if (range) [box.dataset.fromMs, box.dataset.toMs] = range;
+    else { delete box.dataset.fromMs; delete box.dataset.toMs; }
   };
-  let busy = false;
-  const onZoom = async (min, max) => {
-    resetZoom.hidden = min == null;
-    if (min == null || !samples.decimated || busy) return;
-    const span = (s.last_ms || 1) / 1000;
-    const want = Math.min(MAX_POINTS, Math.ceil((basePoints * span) / Math.max(max - min, 0.001)));
-    if (want <= points * 1.2) return;
-    busy = true;
-    try {
-      const more = await api.get(`/v1/sessions/${id}/samples`, { points: want });
-      if (ctx.stale()) return;
-      points = want;
-      samples = more;
-      u.setData(Object.values(pick(align(samples))), false);
-      u.setScale('x', { min, max });
-      showStatus();
-    } finally {
-      busy = false;
-    }
-  };
+  // the chart's series are fixed when it is made: resident stays a series
+  // (all null) in a range whose windows did not report it
+  const hasResident = Boolean(whole.resident);
   const pick = (a) => {
     const out = { t: a.t, peak: a.peak, footprint: a.footprint }; // the chart's series order
-    if (a.resident) out.resident = a.resident;
+    if (hasResident) out.resident = a.resident || a.t.map(() => null);
     return { ...out, limit: a.limit, kernel: a.kernel };
+  };
+  let quiet = false; // our own setData / setScale are not zooms
+  const show = (data, min, max) => {
+    quiet = true;
+    try {
+      u.setData(Object.values(pick(align(data))), min == null);
+      if (min != null) u.setScale('x', { min, max });
+    } finally {
+      quiet = false;
+    }
+  };
+  let seq = 0; // the latest zoom wins over answers still on their way
+  const showWhole = () => {
+    seq++;
+    resetZoom.hidden = true;
+    if (!range) return false;
+    samples = whole;
+    range = null;
+    show(whole);
+    showStatus();
+    return true;
+  };
+  const onZoom = async (min, max) => {
+    if (quiet) return;
+    if (min == null) {
+      // after uPlot's commit: it drops scale changes made inside its setScale hook
+      queueMicrotask(showWhole);
+      return;
+    }
+    const mine = ++seq;
+    resetZoom.hidden = false;
+    if (!whole.decimated) return; // every sample is drawn already
+    const from = Math.max(0, Math.floor(min * 1000 - s.start_unix_ms));
+    const to = Math.max(from, Math.ceil(max * 1000 - s.start_unix_ms));
+    let part;
+    try {
+      part = await api.get(`/v1/sessions/${id}/samples`, { points, from_ms: from, to_ms: to });
+    } catch (e) {
+      if (mine === seq) status.textContent = `Could not load the samples of this range: ${e.message}`;
+      return;
+    }
+    if (ctx.stale() || mine !== seq) return;
+    samples = part;
+    range = [from, to];
+    show(part, min, max);
+    showStatus();
   };
   // a limit far above the footprint would flatten the chart: then it starts hidden
   const limitShown = !s.limit_bytes || s.max_bytes >= 0.4 * s.limit_bytes;
@@ -124,7 +160,16 @@ export async function session(ctx, id) {
   if (!limitShown) {
     status.before(h('p', { class: 'hint' }, `The limit (${fmt.bytes(s.limit_bytes)}) is far above this session's footprint and starts hidden: click "limit" in the legend to draw it.`));
   }
-  resetZoom.addEventListener('click', () => u && u.setScale('x', { min: u.data[0][0], max: u.data[0][u.data[0].length - 1] }));
+  resetZoom.addEventListener('click', () => {
+    if (!showWhole() && u && u.data[0].length) {
+      quiet = true;
+      try {
+        u.setScale('x', { min: u.data[0][0], max: u.data[0][u.data[0].length - 1] });
+      } finally {
+        quiet = false;
+      }
+    }
+  });
   showStatus();
 
   const cols = [

@@ -5,6 +5,8 @@
 
 #include "stats.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #define DEFAULT_PAGE 100
 #define DEFAULT_POINTS 1000
 #define MAX_POINTS 100000
+#define MAX_MS 9007199254740991ull /* 2^53 - 1: exact in JSON */
 
 static void store_failed(memgauge__store_t *st, memgauge__reply_t *out)
 {
@@ -25,23 +28,38 @@ static int bad_arg(memgauge__reply_t *out, const char *name, const char *reason)
     return -1;
 }
 
-/* Optional integer argument in [lo, hi]. */
-static int int_arg(memgauge__arg_fn arg, void *cls, const char *name, size_t lo, size_t hi,
-                   size_t dflt, size_t *out, memgauge__reply_t *rep)
+/* Optional integer argument in [lo, hi]: decimal digits only (no sign,
+ * space, fraction or exponent). *given (may be NULL) says whether it was
+ * there. */
+static int uint_arg(memgauge__arg_fn arg, void *cls, const char *name, uint64_t lo, uint64_t hi,
+                    uint64_t dflt, uint64_t *out, int *given, memgauge__reply_t *rep)
 {
     const char *v = arg(cls, name);
     *out = dflt;
+    if (given)
+        *given = v != NULL;
     if (!v)
         return 0;
     char *end;
+    errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
-    if (!v[0] || *end || v[0] == '-' || n < lo || n > hi) {
+    if (!isdigit((unsigned char)v[0]) || *end || errno || n < lo || n > hi) {
         char reason[96];
-        snprintf(reason, sizeof reason, "must be an integer %zu .. %zu", lo, hi);
+        snprintf(reason, sizeof reason, "must be an integer %llu .. %llu", (unsigned long long)lo,
+                 (unsigned long long)hi);
         return bad_arg(rep, name, reason);
     }
-    *out = (size_t)n;
+    *out = (uint64_t)n;
     return 0;
+}
+
+static int int_arg(memgauge__arg_fn arg, void *cls, const char *name, size_t lo, size_t hi,
+                   size_t dflt, size_t *out, memgauge__reply_t *rep)
+{
+    uint64_t v;
+    int rc = uint_arg(arg, cls, name, lo, hi, dflt, &v, NULL, rep);
+    *out = (size_t)v;
+    return rc;
 }
 
 static int text_arg(memgauge__arg_fn arg, void *cls, const char *name, int required,
@@ -356,15 +374,89 @@ static int one_session(memgauge__store_t *st, const char *id, memgauge__session_
     return 0;
 }
 
-/* GET /v1/sessions/{id}/samples?points=N: every stored sample of the
- * session, min-max decimated to at most N points. */
+/* The samples the answer is made of: every stored sample of the session in
+ * [from, to], in time order; resident and has_rs only where the sample's
+ * window carried resident. */
+typedef struct picked_s {
+    size_t n;
+    uint64_t *t, *fp, *pk, *rs;
+    unsigned char *has_rs;
+    int any_rs;
+} picked_t;
+
+static int in_range(const memgauge__window_row_t *w, uint64_t from, uint64_t to)
+{
+    /* the wire format keeps every sample inside its window's start .. end */
+    return w->start_ms <= to && w->end_ms >= from;
+}
+
+static int pick_samples(const memgauge__window_row_t *w, size_t nw, uint64_t from, uint64_t to,
+                        picked_t *p)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < nw; i++)
+        if (w[i].has_series && in_range(&w[i], from, to))
+            cap += w[i].series.n;
+    memset(p, 0, sizeof *p);
+    p->t = malloc((cap + 1) * sizeof *p->t);
+    p->fp = malloc((cap + 1) * sizeof *p->fp);
+    p->pk = malloc((cap + 1) * sizeof *p->pk);
+    p->rs = malloc((cap + 1) * sizeof *p->rs);
+    p->has_rs = malloc(cap + 1);
+    if (!p->t || !p->fp || !p->pk || !p->rs || !p->has_rs)
+        return -1;
+    for (size_t i = 0; i < nw; i++) {
+        const memgauge__series_t *s = &w[i].series;
+        if (!w[i].has_series || !in_range(&w[i], from, to))
+            continue;
+        for (size_t j = 0; j < s->n; j++) {
+            if (s->t_ms[j] < from || s->t_ms[j] > to)
+                continue;
+            size_t k = p->n++;
+            p->t[k] = s->t_ms[j];
+            p->fp[k] = s->footprint[j];
+            p->pk[k] = s->peak ? s->peak[j] : s->footprint[j];
+            p->rs[k] = s->resident ? s->resident[j] : 0;
+            p->has_rs[k] = s->resident != NULL;
+            p->any_rs |= s->resident != NULL;
+        }
+    }
+    return 0;
+}
+
+static void picked_free(picked_t *p)
+{
+    free(p->t), free(p->fp), free(p->pk), free(p->rs), free(p->has_rs);
+}
+
+static void add_range_end(cJSON *j, const char *name, int given, uint64_t v)
+{
+    if (given)
+        add_u64(j, name, v);
+    else
+        cJSON_AddNullToObject(j, name);
+}
+
+/* GET /v1/sessions/{id}/samples?points=N&from_ms=&to_ms=: the stored
+ * samples of the session with from_ms <= t_ms <= to_ms (ms since the session
+ * start, both optional, inclusive), min-max decimated over that range to at
+ * most N points; resident taken at the kept indices. */
 static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg, void *cls,
                     memgauge__reply_t *out)
 {
     size_t points;
+    uint64_t from, to;
+    int has_from, has_to;
     memgauge__session_row_t row;
     if (int_arg(arg, cls, "points", 2, MAX_POINTS, DEFAULT_POINTS, &points, out) ||
-        one_session(st, id, &row, out))
+        uint_arg(arg, cls, "from_ms", 0, MAX_MS, 0, &from, &has_from, out) ||
+        uint_arg(arg, cls, "to_ms", 0, MAX_MS, UINT64_MAX, &to, &has_to, out))
+        return;
+    if (from > to) {
+        bad_arg(out, "from_ms", "must be at most to_ms");
+        return;
+    }
+    if (one_session(st, id, &row, out))
         return;
     memgauge__window_row_t *w;
     size_t nw;
@@ -373,41 +465,45 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
     size_t total = 0;
     for (size_t i = 0; i < nw; i++)
         total += w[i].has_series ? w[i].series.n : 0;
-    uint64_t *t = malloc((total + 1) * sizeof *t), *fp = malloc((total + 1) * sizeof *fp);
-    uint64_t *pk = malloc((total + 1) * sizeof *pk);
+    picked_t p;
     size_t *idx = malloc((points + 1) * sizeof *idx);
-    if (!t || !fp || !pk || !idx) {
-        free(t), free(fp), free(pk), free(idx);
+    if (pick_samples(w, nw, from, to, &p) || !idx) {
+        picked_free(&p);
+        free(idx);
         memgauge__window_rows_free(w, nw);
         return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
     }
-    size_t k = 0;
-    for (size_t i = 0; i < nw; i++) {
-        const memgauge__series_t *s = &w[i].series;
-        for (size_t j = 0; w[i].has_series && j < s->n; j++, k++) {
-            t[k] = s->t_ms[j];
-            fp[k] = s->footprint[j];
-            pk[k] = s->peak ? s->peak[j] : s->footprint[j];
-        }
-    }
-    size_t kept = memgauge__decimate(fp, pk, total, points, idx);
+    size_t kept = memgauge__decimate(p.fp, p.pk, p.n, points, idx);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "session_id", id);
     add_u64(j, "start_unix_ms", row.start_unix_ms);
     add_u64(j, "samples_total", total);
+    add_range_end(j, "from_ms", has_from, from);
+    add_range_end(j, "to_ms", has_to, to);
+    add_u64(j, "samples_in_range", p.n);
     add_u64(j, "points", kept);
-    cJSON_AddBoolToObject(j, "decimated", kept < total);
+    cJSON_AddBoolToObject(j, "decimated", kept < p.n);
     cJSON *jt = cJSON_AddArrayToObject(j, "t_ms");
     cJSON *jf = cJSON_AddArrayToObject(j, "footprint");
     cJSON *jp = cJSON_AddArrayToObject(j, "peak");
+    /* absent when no window in the range reported resident; null at the
+     * points whose window did not */
+    cJSON *jr = p.any_rs ? cJSON_AddArrayToObject(j, "resident") : NULL;
     for (size_t i = 0; i < kept; i++) {
-        cJSON_AddItemToArray(jt, cJSON_CreateNumber((double)t[idx[i]]));
-        cJSON_AddItemToArray(jf, cJSON_CreateNumber((double)fp[idx[i]]));
-        cJSON_AddItemToArray(jp, cJSON_CreateNumber((double)pk[idx[i]]));
+        size_t k = idx[i];
+        cJSON_AddItemToArray(jt, cJSON_CreateNumber((double)p.t[k]));
+        cJSON_AddItemToArray(jf, cJSON_CreateNumber((double)p.fp[k]));
+        cJSON_AddItemToArray(jp, cJSON_CreateNumber((double)p.pk[k]));
+        if (jr)
+            cJSON_AddItemToArray(jr, p.has_rs[k] ? cJSON_CreateNumber((double)p.rs[k])
+                                                 : cJSON_CreateNull());
     }
-    /* the windows' aggregates carry the limit line and the kernel's peaks */
+    /* the aggregates of the windows the range touches carry the limit line
+     * and the kernel's peaks */
     cJSON *jw = cJSON_AddArrayToObject(j, "windows");
     for (size_t i = 0; i < nw; i++) {
+        if (!in_range(&w[i], from, to))
+            continue;
         cJSON *o = cJSON_CreateObject();
         add_u64(o, "start_ms", w[i].start_ms);
         add_u64(o, "end_ms", w[i].end_ms);
@@ -422,7 +518,8 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
         cJSON_AddStringToObject(o, "metric", w[i].metric);
         cJSON_AddItemToArray(jw, o);
     }
-    free(t), free(fp), free(pk), free(idx);
+    picked_free(&p);
+    free(idx);
     memgauge__window_rows_free(w, nw);
     memgauge__reply_json(out, 200, j);
 }

@@ -192,6 +192,230 @@ Test(query, samples_are_decimated_keeping_the_peak)
     cJSON_Delete(get(path, 400));
 }
 
+/* The long session of samples_are_decimated_keeping_the_peak (20 windows of
+ * 500 samples at 100 ms, spike at sample 7777) with its own resident:
+ * footprint + (100 + k % 13) pages at sample k, and no resident at all in
+ * window 3 (samples 1500 .. 1999). */
+#define LONG_WINDOWS 20
+#define LONG_PER 500
+#define LONG_INTERVAL 100
+#define NO_RESIDENT_WINDOW 3
+#define PAGE 16384.0
+
+static double long_footprint(int k)
+{
+    int tri = k % 50 <= 25 ? k % 50 : 50 - k % 50;
+    return (11520.0 + 16 * tri) * PAGE;
+}
+
+static double long_resident(int k)
+{
+    return long_footprint(k) + (100 + k % 13) * PAGE;
+}
+
+static int long_has_resident(int k)
+{
+    return k / LONG_PER != NO_RESIDENT_WINDOW;
+}
+
+static const char *post_long_session(char s[37])
+{
+    char b[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1),
+                         .session_id = fixture_uuid(s, 1),
+                         .windows = LONG_WINDOWS,
+                         .samples_per_window = LONG_PER,
+                         .interval_ms = LONG_INTERVAL,
+                         .spike_at = 7777,
+                         .spike_pages = 5000};
+    cJSON *root = fixture_batch(&f);
+    cJSON *windows = cJSON_GetObjectItem(root, "windows");
+    for (int w = 0; w < LONG_WINDOWS; w++) {
+        cJSON *series = cJSON_GetObjectItem(cJSON_GetArrayItem(windows, w), "series");
+        cJSON_DeleteItemFromObject(series, "resident");
+        if (w == NO_RESIDENT_WINDOW)
+            continue;
+        cJSON *rs = cJSON_AddArrayToObject(series, "resident"); /* deltas, in pages */
+        for (int i = 0; i < LONG_PER; i++) {
+            int k = w * LONG_PER + i;
+            double d = long_resident(k) - (i ? long_resident(k - 1) : 0);
+            cJSON_AddItemToArray(rs, cJSON_CreateNumber(d / PAGE));
+        }
+    }
+    char *json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    http_result_t r = http_post_json(srv.port, json);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    http_result_free(&r);
+    free(json);
+    return s;
+}
+
+static cJSON *get_samples(const char *s, const char *query, long want_status)
+{
+    char path[300];
+    snprintf(path, sizeof path, "/v1/sessions/%s/samples?%s", s, query);
+    return get(path, want_status);
+}
+
+/* Every point of the answer is the posted sample at its time: footprint,
+ * peak and resident (null where the window had none). Returns the points. */
+static int expect_posted_samples(const cJSON *j)
+{
+    const cJSON *t = cJSON_GetObjectItem(j, "t_ms"), *fp = cJSON_GetObjectItem(j, "footprint");
+    const cJSON *pk = cJSON_GetObjectItem(j, "peak"), *rs = cJSON_GetObjectItem(j, "resident");
+    int n = (int)num(j, "points");
+    cr_assert_eq(cJSON_GetArraySize(t), n);
+    cr_assert_eq(cJSON_GetArraySize(fp), n);
+    cr_assert_eq(cJSON_GetArraySize(rs), n, "one resident value per kept point");
+    for (int i = 0; i < n; i++) {
+        double tm = cJSON_GetArrayItem(t, i)->valuedouble;
+        int k = (int)(tm / LONG_INTERVAL);
+        cr_assert_eq(tm, (double)k * LONG_INTERVAL);
+        cr_assert_eq(cJSON_GetArrayItem(fp, i)->valuedouble, long_footprint(k), "footprint %d", k);
+        cr_assert_eq(cJSON_GetArrayItem(pk, i)->valuedouble,
+                     long_footprint(k) + (k == 7777 ? 5000 * PAGE : 0), "peak %d", k);
+        const cJSON *r = cJSON_GetArrayItem(rs, i);
+        if (long_has_resident(k))
+            cr_assert_eq(r->valuedouble, long_resident(k), "resident of sample %d", k);
+        else
+            cr_assert(cJSON_IsNull(r), "sample %d: its window had no resident", k);
+    }
+    return n;
+}
+
+Test(query, resident_is_returned_at_the_points_decimation_kept)
+{
+    collector_start(&srv, NULL, NULL);
+    char s[37];
+    post_long_session(s);
+    /* decimated: 50 buckets, each keeps its lowest footprint and highest peak */
+    cJSON *j = get_samples(s, "points=100", 200);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(j, "decimated")));
+    int n = expect_posted_samples(j);
+    cr_expect_geq(n, 50);
+    cr_expect_leq(n, 100);
+    cJSON_Delete(j);
+    /* not decimated: every sample, 500 of them without resident */
+    j = get_samples(s, "points=100000", 200);
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(j, "decimated")));
+    cr_assert_eq(expect_posted_samples(j), 10000);
+    int nulls = 0;
+    cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "resident")) nulls += cJSON_IsNull(r);
+    cr_expect_eq(nulls, LONG_PER);
+    cr_expect_eq(num(j, "resident.1499"), long_resident(1499));
+    cr_expect_eq(num(j, "resident.2000"), long_resident(2000));
+    cJSON_Delete(j);
+    /* a range inside the window without resident: no resident array at all */
+    j = get_samples(s, "from_ms=150000&to_ms=199900", 200);
+    cr_expect_eq(num(j, "points"), 500);
+    cr_expect_null(cJSON_GetObjectItem(j, "resident"));
+    cJSON_Delete(j);
+}
+
+Test(query, a_range_returns_only_its_samples_and_keeps_its_spike)
+{
+    collector_start(&srv, NULL, NULL);
+    char s[37];
+    post_long_session(s);
+    /* 700.0 s .. 800.0 s inclusive: samples 7000 .. 8000 */
+    cJSON *j = get_samples(s, "from_ms=700000&to_ms=800000&points=100000", 200);
+    cr_expect_eq(num(j, "samples_total"), 10000);
+    cr_expect_eq(num(j, "samples_in_range"), 1001);
+    cr_expect_eq(num(j, "from_ms"), 700000);
+    cr_expect_eq(num(j, "to_ms"), 800000);
+    cr_assert_eq(expect_posted_samples(j), 1001);
+    cr_expect_eq(num(j, "t_ms.0"), 700000);
+    cr_expect_eq(num(j, "t_ms.1000"), 800000);
+    /* windows 14, 15 and 16 (800.0 .. 849.9 s) touch the range */
+    cJSON *w = cJSON_GetObjectItem(j, "windows");
+    cr_assert_eq(cJSON_GetArraySize(w), 3);
+    cr_expect_eq(num(w, "0.start_ms"), 700000);
+    cr_expect_eq(num(w, "2.start_ms"), 800000);
+    cJSON_Delete(j);
+
+    /* decimated over the range: 50 buckets of about 20 samples, all inside,
+     * and the spike at 777.7 s among them */
+    j = get_samples(s, "from_ms=700000&to_ms=800000&points=100", 200);
+    cr_expect_eq(num(j, "samples_in_range"), 1001);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(j, "decimated")));
+    int n = expect_posted_samples(j), spike = 0;
+    cr_expect_geq(n, 50);
+    cr_expect_leq(n, 100);
+    for (int i = 0; i < n; i++) {
+        double t = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "t_ms"), i)->valuedouble;
+        cr_expect(t >= 700000 && t <= 800000, "t = %.0f is outside the range", t);
+        spike += t == 777700;
+    }
+    cr_expect_eq(spike, 1, "the spike at 777.7 s survived decimation over the range");
+    cJSON_Delete(j);
+
+    /* one bucket: its lowest footprint and its highest peak, the spike */
+    j = get_samples(s, "from_ms=700000&to_ms=800000&points=2", 200);
+    cr_assert_eq(expect_posted_samples(j), 2);
+    cr_expect_eq(num(j, "t_ms.1"), 777700);
+    cr_expect_eq(num(j, "peak.1"), (11520.0 + 16 * 23 + 5000) * PAGE);
+    cJSON_Delete(j);
+
+    /* inclusive ends, ends between samples, one end only */
+    j = get_samples(s, "from_ms=700000&to_ms=700000", 200);
+    cr_expect_eq(num(j, "points"), 1);
+    cr_expect_eq(num(j, "t_ms.0"), 700000);
+    cJSON_Delete(j);
+    j = get_samples(s, "from_ms=700050&to_ms=700150", 200);
+    cr_expect_eq(num(j, "points"), 1);
+    cr_expect_eq(num(j, "t_ms.0"), 700100);
+    cJSON_Delete(j);
+    j = get_samples(s, "from_ms=700001&to_ms=700099", 200);
+    cr_expect_eq(num(j, "points"), 0);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows")), 1);
+    cJSON_Delete(j);
+    j = get_samples(s, "from_ms=990000", 200);
+    cr_expect_eq(num(j, "samples_in_range"), 100);
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(j, "to_ms")));
+    cJSON_Delete(j);
+    j = get_samples(s, "to_ms=999", 200);
+    cr_expect_eq(num(j, "samples_in_range"), 10);
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(j, "from_ms")));
+    cJSON_Delete(j);
+    j = get_samples(s, "from_ms=5000000", 200);
+    cr_expect_eq(num(j, "points"), 0);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows")), 0);
+    cJSON_Delete(j);
+}
+
+Test(query, bad_ranges_are_refused_naming_the_parameter)
+{
+    collector_start(&srv, NULL, NULL);
+    char s[37];
+    post_long_session(s);
+    static const struct {
+        const char *query, *field, *reason;
+    } bad[] = {
+        {"from_ms=abc", "from_ms", "must be an integer 0 .. 9007199254740991"},
+        {"from_ms=", "from_ms", "must be an integer 0 .. 9007199254740991"},
+        {"from_ms=1.5", "from_ms", "must be an integer 0 .. 9007199254740991"},
+        {"from_ms=%2B5", "from_ms", "must be an integer 0 .. 9007199254740991"},
+        {"from_ms=%205", "from_ms", "must be an integer 0 .. 9007199254740991"},
+        {"to_ms=-1", "to_ms", "must be an integer 0 .. 9007199254740991"},
+        {"to_ms=1e6", "to_ms", "must be an integer 0 .. 9007199254740991"},
+        {"to_ms=9007199254740992", "to_ms", "must be an integer 0 .. 9007199254740991"},
+        {"to_ms=99999999999999999999999", "to_ms", "must be an integer 0 .. 9007199254740991"},
+        {"from_ms=800000&to_ms=700000", "from_ms", "must be at most to_ms"},
+        {"from_ms=1&to_ms=0", "from_ms", "must be at most to_ms"},
+        {"from_ms=0&to_ms=1000&points=1", "points", "must be an integer 2 .. 100000"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *j = get_samples(s, bad[i].query, 400);
+        cr_expect_str_eq(cJSON_GetObjectItem(j, "field")->valuestring, bad[i].field, "%s",
+                         bad[i].query);
+        cr_expect_str_eq(cJSON_GetObjectItem(j, "reason")->valuestring, bad[i].reason, "%s",
+                         bad[i].query);
+        cJSON_Delete(j);
+    }
+}
+
 Test(query, events_and_suspected_oom_sessions_with_trails)
 {
     collector_start(&srv, NULL, NULL);

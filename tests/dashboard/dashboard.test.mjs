@@ -127,55 +127,131 @@ test('the session list filters and pages like the API', async () => {
   assert.ok(ids.length >= 1);
 });
 
-test('the session chart plots the points the API returned, with the limit, kernel peaks and events', async () => {
-  // the longest session of the app: decimated by the collector
+// The plotted series of the session chart, by label, without the rows
+// added for window ends (where the footprint is null), and the x scale.
+async function plottedSession(startUnixMs) {
+  const plot = await page.$eval('#session-chart', (el) => ({
+    labels: el.plot.series.map((s) => s.label),
+    t: el.plot.data[0],
+    series: el.plot.data.slice(1),
+    scale: { min: el.plot.scales.x.min, max: el.plot.scales.x.max },
+  }));
+  const at = (label) => plot.series[plot.labels.indexOf(label) - 1];
+  const out = { t_ms: [], footprint: [], peak: [], resident: [], limit: at('limit'), kernel: at('kernel peak'), scale: plot.scale, labels: plot.labels };
+  at('footprint').forEach((v, i) => {
+    if (v == null) return;
+    out.footprint.push(v);
+    out.peak.push(at('interval peak')[i]);
+    out.resident.push(at('resident')[i]);
+    out.t_ms.push(Math.round(plot.t[i] * 1000) - startUnixMs);
+  });
+  return out;
+}
+
+// Drags across the session chart from fraction a to b of its width; resolves
+// with the /samples request the zoom made once the chart shows its answer.
+async function dragZoom(a, b) {
+  const box = await page.$eval('#session-chart .u-over', (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+  const asked = page.waitForRequest((r) => r.url().includes('/samples?') && r.url().includes('from_ms='));
+  await page.mouse.move(box.x + box.w * a, box.y + box.h / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.w * b, box.y + box.h / 2, { steps: 5 });
+  await page.mouse.up();
+  const url = new URL((await asked).url());
+  const p = Object.fromEntries(url.searchParams);
+  await page.waitForFunction((from) => document.querySelector('#session-chart').dataset.fromMs === from, p.from_ms);
+  return { path: url.pathname + url.search, points: Number(p.points), from: Number(p.from_ms), to: Number(p.to_ms) };
+}
+
+// The longest session of the app (decimated by the collector), opened, and
+// the API's answer for the points the page asked for.
+async function openLongSession() {
   const list = await getJson(c, `/v1/sessions?${q({ app: data.app, limit: 1000 })}`);
   const long = list.sessions.reduce((a, s) => (s.samples > a.samples ? s : a));
   await open(route('sessions', long.session_id), '#session-chart .uplot');
   const requested = Number(await page.getAttribute('#session-chart', 'data-requested'));
   const api = await getJson(c, `/v1/sessions/${long.session_id}/samples?points=${requested}`);
   assert.ok(api.decimated, 'a long session is decimated on the server');
-  const plot = await page.$eval('#session-chart', (el) => ({
-    labels: el.plot.series.map((s) => s.label),
-    t: el.plot.data[0],
-    series: el.plot.data.slice(1),
-  }));
-  const at = (label) => plot.series[plot.labels.indexOf(label) - 1];
-  // the footprint and peak arrays, without the x values added for window ends, are the API's
-  const fp = [];
-  const pk = [];
-  const ts = [];
-  at('footprint').forEach((v, i) => {
-    if (v != null) { fp.push(v); pk.push(at('interval peak')[i]); ts.push(Math.round(plot.t[i] * 1000) - api.start_unix_ms); }
-  });
-  assert.equal(fp.length, api.points);
-  assert.deepEqual(fp, api.footprint);
-  assert.deepEqual(pk, api.peak);
-  assert.deepEqual(ts, api.t_ms);
-  assert.equal(Math.max(...fp.concat(pk)), Math.max(...api.peak), 'the session maximum survives decimation');
+  return { long, requested, api };
+}
+
+test('the session chart plots the points the API returned: footprint, peak, resident, the limit, kernel peaks and events', async () => {
+  const { long, api } = await openLongSession();
+  assert.ok(api.resident, 'the fixture reports resident');
+  const plot = await plottedSession(api.start_unix_ms);
+  assert.deepEqual(plot.labels, ['time', 'interval peak', 'footprint', 'resident', 'limit', 'kernel peak']);
+  // the footprint, peak and resident arrays, without the x values added for window ends, are the API's
+  assert.equal(plot.footprint.length, api.points);
+  assert.deepEqual(plot.footprint, api.footprint);
+  assert.deepEqual(plot.peak, api.peak);
+  assert.deepEqual(plot.resident, api.resident);
+  assert.deepEqual(plot.t_ms, api.t_ms);
+  assert.ok(api.resident.every((v, i) => v > api.footprint[i]), 'resident is its own series, above the footprint here');
+  assert.equal(Math.max(...plot.footprint.concat(plot.peak)), Math.max(...api.peak), 'the session maximum survives decimation');
   // the limit line comes from the windows
-  const limits = new Set(at('limit').filter((v) => v != null));
+  const limits = new Set(plot.limit.filter((v) => v != null));
   assert.deepEqual([...limits], [...new Set(api.windows.map((w) => w.limit).filter(Boolean))]);
-  const kernel = at('kernel peak').filter((v) => v != null);
+  const kernel = plot.kernel.filter((v) => v != null);
   assert.deepEqual(kernel, api.windows.filter((w) => w.kernel_peak > w.max).map((w) => w.kernel_peak));
   const events = (await getJson(c, `/v1/sessions/${long.session_id}/events`)).events;
   assert.equal(await page.$$eval('table.events tbody tr', (trs) => trs.length), Math.max(events.length, 1));
   await shot(page, 'session');
+});
 
-  // zoom into a tenth of the session: more points are asked for that range
-  const box = await page.$eval('#session-chart .u-over', (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
-  await page.mouse.move(box.x + box.w * 0.45, box.y + box.h / 2);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.w * 0.55, box.y + box.h / 2, { steps: 5 });
-  await page.mouse.up();
-  await page.waitForFunction((n) => Number(document.querySelector('#session-chart').dataset.requested) > n, requested);
-  const zoomed = Number(await page.getAttribute('#session-chart', 'data-requested'));
-  const api2 = await getJson(c, `/v1/sessions/${long.session_id}/samples?points=${zoomed}`);
-  const fp2 = await page.$eval('#session-chart', (el) =>
-    el.plot.data[el.plot.series.findIndex((x) => x.label === 'footprint')].filter((v) => v != null));
-  assert.deepEqual(fp2, api2.footprint);
-  assert.ok(api2.points > api.points);
+test('a zoom asks for the visible range only and plots the API’s points for it; double-click and reset zoom go back', async () => {
+  const { requested, api } = await openLongSession();
+  // a tenth of the session around its highest peak, with as many points as
+  // the whole session
+  const iMax = api.peak.indexOf(Math.max(...api.peak));
+  const tSpike = api.t_ms[iMax];
+  const span = api.t_ms[api.t_ms.length - 1];
+  const zoom = await dragZoom(0.65, 0.75);
+  assert.equal(zoom.path.split('?')[0], `/v1/sessions/${api.session_id}/samples`);
+  assert.ok(zoom.from <= tSpike && tSpike <= zoom.to, `the zoom ${zoom.from}..${zoom.to} holds the spike at ${tSpike}`);
+  assert.equal(zoom.points, requested, 'a zoom asks for as many points as the whole view');
+  assert.ok(Math.abs((zoom.to - zoom.from) / span - 0.1) < 0.02, `a tenth of the session: ${zoom.from}..${zoom.to} of ${span}`);
+  let shown = await plottedSession(api.start_unix_ms);
+  // the range asked is the visible one
+  assert.equal(zoom.from, Math.floor(shown.scale.min * 1000 - api.start_unix_ms));
+  assert.equal(zoom.to, Math.ceil(shown.scale.max * 1000 - api.start_unix_ms));
+  const part = await getJson(c, zoom.path);
+  assert.ok(part.decimated && part.samples_in_range < api.samples_total);
+  assert.ok(part.t_ms.every((t) => t >= zoom.from && t <= zoom.to), 'only points inside the range');
+  assert.deepEqual(shown.t_ms, part.t_ms);
+  assert.deepEqual(shown.footprint, part.footprint);
+  assert.deepEqual(shown.peak, part.peak);
+  assert.deepEqual(shown.resident, part.resident);
+  const before = api.t_ms.filter((t) => t >= zoom.from && t <= zoom.to).length;
+  assert.ok(part.points > 5 * before, `the range has ${part.points} points instead of ${before}`);
+  assert.equal(shown.peak[shown.t_ms.indexOf(tSpike)], api.peak[iMax], 'the spike is drawn in the zoom');
+  assert.equal(await page.getAttribute('#session-chart', 'data-to-ms'), String(zoom.to));
   await shot(page, 'session-zoomed');
+
+  // a zoom inside the zoom asks for the narrower range
+  const inner = await dragZoom(0.3, 0.7);
+  assert.ok(inner.from >= zoom.from && inner.to <= zoom.to && inner.to - inner.from < zoom.to - zoom.from);
+  shown = await plottedSession(api.start_unix_ms);
+  assert.deepEqual(shown.footprint, (await getJson(c, inner.path)).footprint);
+
+  // double-click: the whole session again, as first drawn
+  const over = await page.$eval('#session-chart .u-over', (el) => { const r = el.getBoundingClientRect(); return { x: r.x + r.width / 2, y: r.y + r.height / 2 }; });
+  await page.mouse.dblclick(over.x, over.y);
+  await page.waitForFunction(() => !('fromMs' in document.querySelector('#session-chart').dataset));
+  shown = await plottedSession(api.start_unix_ms);
+  assert.deepEqual(shown.footprint, api.footprint);
+  assert.deepEqual(shown.resident, api.resident);
+  assert.ok(shown.scale.min <= (api.start_unix_ms + api.t_ms[0]) / 1000 && shown.scale.max >= (api.start_unix_ms + span) / 1000);
+  assert.ok(await page.isHidden('button:has-text("reset zoom")'));
+
+  // and "reset zoom" does the same
+  await dragZoom(0.2, 0.3);
+  assert.ok(await page.isVisible('button:has-text("reset zoom")'));
+  await page.click('button:has-text("reset zoom")');
+  await page.waitForFunction(() => !('fromMs' in document.querySelector('#session-chart').dataset));
+  shown = await plottedSession(api.start_unix_ms);
+  assert.deepEqual(shown.footprint, api.footprint);
+  assert.ok(shown.scale.max >= (api.start_unix_ms + span) / 1000);
+  await shot(page, 'session-reset');
 });
 
 test('a suspected OOM session shows its trail, evidence and confidence', async () => {
