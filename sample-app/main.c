@@ -88,6 +88,9 @@ typedef struct config_s {
     const char *app_build;
     uint32_t trail_seconds;
     int trail_given;
+    /* reporting; NULL: no collector */
+    const char *collector;
+    const char *api_key;
 } config_t;
 
 /* A range of address space whose pages are written (made resident) in order. */
@@ -126,6 +129,7 @@ static void print_usage(FILE *to)
             "                       [--interval-ms N] [--leak-mb-per-s N] [--quiet] [--help]\n"
             "                       [--state-dir DIR] [--app-id ID] [--app-version V]\n"
             "                       [--app-build B] [--trail-seconds N] [--no-record]\n"
+            "                       [--collector URL] [--api-key KEY]\n"
             "\n"
             "  --scenario S        steady: hold 64 MiB; leak: grow and never free;\n"
             "                      spike: 32 MiB plus a 200 MiB burst freed at once, every 3 s;\n"
@@ -143,6 +147,9 @@ static void print_usage(FILE *to)
             "  --trail-seconds N   seconds of samples the record keeps, 0..%u (default 60)\n"
             "  --no-record         keep no session record (the five options above then\n"
             "                      do not apply)\n"
+            "  --collector URL     report to a memgauge-collector, e.g. http://127.0.0.1:8080\n"
+            "                      (the SDK posts to URL/v1/reports)\n"
+            "  --api-key KEY       the collector's API key (sent as a bearer token)\n"
             "\n"
             "Prints how the previous run with the same state directory ended:\n"
             "'previous verdict=V confidence=C evidence=E,... last_footprint_bytes=N ...\n"
@@ -224,8 +231,10 @@ static int number_option(const char *name, const char *value, uint32_t min, uint
  * 0, 2 on a missing or empty value, or -1 when argv[*i] is none of them. */
 static int string_option(int argc, char **argv, int *i, config_t *cfg)
 {
-    static const char *const names[] = {"--state-dir", "--app-id", "--app-version", "--app-build"};
-    const char **fields[] = {&cfg->state_dir, &cfg->app_id, &cfg->app_version, &cfg->app_build};
+    static const char *const names[] = {"--state-dir", "--app-id",    "--app-version",
+                                        "--app-build", "--collector", "--api-key"};
+    const char **fields[] = {&cfg->state_dir, &cfg->app_id,    &cfg->app_version,
+                             &cfg->app_build, &cfg->collector, &cfg->api_key};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         const char *value = NULL;
         int m = option_value(argc, argv, i, names[k], &value);
@@ -647,6 +656,19 @@ static int start_sampler(const config_t *cfg, memgauge_t **gauge)
     opts.app_build = cfg->app_build;
     if (cfg->trail_given)
         opts.trail_seconds = cfg->trail_seconds;
+    char endpoint[1024];
+    if (cfg->collector != NULL) {
+        size_t n = strlen(cfg->collector);
+        while (n > 0 && cfg->collector[n - 1] == '/')
+            n--;
+        if (snprintf(endpoint, sizeof endpoint, "%.*s/v1/reports", (int)n, cfg->collector) >=
+            (int)sizeof endpoint)
+            return usage_error("--collector", " is too long");
+        opts.endpoint_url = endpoint;
+        opts.api_key = cfg->api_key;
+    } else if (cfg->api_key != NULL) {
+        return usage_error("--api-key", " needs --collector");
+    }
     rc = memgauge_start(&opts, gauge);
     /* what the SDK refuses in a command-line value is a usage error */
     if (rc == MEMGAUGE_E_STORAGE_DIR && cfg->state_dir != NULL)
@@ -655,6 +677,10 @@ static int start_sampler(const config_t *cfg, memgauge_t **gauge)
         return usage_error("--app-id: ", memgauge_strerror(rc));
     if (rc == MEMGAUGE_E_APP_VERSION)
         return usage_error("--app-version or --app-build: ", memgauge_strerror(rc));
+    if (rc == MEMGAUGE_E_ENDPOINT)
+        return usage_error("--collector: ", memgauge_strerror(rc));
+    if (rc == MEMGAUGE_E_API_KEY)
+        return usage_error("--api-key: ", memgauge_strerror(rc));
     if (rc != MEMGAUGE_OK)
         return library_error("memgauge_start", rc);
     return 0;
@@ -687,9 +713,13 @@ static int drive(const config_t *cfg, workload_t *w, memgauge_t *gauge, uint64_t
     return 0;
 }
 
-/* Prints the session summary, then stops the sampler. */
+/* Prints the session summary, then stops the sampler. The workload is
+ * already idle; two more intervals let the sampler see its final state, so
+ * that the summary equals what the session reports (a sample taken between
+ * the summary and the stop finds nothing new). */
 static int finish(const config_t *cfg, memgauge_t *gauge, int status)
 {
+    sleep_ns(2 * (uint64_t)cfg->interval_ms * 1000000u);
     memgauge_stats_t stats;
     int rc = get_stats(gauge, &stats);
     if (rc != MEMGAUGE_OK)

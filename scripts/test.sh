@@ -5,7 +5,8 @@
 # link check, a bounded libFuzzer run over the session record reader, a smoke
 # run of the benchmark, and the collector's own suite
 # (SQLite and a throwaway PostgreSQL, ASan+UBSan, a bounded fuzz run) and the
-# dashboard's tests in headless Chromium against the real collector.
+# dashboard's tests in headless Chromium against the real collector, and the
+# README's main job end to end (scripts/run.sh, checked through the API).
 # Exits non-zero on any failure.
 # Usage: scripts/test.sh   (as root on a fresh machine: installs what it needs)
 set -uo pipefail
@@ -130,6 +131,7 @@ step transport-e2e transport_e2e
 step fuzz-spool fuzz_spool
 step collector scripts/collector-test.sh
 step dashboard scripts/dashboard-test.sh
+step main-job scripts/main-job-test.sh
 
 echo
 if [ "$failed" -ne 0 ]; then
