@@ -40,6 +40,14 @@ export function duration(ms) {
   return `${hours} h ${m - hours * 60} min`;
 }
 
+// A sampling interval: "10 ms", "100 ms", "1 s", "2.5 s", then as duration().
+export function interval(ms) {
+  if (ms == null || !Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60000) return `${Number((ms / 1000).toFixed(3))} s`;
+  return duration(ms);
+}
+
 export function dateTime(unixMs) {
   if (!unixMs) return '—';
   const d = new Date(unixMs);

@@ -11,8 +11,35 @@ import { verdictBadge } from './sessions.js';
 
 export const MAX_POINTS = 100000; // the collector's cap per request
 
+const windowKey = (w) => `${w.start_ms}:${w.end_ms}`;
+
+// The windows whose kernel peak gets a marker, as window key -> kernel peak.
+// `kernel_peak` is the kernel's high-water mark at the window's end (Linux:
+// the process's lifetime peak resident size; Darwin: the lifetime
+// phys_footprint peak), so it never falls: once a spike set it, every later
+// window carries it. A window shows it only where the kernel saw something
+// new there: its kernel peak rose above the previous window's (the last one
+// known: 0 is unknown and skipped; for the first window, above its highest
+// sample) and it beats the window's highest sample, so it is a spike the
+// samples missed. Computed over the whole session's windows in time order:
+// a zoom's answer lists only the windows of its range, and its first window
+// has a previous one all the same.
+export function kernelMarks(windows) {
+  const out = new Map();
+  const ordered = [...windows].sort((a, b) => a.start_ms - b.start_ms || a.end_ms - b.end_ms);
+  let prev = null;
+  for (const w of ordered) {
+    if (!w.kernel_peak) continue;
+    if (w.kernel_peak > (prev ?? w.max) && w.kernel_peak > w.max) out.set(windowKey(w), w.kernel_peak);
+    prev = w.kernel_peak;
+  }
+  return out;
+}
+
 // Decimated samples plus window aggregates, aligned on one x axis (unix s).
-export function align(s) {
+// `marks`: kernelMarks() of the whole session (by default of s.windows,
+// right when s is the whole session's answer).
+export function align(s, marks = kernelMarks(s.windows)) {
   const base = s.start_unix_ms;
   const rows = new Map();
   const at = (tms) => {
@@ -25,8 +52,8 @@ export function align(s) {
     r.pk = s.peak[i];
     if (s.resident) r.rs = s.resident[i];
   });
-  // the kernel's high-water mark matters where it beat every sample of its window
-  for (const w of s.windows) if (w.kernel_peak > w.max) at(w.end_ms).kernel = w.kernel_peak;
+  // the kernel's peak where it rose in a window above every sample of it
+  for (const w of s.windows) if (marks.has(windowKey(w))) at(w.end_ms).kernel = marks.get(windowKey(w));
   const sorted = [...rows.values()].sort((a, b) => a.tms - b.tms);
   let wi = 0;
   const limitAt = (t) => {
@@ -65,7 +92,7 @@ export async function session(ctx, id) {
     card('peak', fmt.bytes(s.peak_bytes), `highest sample ${fmt.bytes(s.max_bytes)}`, { dataset: { kpi: 'peak' } }),
     card('limit', s.limit_bytes ? fmt.bytes(s.limit_bytes) : 'unknown', s.peak_fraction != null ? `peak at ${fmt.percent(s.peak_fraction)} of it` : null),
     card('length', fmt.duration(s.last_ms), `started ${fmt.dateTime(s.start_unix_ms)}`),
-    card('samples', fmt.count(s.samples), `every ${fmt.duration(s.interval_ms)}, ${s.windows} windows${s.dropped ? `, ${s.dropped} dropped` : ''}`),
+    card('samples', fmt.count(s.samples), `${s.interval_ms ? `every ${fmt.interval(s.interval_ms)}` : 'interval unknown'}, ${s.windows} windows${s.dropped ? `, ${s.dropped} dropped` : ''}`, { dataset: { kpi: 'samples' } }),
     card('ended', verdictBadge(s.verdict, s.grade), s.verdict ? 'judged at the next launch' : 'no later launch reported yet'),
     card('metric', s.metric, null, { class: 'card small' })));
 
@@ -74,13 +101,14 @@ export async function session(ctx, id) {
   const resetZoom = h('button', { type: 'button', class: 'link-button', hidden: true }, 'reset zoom');
   add(ctx.main, h('section', { class: 'panel' },
     h('div', { class: 'panel-head' }, h('h2', null, 'Footprint over time'), resetZoom),
-    h('p', { class: 'hint' }, 'Drag across the chart to zoom in; double-click or "reset zoom" to see the whole session. Orange dots: a window’s kernel peak, where the kernel saw more than any sample.'),
+    h('p', { class: 'hint' }, 'Drag across the chart to zoom in; double-click or "reset zoom" to see the whole session. Orange dots (kernel peak): a spike between samples that only the kernel saw — drawn at the end of a window where the kernel’s high-water mark rose to a new high above every sample of that window. The mark never falls (it is the process’s peak so far), so windows after a spike that stay below it get no dot.'),
     box, status));
 
   // one min-max pair per pixel, for the whole session and for any zoom
   const points = Math.min(MAX_POINTS, Math.max(200, 2 * Math.round(box.clientWidth || 1000)));
   const whole = await api.get(`/v1/sessions/${id}/samples`, { points });
   if (ctx.stale()) return;
+  const kernel = kernelMarks(whole.windows); // whole.windows: every window of the session
   let samples = whole;
   let range = null; // [from_ms, to_ms] of the samples drawn; null: the whole session
   const marks = () => ev.events.filter((e) => e.type === 'threshold' || e.type === 'pressure').map((e) => ({
@@ -112,7 +140,7 @@ export async function session(ctx, id) {
   const show = (data, min, max) => {
     quiet = true;
     try {
-      u.setData(Object.values(pick(align(data))), min == null);
+      u.setData(Object.values(pick(align(data, kernel))), min == null);
       if (min != null) u.setScale('x', { min, max });
     } finally {
       quiet = false;
@@ -156,7 +184,7 @@ export async function session(ctx, id) {
   };
   // a limit far above the footprint would flatten the chart: then it starts hidden
   const limitShown = !s.limit_bytes || s.max_bytes >= 0.4 * s.limit_bytes;
-  const u = charts.timeline(box, align(samples), marks, onZoom, { limitShown });
+  const u = charts.timeline(box, align(samples, kernel), marks, onZoom, { limitShown });
   if (!limitShown) {
     status.before(h('p', { class: 'hint' }, `The limit (${fmt.bytes(s.limit_bytes)}) is far above this session's footprint and starts hidden: click "limit" in the legend to draw it.`));
   }

@@ -44,6 +44,12 @@ async function versionsInOrder(app) {
   return apps.find((a) => a.app_id === app).versions.map((v) => v.version).sort(fmt.compareVersions);
 }
 
+test('sampling intervals read in ms below a second', () => {
+  assert.deepEqual([1, 10, 100, 999, 1000, 2500, 10000, 90000].map(fmt.interval),
+    ['1 ms', '10 ms', '100 ms', '999 ms', '1 s', '2.5 s', '10 s', '1 min 30 s']);
+  assert.equal(fmt.interval(null), '—');
+});
+
 test('the overview shows every version with the percentiles the API computes', async () => {
   const versions = await versionsInOrder(data.app);
   await open(route('apps', data.app), 'table.versions tbody tr');
@@ -149,6 +155,9 @@ async function plottedSession(startUnixMs) {
   }));
   const at = (label) => plot.series[plot.labels.indexOf(label) - 1];
   const out = { t_ms: [], footprint: [], peak: [], resident: [], limit: at('limit'), kernel: at('kernel peak'), scale: plot.scale, labels: plot.labels };
+  // the kernel-peak markers drawn: [ms since the start, bytes]
+  out.kernelMarks = [];
+  at('kernel peak').forEach((v, i) => { if (v != null) out.kernelMarks.push([Math.round(plot.t[i] * 1000) - startUnixMs, v]); });
   at('footprint').forEach((v, i) => {
     if (v == null) return;
     out.footprint.push(v);
@@ -156,6 +165,23 @@ async function plottedSession(startUnixMs) {
     out.resident.push(at('resident')[i]);
     out.t_ms.push(Math.round(plot.t[i] * 1000) - startUnixMs);
   });
+  return out;
+}
+
+// The kernel-peak markers a session's windows call for, as [end_ms, kernel
+// peak]: kernel_peak is a lifetime high-water mark (it never falls), so a
+// window is marked only where it rose above the previous window's (the last
+// known one; for the first window, above its highest sample) and beats the
+// window's highest sample (a spike the samples missed). `windows`: the whole
+// session's, from /samples without a range.
+function expectedKernelMarks(windows) {
+  const out = [];
+  let prev = null;
+  for (const w of [...windows].sort((a, b) => a.start_ms - b.start_ms || a.end_ms - b.end_ms)) {
+    if (!w.kernel_peak) continue;
+    if (w.kernel_peak > (prev ?? w.max) && w.kernel_peak > w.max) out.push([w.end_ms, w.kernel_peak]);
+    prev = w.kernel_peak;
+  }
   return out;
 }
 
@@ -202,11 +228,39 @@ test('the session chart plots the points the API returned: footprint, peak, resi
   // the limit line comes from the windows
   const limits = new Set(plot.limit.filter((v) => v != null));
   assert.deepEqual([...limits], [...new Set(api.windows.map((w) => w.limit).filter(Boolean))]);
-  const kernel = plot.kernel.filter((v) => v != null);
-  assert.deepEqual(kernel, api.windows.filter((w) => w.kernel_peak > w.max).map((w) => w.kernel_peak));
+  // kernel-peak markers only where the kernel's high-water mark rose above every sample of the window
+  // (here, on Linux, the resident high-water mark: above the private footprint and rising a little in every window)
+  assert.deepEqual(plot.kernelMarks, expectedKernelMarks(api.windows));
   const events = (await getJson(c, `/v1/sessions/${long.session_id}/events`)).events;
   assert.equal(await page.$$eval('table.events tbody tr', (trs) => trs.length), Math.max(events.length, 1));
+  // the sampling interval in ms below a second (this session: 10 ms)
+  const info = await getJson(c, `/v1/sessions/${long.session_id}`);
+  assert.equal(info.interval_ms, 10);
+  const note = await page.textContent('[data-kpi="samples"] .card-note');
+  assert.ok(note.startsWith('every 10 ms, '), note);
   await shot(page, 'session');
+});
+
+test('kernel-peak markers only where the lifetime kernel peak rose above the window’s samples', async () => {
+  // an iPhone's report (fill.mjs): phys_footprint's lifetime peak, raised by
+  // two spikes between samples; the windows after each keep it
+  const { session } = data.darwin;
+  await open(route('sessions', session), '#session-chart .uplot');
+  const requested = Number(await page.getAttribute('#session-chart', 'data-requested'));
+  const api = await getJson(c, `/v1/sessions/${session}/samples?points=${requested}`);
+  const want = expectedKernelMarks(api.windows);
+  const aboveSamples = api.windows.filter((w) => w.kernel_peak > w.max);
+  assert.ok(want.length >= 2, `${want.length} windows where the kernel saw a new high`);
+  assert.ok(aboveSamples.length > want.length,
+    `quiet windows under an earlier peak: ${aboveSamples.length} above their samples, ${want.length} new highs`);
+  assert.ok(api.windows.every((w, i) => !i || w.kernel_peak >= api.windows[i - 1].kernel_peak), 'a high-water mark');
+  const plot = await plottedSession(api.start_unix_ms);
+  assert.deepEqual(plot.kernelMarks, want);
+  assert.match(await page.textContent('.panel p.hint'), /kernel peak.*new high/);
+  const info = await getJson(c, `/v1/sessions/${session}`);
+  const note = await page.textContent('[data-kpi="samples"] .card-note');
+  assert.ok(note.startsWith(`every ${fmt.interval(info.interval_ms)}, `) && !note.includes('0.0 s'), note);
+  await shot(page, 'session-kernel-peaks');
 });
 
 test('a zoom asks for the visible range only and plots the API’s points for it; double-click and reset zoom go back', async () => {
@@ -243,6 +297,10 @@ test('a zoom asks for the visible range only and plots the API’s points for it
   assert.ok(part.points >= 1.5 * before, `the range has ${part.points} points instead of ${before}`);
   assert.equal(shown.peak[shown.t_ms.indexOf(tSpike)], api.peak[iMax], 'the spike is drawn in the zoom');
   assert.equal(await page.getAttribute('#session-chart', 'data-to-ms'), String(zoom.to));
+  // the zoom's markers: those of the whole session in the range's windows
+  // (its first window is judged against the one before it, not on its own)
+  const inRange = new Set(part.windows.map((w) => w.end_ms));
+  assert.deepEqual(shown.kernelMarks, expectedKernelMarks(api.windows).filter(([t]) => inRange.has(t)));
   await shot(page, 'session-zoomed');
 
   // a zoom inside the zoom asks for the narrower range

@@ -25,6 +25,13 @@
 // - other device models and OS versions for the breakdown page: this machine
 //   is one device with one kernel, so two 1.3.0 sessions of the sample app
 //   are replayed as if reported by an aarch64 machine on two other kernels;
+// - a Darwin session, whose kernel peak is the lifetime phys_footprint peak:
+//   the long session replayed as an iPhone's report (its own app id, so the
+//   sample app's numbers stay its own), with two spikes only the kernel saw,
+//   so that quiet windows after them carry a kernel peak above their samples
+//   that is not new (the session chart marks only the new ones). On Linux
+//   the kernel peak is the resident high-water mark, which creeps up a little
+//   in every window of the long session and so cannot show this;
 // - the suspected OOM, only when no memory cgroup can be created here: then
 //   a loud WARNING is printed and a posted session that climbs to its limit
 //   and its next launch's verdict stand in for the kernel's kill.
@@ -42,6 +49,7 @@ import { batches, post, trail, uuid, pages } from './wire.mjs';
 export const APP = 'com.example.memgauge-sample';
 export const XSS_APP = '<img src=x onerror=alert(1)>';
 export const XSS_DEVICE = '<script>alert(2)</script>';
+export const DARWIN_APP = 'com.example.memgauge-ios-replay';
 export const SAMPLE_BIN = process.env.MEMGAUGE_SAMPLE_BIN ||
   join(ROOT, 'build/dashboard-sdk/sample-app/memgauge-sample');
 const LOGS = process.env.MEMGAUGE_FILL_LOGS || join(ROOT, 'build/test-logs/dashboard/fill');
@@ -272,6 +280,32 @@ async function postOtherDevices(collector, real) {
   return n;
 }
 
+// The longest real session replayed as an iPhone's report: windows of 500
+// samples whose kernel_peak is the lifetime phys_footprint peak (the highest
+// interval peak so far), raised in windows 1 and 5 by spikes between samples
+// above every sample of the session. Windows 2..4 and 6.. keep the mark of
+// the spike before them, above their own samples.
+async function postDarwinPeaks(collector, real) {
+  const src = real.reduce((a, s) => (s.samples > a.samples ? s : a));
+  const { start, samples } = await samplesOf(collector, src.session_id, 1);
+  const perWindow = 500;
+  const top = Math.max(...samples.map((p) => p.fp + p.excess));
+  const missed = { 1: top + 32 * MiB, 5: top + 64 * MiB };
+  const kernel = [];
+  let sofar = 0;
+  for (let i = 0, w = 0; i < samples.length; i += perWindow, w++) {
+    const part = samples.slice(i, i + perWindow);
+    sofar = Math.max(sofar, ...part.map((p) => p.fp + p.excess), missed[w] || 0);
+    kernel.push(sofar);
+  }
+  const id = uuid(970);
+  const s = { seq: 970, id, app: DARWIN_APP, version: '5.1.0', device: 'iPhone15,2', osName: 'iOS', os: '17.5.1',
+    start: start - 7200 * 1000, interval: src.interval_ms, limit: 0, metric: 'phys_footprint', samples,
+    kernelPeakAt: (w) => kernel[w] };
+  for (const b of batches(s, { perWindow })) await post(collector, API_KEY, b);
+  return id;
+}
+
 // Markup where names go: an app id the SDK would refuse, a version and a
 // device model no uname() returns.
 async function postXss(collector, like) {
@@ -335,6 +369,7 @@ export async function fill(collector) {
   const like = real.find((s) => s.samples > 0);
   const devices = await postOtherDevices(collector, real);
   const xss = await postXss(collector, like);
+  const darwinSession = await postDarwinPeaks(collector, real);
   if (!oomRuns) {
     notes.push(`WARNING: no memory cgroup could be created under ${CGROUP_ROOT} (needs root and cgroup v1): ` +
       'the suspected-OOM session is a posted FIXTURE, not a kill by the kernel');
@@ -345,10 +380,12 @@ export async function fill(collector) {
       `${(ran / 1000).toFixed(1)} s (finished ones by version: ` +
       `${[...new Set(runs.map((r) => r.version))].map((v) => `${v}: ${runs.filter((r) => r.version === v).length}`).join(', ')})`,
     oomRuns ? 'fill: one session killed by the kernel in a 256 MiB memory cgroup (1.1.0), reported by its next launch' : null,
-    `fill: fixtures posted: ${devices} sessions from other devices (breakdown), ${xss} with markup in names`,
+    `fill: fixtures posted: ${devices} sessions from other devices (breakdown), ${xss} with markup in names, ` +
+      '1 replayed as an iPhone (lifetime kernel peak)',
     ...notes,
   ].filter(Boolean);
   for (const line of summary) (line.startsWith('WARNING') ? console.error : console.log)(line);
   writeLog('summary.txt', summary.join('\n') + '\n');
-  return { app: APP, xssApp: XSS_APP, xssDevice: XSS_DEVICE, oom: oomRuns ? 'kernel' : 'fixture', runs };
+  return { app: APP, xssApp: XSS_APP, xssDevice: XSS_DEVICE, oom: oomRuns ? 'kernel' : 'fixture', runs,
+    darwin: { app: DARWIN_APP, session: darwinSession } };
 }
