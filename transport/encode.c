@@ -130,23 +130,82 @@ static cJSON *series_json(const memgauge__tr_sample_t *s, size_t n, int with_res
     return o;
 }
 
+/* What a collector derives from a window's series when an aggregate is left
+ * out (docs/wire-format.md, "window"): computed from the values exactly as
+ * encoded, so a field is omitted only when the collector gets it back bit
+ * for bit. Returns 0 when the series cannot stand in (a value beyond 2^53). */
+typedef struct derived_s {
+    uint64_t start_ms, end_ms, samples, first, last, min, max, mean, peak;
+} derived_t;
+
+static int derive(const memgauge__tr_sample_t *s, size_t n, derived_t *d)
+{
+    memset(d, 0, sizeof *d);
+    if (n == 0)
+        return 0;
+    uint64_t t = s[0].t_ms, q = 0, r = 0; /* mean = q + r / n, exact without overflow */
+    d->start_ms = t;
+    d->samples = n;
+    d->first = d->min = d->max = s[0].footprint;
+    d->last = s[n - 1].footprint;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t f = s[i].footprint, p = f + s[i].peak_excess;
+        if (f > MAX_EXACT || p < f || p > MAX_EXACT || s[i].resident > MAX_EXACT ||
+            s[i].t_ms > MAX_EXACT)
+            return 0;
+        t = s[i].t_ms > t ? s[i].t_ms : t; /* add_column keeps times from going back */
+        d->min = f < d->min ? f : d->min;
+        d->max = f > d->max ? f : d->max;
+        d->peak = p > d->peak ? p : d->peak;
+        q += f / n;
+        r += f % n;
+        if (r >= n) {
+            q += r / n;
+            r %= n;
+        }
+    }
+    d->end_ms = t;
+    d->mean = q;
+    return 1;
+}
+
+/* An aggregate: left out when the collector derives the same value from the
+ * series, or (`zero_default`) when it is 0, which the format's default says. */
+static int add_aggregate(cJSON *o, const char *name, uint64_t v, const uint64_t *derived,
+                         int zero_default)
+{
+    if ((derived != NULL && *derived == v) || (zero_default && v == 0))
+        return 1;
+    return add_number(o, name, count(v));
+}
+
 static cJSON *window_json(const memgauge__tr_window_t *w)
 {
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
         return NULL;
     uint64_t max = w->max, peak = w->peak < w->max ? w->max : w->peak;
-    int ok =
-        add_number(o, "start_ms", count(w->start_ms)) &&
-        add_number(o, "end_ms", count(w->end_ms < w->start_ms ? w->start_ms : w->end_ms)) &&
-        add_number(o, "samples", count(w->samples)) && add_number(o, "first", count(w->first)) &&
-        add_number(o, "last", count(w->last)) && add_number(o, "min", count(w->min)) &&
-        add_number(o, "max", count(max)) && add_number(o, "mean", count(w->mean)) &&
-        add_number(o, "peak", count(peak)) && add_number(o, "kernel_peak", count(w->kernel_peak)) &&
-        add_number(o, "limit", count(w->limit)) && add_number(o, "headroom", count(w->headroom));
+    uint64_t end = w->end_ms < w->start_ms ? w->start_ms : w->end_ms;
+    int with_series = w->series != NULL && w->series_count == w->samples && w->samples > 0;
+    derived_t d;
+    int have = with_series && derive(w->series, w->series_count, &d);
+#define DERIVED(field) (have ? &d.field : NULL)
+    int ok = add_aggregate(o, "start_ms", w->start_ms, DERIVED(start_ms), 0) &&
+             add_aggregate(o, "end_ms", end, DERIVED(end_ms), 0) &&
+             add_aggregate(o, "samples", w->samples, DERIVED(samples), 0) &&
+             add_aggregate(o, "first", w->first, DERIVED(first), 0) &&
+             add_aggregate(o, "last", w->last, DERIVED(last), 0) &&
+             add_aggregate(o, "min", w->min, DERIVED(min), 0) &&
+             add_aggregate(o, "max", max, DERIVED(max), 0) &&
+             add_aggregate(o, "mean", w->mean, DERIVED(mean), 0) &&
+             add_aggregate(o, "peak", peak, DERIVED(peak), 0) &&
+             add_aggregate(o, "kernel_peak", w->kernel_peak, NULL, 1) &&
+             add_aggregate(o, "limit", w->limit, NULL, 1) &&
+             add_aggregate(o, "headroom", w->headroom, NULL, 1);
+#undef DERIVED
     if (ok && w->metric != NULL)
         ok = cJSON_AddStringToObject(o, "metric", w->metric) != NULL;
-    if (ok && w->series != NULL && w->series_count == w->samples && w->samples > 0) {
+    if (ok && with_series) {
         cJSON *s = series_json(w->series, w->series_count, 1, 1);
         ok = s != NULL && cJSON_AddItemToObject(o, "series", s);
     }
@@ -213,15 +272,25 @@ static cJSON *previous_json(const memgauge__tr_previous_t *p)
     return o;
 }
 
+/* Counters of what was dropped; a zero counter is left out (the collector
+ * sums them per session, so absent and 0 mean the same), and the object
+ * with it when every counter is 0. */
 static int add_dropped(cJSON *root, const memgauge__tr_dropped_t *d)
 {
-    cJSON *o = cJSON_AddObjectToObject(root, "dropped");
-    return o != NULL && add_number(o, "samples", count(d->samples)) &&
-           add_number(o, "events", count(d->events)) &&
-           add_number(o, "windows", count(d->windows)) &&
-           add_number(o, "batches", count(d->batches)) &&
-           add_number(o, "spool_evicted", count(d->spool_evicted)) &&
-           add_number(o, "spool_corrupt", count(d->spool_corrupt));
+    const char *names[] = {"samples", "events",        "windows",
+                           "batches", "spool_evicted", "spool_corrupt"};
+    uint64_t values[] = {d->samples, d->events,        d->windows,
+                         d->batches, d->spool_evicted, d->spool_corrupt};
+    cJSON *o = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (values[i] == 0)
+            continue;
+        if (o == NULL && (o = cJSON_AddObjectToObject(root, "dropped")) == NULL)
+            return 0;
+        if (!add_number(o, names[i], count(values[i])))
+            return 0;
+    }
+    return 1;
 }
 
 /* Strings the format requires are 1..128 bytes: an unknown value is sent

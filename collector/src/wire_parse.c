@@ -312,35 +312,54 @@ static int parse_series(const cJSON *s, const char *path, size_t expected, size_
     return rc;
 }
 
+/* The aggregates a window may leave out when it carries a series, derived
+ * from the decoded samples (docs/wire-format.md, "window"). */
+static void derive_aggregates(const memgauge__series_t *s, uint64_t out[9])
+{
+    size_t n = s->n;
+    uint64_t min = s->footprint[0], max = s->footprint[0], peak = 0, q = 0, r = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t f = s->footprint[i], p = s->peak ? s->peak[i] : f;
+        min = f < min ? f : min;
+        max = f > max ? f : max;
+        peak = p > peak ? p : peak;
+        q += f / n; /* mean = q + r / n, exact without a 128-bit sum */
+        r += f % n;
+        if (r >= n) {
+            q += r / n;
+            r %= n;
+        }
+    }
+    uint64_t v[9] = {
+        s->t_ms[0], s->t_ms[n - 1], n, s->footprint[0], s->footprint[n - 1], min, max, q, peak};
+    memcpy(out, v, sizeof v);
+}
+
 static int parse_window(const cJSON *w, const char *path, int batch_metric, memgauge__window_t *out,
                         memgauge__wire_error_t *err)
 {
     char p[PATH_MAX_LEN];
     if (!cJSON_IsObject(w))
         return fail(err, path, "must be an object");
+    /* the first nine may be left out when a series is present (derived from
+     * it); the last three default to 0 (unknown) */
     static const char *const names[] = {"start_ms", "end_ms",      "samples", "first",
                                         "last",     "min",         "max",     "mean",
                                         "peak",     "kernel_peak", "limit",   "headroom"};
     uint64_t *fields[] = {&out->start_ms, &out->end_ms,      &out->samples, &out->first,
                           &out->last,     &out->min,         &out->max,     &out->mean,
                           &out->peak,     &out->kernel_peak, &out->limit,   &out->headroom};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (get_count(w, path, names[i], 1, fields[i], err))
+    enum { DERIVABLE = 9, FIELDS = sizeof names / sizeof names[0] };
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(w, "series");
+    int given[FIELDS];
+    for (size_t i = 0; i < FIELDS; i++) {
+        given[i] = cJSON_GetObjectItemCaseSensitive(w, names[i]) != NULL;
+        if (get_count(w, path, names[i], i < DERIVABLE && !s, fields[i], err))
             return MEMGAUGE__WIRE_INVALID;
-    if (out->end_ms < out->start_ms)
-        return join(p, path, "end_ms"), fail(err, p, "is before start_ms");
-    if (out->samples < 1 || out->samples > MEMGAUGE__MAX_WINDOW_SAMPLES)
+    }
+    if (given[2] && (out->samples < 1 || out->samples > MEMGAUGE__MAX_WINDOW_SAMPLES))
         return join(p, path, "samples"),
                fail(err, p, "must be between 1 and %d", MEMGAUGE__MAX_WINDOW_SAMPLES);
-    if (out->max < out->min)
-        return join(p, path, "max"), fail(err, p, "is below min");
-    const char *within[] = {"first", "last", "mean"};
-    uint64_t vals[] = {out->first, out->last, out->mean};
-    for (int i = 0; i < 3; i++)
-        if (vals[i] < out->min || vals[i] > out->max)
-            return join(p, path, within[i]), fail(err, p, "is outside min .. max");
-    if (out->peak < out->max)
-        return join(p, path, "peak"), fail(err, p, "is below max");
     out->metric = batch_metric;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(w, "metric");
     if (m) {
@@ -350,18 +369,34 @@ static int parse_window(const cJSON *w, const char *path, int batch_metric, memg
                         "must be one of phys_footprint, internal_compressed, "
                         "resident_fallback, linux_private_footprint");
     }
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(w, "series");
-    if (!s)
-        return 0;
-    join(p, path, "series");
-    int rc =
-        parse_series(s, p, (size_t)out->samples, MEMGAUGE__MAX_WINDOW_SAMPLES, &out->series, err);
-    if (rc)
-        return rc;
-    out->has_series = 1;
-    for (size_t i = 0; i < out->series.n; i++)
+    if (s) {
+        join(p, path, "series");
+        int rc = parse_series(s, p, given[2] ? (size_t)out->samples : 0,
+                              MEMGAUGE__MAX_WINDOW_SAMPLES, &out->series, err);
+        if (rc)
+            return rc;
+        out->has_series = 1;
+        uint64_t derived[DERIVABLE];
+        derive_aggregates(&out->series, derived);
+        for (size_t i = 0; i < DERIVABLE; i++)
+            if (!given[i])
+                *fields[i] = derived[i];
+    }
+    if (out->end_ms < out->start_ms)
+        return join(p, path, "end_ms"), fail(err, p, "is before start_ms");
+    if (out->max < out->min)
+        return join(p, path, "max"), fail(err, p, "is below min");
+    const char *within[] = {"first", "last", "mean"};
+    uint64_t vals[] = {out->first, out->last, out->mean};
+    for (int i = 0; i < 3; i++)
+        if (vals[i] < out->min || vals[i] > out->max)
+            return join(p, path, within[i]), fail(err, p, "is outside min .. max");
+    if (out->peak < out->max)
+        return join(p, path, "peak"), fail(err, p, "is below max");
+    for (size_t i = 0; s && i < out->series.n; i++)
         if (out->series.t_ms[i] < out->start_ms || out->series.t_ms[i] > out->end_ms) {
             char q[PATH_MAX_LEN];
+            join(p, path, "series");
             join(q, p, "t");
             index_path(p, q, i);
             return fail(err, p, "time %llu ms is outside the window's start_ms .. end_ms",

@@ -124,6 +124,65 @@ Test(wire_parse, documented_example_decodes_to_its_numbers)
     free(json);
 }
 
+/* A window with a series may leave out what its samples say; the collector
+ * derives the same numbers the sender would have sent. */
+Test(wire_parse, a_series_stands_in_for_the_aggregates_it_implies)
+{
+    size_t len;
+    char *json = read_corpus("valid_example.json", &len);
+    memgauge__batch_t full, compact;
+    memgauge__wire_error_t err;
+    cr_assert_eq(memgauge__wire_parse(json, len, &full, &err), 0, "%s", err.field);
+    cJSON *root = cJSON_Parse(json);
+    cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "windows"), 0);
+    const char *derivable[] = {"start_ms", "end_ms", "samples", "first", "last",
+                               "min",      "max",    "mean",    "peak"};
+    for (size_t i = 0; i < sizeof derivable / sizeof derivable[0]; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(w, derivable[i]);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    cr_assert_eq(memgauge__wire_parse(text, strlen(text), &compact, &err), 0, "%s: %s", err.field,
+                 err.reason);
+    const memgauge__window_t *a = &full.windows[0], *b = &compact.windows[0];
+    cr_expect_eq(b->start_ms, a->start_ms);
+    cr_expect_eq(b->end_ms, a->end_ms);
+    cr_expect_eq(b->samples, a->samples);
+    cr_expect_eq(b->first, a->first);
+    cr_expect_eq(b->last, a->last);
+    cr_expect_eq(b->min, a->min);
+    cr_expect_eq(b->max, a->max);
+    cr_expect_eq(b->mean, a->mean);
+    cr_expect_eq(b->peak, a->peak, "the spike between samples counts");
+    cr_expect_eq(b->kernel_peak, a->kernel_peak);
+    cr_expect_eq(compact.total_samples, 10);
+    memgauge__batch_clear(&full);
+    memgauge__batch_clear(&compact);
+    free(text);
+    free(json);
+
+    json = read_corpus("with_compact_windows.json", &len);
+    cr_assert_eq(memgauge__wire_parse(json, len, &compact, &err), 0, "%s: %s", err.field,
+                 err.reason);
+    cr_assert_eq(compact.window_count, 4);
+    b = &compact.windows[1];
+    cr_expect_eq(b->mean, 190316544u, "a given aggregate wins over the derived one");
+    cr_expect_eq(b->max, 190332928u);
+    cr_expect_eq(b->end_ms, 19000);
+    b = &compact.windows[2];
+    cr_expect_eq(b->limit, 0, "limit, headroom and kernel_peak default to 0 (unknown)");
+    cr_expect_eq(b->headroom, 0);
+    cr_expect_eq(b->kernel_peak, 0);
+    cr_expect_eq(b->mean, 190318592u);
+    cr_expect_eq(b->peak, 190320640u);
+    cr_expect_eq(compact.total_samples, 10 + 10 + 2 + 8);
+    cr_expect_eq(compact.dropped_count, 0);
+    memgauge__batch_clear(&compact);
+    free(json);
+    /* a given count still has to match the series; given bounds still hold it */
+    expect_mutation_refused("windows[0].samples", cJSON_CreateNumber(11), "windows[0].series.t");
+    expect_mutation_refused("windows[0].first", cJSON_CreateNumber(0), "windows[0].first");
+}
+
 Test(wire_parse, fixture_batch_is_valid_and_ids_are_lower_cased)
 {
     fixture_batch_t f = {.batch_id = "6F1C2A4E-8D3B-4C1E-9A7F-2B5D8E0C1F34",
@@ -172,11 +231,21 @@ Test(wire_parse, body_level_refusals_name_the_body)
 
 Test(wire_parse, required_fields_are_named_when_missing)
 {
-    const char *paths[] = {"schema",      "batch_id",          "sent_unix_ms",    "sdk.name",
-                           "app.version", "device.os_version", "session.id",      "metric",
-                           "windows",     "windows[0].peak",   "windows[0].limit"};
+    const char *paths[] = {"schema",     "batch_id",    "sent_unix_ms",
+                           "sdk.name",   "app.version", "device.os_version",
+                           "session.id", "metric",      "windows"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         expect_mutation_refused(paths[i], NULL, paths[i]);
+    /* without a series the aggregates are required */
+    char *json = mutate("windows[0].series", NULL);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "windows"), 0);
+    cJSON_DeleteItemFromObjectCaseSensitive(w, "peak");
+    json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    expect_bad(json, "windows[0].peak");
+    free(json);
 }
 
 Test(wire_parse, wrong_types_and_values_name_the_field)
@@ -253,11 +322,13 @@ Test(wire_parse, batch_sample_limit_is_enforced)
 Test(wire_parse, corpus_files_are_judged_by_their_names)
 {
     const char *valid[] = {"valid_example.json", "minimal_no_windows.json",
-                           "with_resident_and_window_metric.json"};
-    const char *bad[] = {"bad_batch_id.json", "bad_deep_nesting.json", "bad_event_direction.json",
-                         "cross_negative_footprint.json", "bad_truncated.json"};
-    const char *fields[] = {"batch_id", "body", "events[1].direction",
-                            "windows[0].series.footprint[3]", "body"};
+                           "with_resident_and_window_metric.json", "with_compact_windows.json"};
+    const char *bad[] = {"bad_batch_id.json",        "bad_deep_nesting.json",
+                         "bad_event_direction.json", "cross_negative_footprint.json",
+                         "bad_truncated.json",       "bad_window_without_series_or_first.json"};
+    const char *fields[] = {
+        "batch_id",        "body", "events[1].direction", "windows[0].series.footprint[3]", "body",
+        "windows[0].first"};
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
         size_t len;
         char *json = read_corpus(valid[i], &len);

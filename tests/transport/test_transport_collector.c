@@ -10,6 +10,7 @@
 #include <criterion/new/assert.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -157,6 +158,23 @@ static void log_spooled(const char *batch_id, void *ctx)
         _exit(3);
 }
 
+/* The child's windows as the SDK computed them, one line each: what the
+ * collector must store whether the batch said it or the series implied it. */
+static int g_windows_fd = -1;
+
+static void log_window(const memgauge_window_t *w, void *ctx)
+{
+    (void)ctx;
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+                     " %" PRIu64 "\n",
+                     w->samples, w->first_bytes, w->last_bytes, w->min_bytes, w->max_bytes,
+                     w->mean_bytes, w->peak_bytes);
+    if (n <= 0 || write(g_windows_fd, line, (size_t)n) != n)
+        _exit(3);
+}
+
 /* Runs the SDK in a child: for run_ms then a stop with stop_ms, or until
  * killed (run_ms 0). */
 static pid_t reporting_child(int port, unsigned run_ms, unsigned stop_ms)
@@ -170,8 +188,11 @@ static pid_t reporting_child(int port, unsigned run_ms, unsigned stop_ms)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/reports", port);
     g_log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     memgauge__report_on_spooled(log_spooled, NULL);
+    snprintf(log, sizeof log, "%s/windows.log", g_dir);
+    g_windows_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     memgauge_options_t o;
     memgauge_options_init(&o);
+    o.on_window = log_window;
     o.interval_ms = 10;
     o.fast_interval_ms = 10;
     o.window_ms = 50;
@@ -261,6 +282,30 @@ Test(transport_collector, a_collector_down_for_a_whole_run_then_up_gets_every_ba
     cr_expect(eq(i64, query_int("SELECT count(*) FROM batches"), (long long)logged));
     cr_expect(eq(sz, spool_files(), 0));
     cr_expect(eq(i64, query_int("SELECT count(*) FROM sessions WHERE app_id = 'e2e.app'"), 2));
+    /* every closed window is stored with the SDK's own aggregates, which the
+     * batches left to the collector to derive from the series */
+    char path[200], line[256];
+    snprintf(path, sizeof path, "%s/windows.log", g_dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(ne(ptr, f, NULL));
+    size_t windows = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long long v[7];
+        cr_assert(eq(int,
+                     sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                            &v[4], &v[5], &v[6]),
+                     7));
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM windows WHERE samples = %llu AND first_bytes = %llu AND "
+                 "last_bytes = %llu AND min_bytes = %llu AND max_bytes = %llu AND mean_bytes = "
+                 "%llu AND peak_bytes = %llu AND series IS NOT NULL",
+                 v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        cr_expect(ge(i64, query_int(sql), 1), "window %s not stored as computed", line);
+        windows++;
+    }
+    fclose(f);
+    cr_expect(gt(sz, windows, 10), "%zu windows", windows);
     /* the second session reported how the first ended, with its trail */
     cr_expect(eq(i64,
                  query_int("SELECT count(*) FROM terminations WHERE verdict = 'clean_exit' AND "

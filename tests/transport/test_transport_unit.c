@@ -258,6 +258,64 @@ Test(encode, columns_are_delta_encoded_in_the_largest_common_power_of_two_unit)
     free(text);
 }
 
+/* A window with its series leaves out every aggregate the collector
+ * derives from it exactly, and keeps one that differs; zero defaults and
+ * zero drop counters are left out. */
+Test(encode, aggregates_the_series_implies_and_zero_defaults_are_left_out)
+{
+    memgauge__tr_sample_t s[3] = {
+        {5000, 16384 * 100, 0, 0}, {6000, 16384 * 103, 0, 16384 * 2}, {7001, 16384 * 101, 0, 0}};
+    uint64_t sum = s[0].footprint + s[1].footprint + s[2].footprint;
+    memgauge__tr_window_t w = {.start_ms = 5000,
+                               .end_ms = 7001,
+                               .samples = 3,
+                               .first = s[0].footprint,
+                               .last = s[2].footprint,
+                               .min = s[0].footprint,
+                               .max = s[1].footprint,
+                               .mean = sum / 3,
+                               .peak = 16384 * 105,
+                               .kernel_peak = 16384 * 200,
+                               .limit = 0,
+                               .headroom = 0,
+                               .series = s,
+                               .series_count = 3};
+    memgauge__tr_window_t w2 = w;
+    w2.mean = sum / 3 + 1; /* not what the series says: sent */
+    w2.peak = 16384 * 110; /* a spike the series does not carry: sent */
+    memgauge__tr_window_t ws[2] = {w, w2};
+    memgauge__tr_dropped_t d = {.batches = 2};
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_batch_t b = {.meta = &m, .windows = ws, .window_count = 2, .dropped = &d};
+    snprintf(b.batch_id, sizeof b.batch_id, "%s", ID1);
+    char *text = memgauge__tr_encode(&b, NULL);
+    cJSON *j = cJSON_Parse(text);
+    cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "windows"), 0);
+    cJSON *series = cJSON_DetachItemFromObject(a, "series");
+    char *got = cJSON_PrintUnformatted(a);
+    cr_expect(eq(str, got, "{\"kernel_peak\":3276800}"));
+    free(got);
+    cJSON_Delete(series);
+    a = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "windows"), 1);
+    cJSON_Delete(cJSON_DetachItemFromObject(a, "series"));
+    got = cJSON_PrintUnformatted(a);
+    cr_expect(eq(str, got, "{\"mean\":1660246,\"peak\":1802240,\"kernel_peak\":3276800}"), "%s",
+              got);
+    free(got);
+    got = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "dropped"));
+    cr_expect(eq(str, got, "{\"batches\":2}"));
+    free(got);
+    cJSON_Delete(j);
+    free(text);
+    memgauge__tr_dropped_t none = {0};
+    b.dropped = &none;
+    text = memgauge__tr_encode(&b, NULL);
+    j = cJSON_Parse(text);
+    cr_expect(eq(ptr, cJSON_GetObjectItem(j, "dropped"), NULL));
+    cJSON_Delete(j);
+    free(text);
+}
+
 Test(encode, empty_windows_are_left_out_and_unknown_strings_say_unknown)
 {
     memgauge__tr_window_t w = {.samples = 0};
