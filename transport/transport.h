@@ -153,7 +153,8 @@ typedef struct memgauge__tr_config_s {
     uint32_t retry_base_ms, retry_max_ms; /* backoff base and cap (also caps Retry-After) */
     uint32_t queue_capacity;              /* producer queue entries */
     uint32_t max_batch_bytes;             /* uncompressed JSON per batch */
-    uint32_t report_interval_ms;          /* a batch at the first window close after this */
+    uint32_t report_interval_ms;          /* a batch at the first window close after this
+                                             (sooner: see drain() in worker.c) */
     const char *spool_dir;                /* copied; created (one level) */
     uint64_t spool_max_bytes;
     uint32_t spool_max_files;

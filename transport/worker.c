@@ -83,6 +83,7 @@ struct memgauge__tr_s {
     memgauge__tr_previous_t previous;
     memgauge__tr_sample_t *previous_trail;
     int previous_pending;
+    int hurry; /* the last pressure event was not "normal": every window goes at once */
     memgauge__tr_dropped_t lost;     /* totals */
     memgauge__tr_dropped_t reported; /* totals already carried by a batch */
     uint64_t last_flush_ns;
@@ -217,7 +218,10 @@ static void close_window(memgauge__tr_t *t, const memgauge__tr_window_t *w)
 }
 
 /* Moves the queue into the pending state. Returns 1 when a batch is due
- * now (a window closed after report_interval_ms, or an urgent event). */
+ * now: an urgent event, or a window closed and report_interval_ms has
+ * passed since the last batch, or something should not wait for it (an
+ * event or the previous session's verdict is pending, or memory pressure is
+ * above normal, when a kill may come before the next batch would). */
 static int drain(memgauge__tr_t *t)
 {
     int due = 0;
@@ -232,7 +236,8 @@ static int drain(memgauge__tr_t *t)
                 t->lost.samples++;
         } else if (it->kind == ITEM_WINDOW) {
             close_window(t, &it->u.window);
-            if (now_ns() - t->last_flush_ns >= (uint64_t)t->cfg.report_interval_ms * 1000000u)
+            if (now_ns() - t->last_flush_ns >= (uint64_t)t->cfg.report_interval_ms * 1000000u ||
+                t->event_count > 0 || t->previous_pending || t->hurry)
                 due = 1;
         } else if (it->kind == ITEM_EVENT) {
             if (t->event_count < MAX_PENDING_EVENTS)
@@ -240,6 +245,9 @@ static int drain(memgauge__tr_t *t)
             else
                 t->lost.events++;
             due |= it->u.event.urgent;
+            if (it->u.event.type == MEMGAUGE__TR_EVENT_PRESSURE)
+                t->hurry =
+                    it->u.event.level_name != NULL && strcmp(it->u.event.level_name, "normal") != 0;
         }
     }
     atomic_store_explicit(&t->q_head, head, memory_order_release);

@@ -364,6 +364,56 @@ Test(transport_http, an_urgent_event_is_sent_without_waiting_for_the_window)
     fault_server_stop(s);
 }
 
+static void push_pressure(memgauge__tr_t *t, uint64_t t_ms, const char *level)
+{
+    memgauge__tr_event_t e = {
+        .type = MEMGAUGE__TR_EVENT_PRESSURE, .t_ms = t_ms, .level_name = level};
+    memgauge__tr_push_event(t, &e);
+}
+
+static int windows_in(fault_server_t *s, size_t i)
+{
+    cJSON *j = body_json(s, i);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows"));
+    cJSON_Delete(j);
+    return n;
+}
+
+/* Closed windows wait for report_interval_ms, unless an event is pending
+ * or pressure is above normal: then each window close sends. */
+Test(transport_http, windows_wait_for_the_report_interval_unless_something_should_not)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(s);
+    c.report_interval_ms = 3600000;
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 3);
+    push_window(t, 1000, 3);
+    usleep(1500000);
+    cr_expect(eq(sz, fault_server_count(s), 0), "two windows wait for the interval");
+    push_pressure(t, 1500, "warning"); /* not urgent: goes with the next window */
+    usleep(1500000);
+    cr_expect(eq(sz, fault_server_count(s), 0));
+    push_window(t, 2000, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    cr_expect(eq(int, windows_in(s, 0), 3), "the waiting windows go with the event");
+    push_window(t, 3000, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 2, 5000), 2), "under pressure every window goes");
+    cr_expect(eq(int, windows_in(s, 1), 1));
+    push_pressure(t, 3500, "normal");
+    push_window(t, 4000, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 3, 5000), 3), "the event back to normal goes too");
+    push_window(t, 5000, 3);
+    usleep(1500000);
+    cr_expect(eq(sz, fault_server_count(s), 3), "then windows wait again");
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    cr_assert(eq(sz, fault_server_wait(s, 4, 5000), 4), "stop sends what waited");
+    cr_expect(eq(int, windows_in(s, 3), 1));
+    fault_server_stop(s);
+}
+
 Test(transport_http, the_previous_session_goes_in_the_first_batch_only)
 {
     fault_server_t *s = fault_server_start(NULL, 0, NULL);

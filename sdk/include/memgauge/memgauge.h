@@ -344,8 +344,13 @@ typedef struct memgauge_options_s {
     const char *api_key;
     /* A batch is built at the first window close (window_ms) after this
      * much time since the previous batch, so each batch carries
-     * report_interval_ms / window_ms windows. Default 10000 (every
-     * window), range 0 .. 86400000. Urgent events do not wait for it. */
+     * report_interval_ms / window_ms windows. Default 60000 (six 10 s
+     * windows; 10000 or 0 sends every window), range 0 .. 86400000. Urgent
+     * events do not wait for it, and while an event or the previous
+     * session's verdict is pending or memory pressure is above normal every
+     * window close sends. Closed windows wait in memory until then: a kill
+     * loses them (the session record's trail still has the last
+     * trail_seconds of footprint). */
     uint32_t report_interval_ms;
     /* Largest uncompressed JSON body; a larger batch is split, and a single
      * window above it is sent without its samples. Default 1 MiB, range
