@@ -56,6 +56,7 @@ export MEMGAUGE_COLLECTOR_BIN="$ROOT/$BUILD/memgauge-collector"
 export MEMGAUGE_SAMPLE_BIN="$ROOT/$SDK_BUILD/sample-app/memgauge-sample"
 export MEMGAUGE_FILL_LOGS="$LOGS/fill"
 rm -rf "$LOGS/fill"
+rm -f "$LOGS/tap.txt" # node appends to a file a longer earlier run left
 node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$LOGS/tap.txt" \
