@@ -227,6 +227,16 @@ void memgauge__report_on_spooled(void (*fn)(const char *batch_id, void *ctx), vo
     g_on_spooled_ctx = ctx;
 }
 
+static void (*g_on_pending)(const char *batch_id, size_t windows, void *ctx);
+static void *g_on_pending_ctx;
+
+void memgauge__report_on_pending(void (*fn)(const char *batch_id, size_t windows, void *ctx),
+                                 void *ctx)
+{
+    g_on_pending = fn;
+    g_on_pending_ctx = ctx;
+}
+
 int memgauge__report_start(const memgauge_options_t *o, const memgauge__journal_t *j, int source,
                            const memgauge__hooks_t *hooks, memgauge__report_t **out)
 {
@@ -282,6 +292,8 @@ int memgauge__report_start(const memgauge_options_t *o, const memgauge__journal_
         .send_ctx_free = hook != NULL ? free : NULL,
         .on_spooled = g_on_spooled,
         .on_spooled_ctx = g_on_spooled_ctx,
+        .on_pending = g_on_pending,
+        .on_pending_ctx = g_on_pending_ctx,
     };
     memgauge__tr_previous_t previous;
     memgauge__tr_sample_t *trail = NULL;

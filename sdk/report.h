@@ -39,6 +39,11 @@ void memgauge__report_stats(memgauge__report_t *r, memgauge_stats_t *s);
  * durably spooled, for every transport started after this call (NULL: off). */
 void memgauge__report_on_spooled(void (*fn)(const char *batch_id, void *ctx), void *ctx);
 
+/* Test knob: `fn` is called on the transport thread after each version of
+ * the batch being assembled is durably spooled, with its window count. */
+void memgauge__report_on_pending(void (*fn)(const char *batch_id, size_t windows, void *ctx),
+                                 void *ctx);
+
 /* Wire-format verdict word for a memgauge_end_t ("oom_suspected", ...), or
  * NULL when the verdict is not reported (none, another process running). */
 const char *memgauge__report_verdict_word(int verdict);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -161,11 +163,28 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-static int is_spool_name(const char *name)
+int memgauge__spool_name_kind(const char *name)
 {
-    size_t n = strlen(name);
-    return n > 6 && n < MEMGAUGE__SPOOL_NAME_MAX && name[0] == 'b' && name[1] == '-' &&
-           strcmp(name + n - 4, SUFFIX) == 0;
+    size_t n = strnlen(name, MEMGAUGE__SPOOL_NAME_MAX);
+    if (n <= 6 || n >= MEMGAUGE__SPOOL_NAME_MAX || name[1] != '-' ||
+        strcmp(name + n - 4, SUFFIX) != 0)
+        return 0;
+    return name[0] == 'b' ? MEMGAUGE__SPOOL_BATCH : name[0] == 'p' ? MEMGAUGE__SPOOL_PENDING : 0;
+}
+
+int memgauge__spool_pending_writer(const char *name, unsigned long *pid, uint32_t *token)
+{
+    unsigned long long created;
+    unsigned seq, tok;
+    unsigned long p;
+    int end = 0;
+    if (memgauge__spool_name_kind(name) != MEMGAUGE__SPOOL_PENDING ||
+        sscanf(name, "p-%13llu-%8x-%8lx-%8x.mgs%n", &created, &seq, &p, &tok, &end) != 4 ||
+        name[end] != '\0')
+        return -1;
+    *pid = p;
+    *token = tok;
+    return 0;
 }
 
 /* Temp files are ".tmp-<pid>-<seq>": one whose writer is gone is a
@@ -189,6 +208,47 @@ static void remove_dead_temps(memgauge__spool_t *s)
     closedir(d);
 }
 
+/* A pending file whose writer is gone is that writer's last word on its
+ * batch: it becomes an ordinary spool file under the same name (prefix
+ * "b-"), so it is sent in its place among the others, oldest first. Its
+ * writer is gone when its process is dead, or when the process is this one
+ * (a pid reused by the next run, e.g. pid 1 in a container) but the token is
+ * not this spool's. A pending file of another live process is its own. */
+static void promote_orphans(memgauge__spool_t *s)
+{
+    DIR *d = opendir(s->dir);
+    if (d == NULL)
+        return;
+    int renamed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        unsigned long pid;
+        uint32_t token;
+        if (memgauge__spool_pending_writer(e->d_name, &pid, &token) != 0) {
+            if (memgauge__spool_name_kind(e->d_name) == MEMGAUGE__SPOOL_PENDING)
+                pid = 0; /* a name no writer of ours made: promoted, read, set aside */
+            else
+                continue;
+        } else if (token == s->token) {
+            continue;
+        } else if (pid != (unsigned long)getpid() &&
+                   !(kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+            continue;
+        }
+        char from[PATH_CAP], to[PATH_CAP];
+        path_of(s, e->d_name, from, sizeof from);
+        path_of(s, e->d_name, to, sizeof to);
+        to[strlen(s->dir) + 1] = 'b';
+        if (rename(from, to) == 0) {
+            s->recovered++;
+            renamed = 1;
+        }
+    }
+    closedir(d);
+    if (renamed)
+        fsync_dir(s->dir);
+}
+
 int memgauge__spool_open(memgauge__spool_t *s, const char *dir, uint64_t max_bytes,
                          uint32_t max_files, uint32_t max_age_s)
 {
@@ -206,26 +266,26 @@ int memgauge__spool_open(memgauge__spool_t *s, const char *dir, uint64_t max_byt
     if (access(s->dir, W_OK | X_OK) != 0)
         return -1;
     remove_dead_temps(s);
+    uint32_t token = 0;
+    if (getentropy(&token, sizeof token) != 0)
+        token = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+    s->token = token;
+    promote_orphans(s);
     return 0;
 }
 
-int memgauge__spool_write(memgauge__spool_t *s, const char *batch_id, uint64_t created_unix_ms,
-                          uint32_t flags, const void *body, size_t len,
-                          char name_out[MEMGAUGE__SPOOL_NAME_MAX])
+/* temp file, fsync, rename onto name, fsync the directory */
+static int write_file(memgauge__spool_t *s, const char *name, const char *batch_id,
+                      uint64_t created_unix_ms, uint32_t flags, const void *body, size_t len)
 {
     if (len == 0 || len > MEMGAUGE__SPOOL_MAX_BODY)
         return -1;
     unsigned char h[MEMGAUGE__SPOOL_HEADER];
     memgauge__spool_header(h, batch_id, created_unix_ms, flags, body, len);
-    uint32_t seq = s->seq++;
     char tmp_name[64], tmp[PATH_CAP], final_path[PATH_CAP];
-    snprintf(tmp_name, sizeof tmp_name, ".tmp-%ld-%" PRIu32, (long)getpid(), seq);
-    /* created time first so that names sort oldest first; pid and seq keep
-     * two writers apart */
-    snprintf(name_out, MEMGAUGE__SPOOL_NAME_MAX, "b-%013" PRIu64 "-%08" PRIx32 "-%08lx" SUFFIX,
-             created_unix_ms, seq, (unsigned long)getpid());
+    snprintf(tmp_name, sizeof tmp_name, ".tmp-%ld-%" PRIu32, (long)getpid(), s->seq++);
     path_of(s, tmp_name, tmp, sizeof tmp);
-    path_of(s, name_out, final_path, sizeof final_path);
+    path_of(s, name, final_path, sizeof final_path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
@@ -240,7 +300,53 @@ int memgauge__spool_write(memgauge__spool_t *s, const char *batch_id, uint64_t c
         return -1;
     }
     fsync_dir(s->dir);
+    return 0;
+}
+
+int memgauge__spool_write(memgauge__spool_t *s, const char *batch_id, uint64_t created_unix_ms,
+                          uint32_t flags, const void *body, size_t len,
+                          char name_out[MEMGAUGE__SPOOL_NAME_MAX])
+{
+    /* created time first so that names sort oldest first; pid and seq keep
+     * two writers apart */
+    snprintf(name_out, MEMGAUGE__SPOOL_NAME_MAX, "b-%013" PRIu64 "-%08" PRIx32 "-%08lx" SUFFIX,
+             created_unix_ms, s->seq++, (unsigned long)getpid());
+    if (write_file(s, name_out, batch_id, created_unix_ms, flags, body, len) != 0)
+        return -1;
     memgauge__spool_enforce(s, created_unix_ms);
+    return 0;
+}
+
+int memgauge__spool_write_pending(memgauge__spool_t *s, const char *batch_id,
+                                  uint64_t created_unix_ms, uint32_t flags, const void *body,
+                                  size_t len, char name_io[MEMGAUGE__SPOOL_NAME_MAX])
+{
+    char name[MEMGAUGE__SPOOL_NAME_MAX];
+    if (name_io[0] != '\0')
+        snprintf(name, sizeof name, "%s", name_io);
+    else /* the batch's name for all its versions: it sorts by the batch's start */
+        snprintf(name, sizeof name, "p-%013" PRIu64 "-%08" PRIx32 "-%08lx-%08" PRIx32 SUFFIX,
+                 created_unix_ms, s->seq++, (unsigned long)getpid(), s->token);
+    if (write_file(s, name, batch_id, created_unix_ms, flags, body, len) != 0)
+        return -1;
+    snprintf(name_io, MEMGAUGE__SPOOL_NAME_MAX, "%s", name);
+    s->pending_writes++;
+    memgauge__spool_enforce(s, memgauge__spool_created_of(name));
+    return 0;
+}
+
+int memgauge__spool_promote(memgauge__spool_t *s, const char *pending_name,
+                            char name_out[MEMGAUGE__SPOOL_NAME_MAX])
+{
+    if (memgauge__spool_name_kind(pending_name) != MEMGAUGE__SPOOL_PENDING)
+        return -1;
+    char from[PATH_CAP], to[PATH_CAP];
+    snprintf(name_out, MEMGAUGE__SPOOL_NAME_MAX, "b%s", pending_name + 1);
+    path_of(s, pending_name, from, sizeof from);
+    path_of(s, name_out, to, sizeof to);
+    if (rename(from, to) != 0)
+        return -1; /* evicted by the budget */
+    fsync_dir(s->dir);
     return 0;
 }
 
@@ -249,14 +355,17 @@ typedef struct listed_s {
     uint64_t size;
 } listed_t;
 
+/* by the part after the kind's prefix (created time first), then kind */
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(((const listed_t *)a)->name, ((const listed_t *)b)->name);
+    const char *x = ((const listed_t *)a)->name, *y = ((const listed_t *)b)->name;
+    int c = strcmp(x + 2, y + 2);
+    return c != 0 ? c : (x[0] > y[0]) - (x[0] < y[0]);
 }
 
-/* The spool files of dir, oldest first (malloc'd; NULL when none or out of
- * memory). */
-static listed_t *scan(const char *dir, size_t *count)
+/* The spool files of dir whose kind is in `kinds`, oldest first (malloc'd;
+ * NULL when none or out of memory). */
+static listed_t *scan(const char *dir, int kinds, size_t *count)
 {
     *count = 0;
     DIR *d = opendir(dir);
@@ -266,7 +375,7 @@ static listed_t *scan(const char *dir, size_t *count)
     size_t cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL && *count < SCAN_MAX) {
-        if (!is_spool_name(e->d_name))
+        if ((memgauge__spool_name_kind(e->d_name) & kinds) == 0)
             continue;
         if (*count == cap) {
             size_t ncap = cap ? cap * 2 : 64;
@@ -281,7 +390,7 @@ static listed_t *scan(const char *dir, size_t *count)
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
             stat(path, &st) != 0)
             continue;
-        size_t len = strlen(e->d_name); /* is_spool_name bounds it */
+        size_t len = strlen(e->d_name); /* memgauge__spool_name_kind bounds it */
         memcpy(list[*count].name, e->d_name, len + 1);
         list[*count].size = (uint64_t)st.st_size;
         (*count)++;
@@ -292,17 +401,18 @@ static listed_t *scan(const char *dir, size_t *count)
     return list;
 }
 
-static uint64_t created_of(const char *name)
+uint64_t memgauge__spool_created_of(const char *name)
 {
     uint64_t ms = 0;
-    sscanf(name, "b-%13" SCNu64, &ms);
+    if (memgauge__spool_name_kind(name) != 0)
+        sscanf(name + 2, "%13" SCNu64, &ms);
     return ms;
 }
 
 uint32_t memgauge__spool_enforce(memgauge__spool_t *s, uint64_t now_unix_ms)
 {
     size_t n;
-    listed_t *list = scan(s->dir, &n);
+    listed_t *list = scan(s->dir, MEMGAUGE__SPOOL_BATCH | MEMGAUGE__SPOOL_PENDING, &n);
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++)
         bytes += list[i].size;
@@ -310,7 +420,7 @@ uint32_t memgauge__spool_enforce(memgauge__spool_t *s, uint64_t now_unix_ms)
     uint32_t evicted = 0;
     size_t i = 0;
     while (i < n) {
-        uint64_t created = created_of(list[i].name);
+        uint64_t created = memgauge__spool_created_of(list[i].name);
         int too_old = max_age_ms > 0 && now_unix_ms > created + max_age_ms;
         int too_many = s->max_files > 0 && n - i > s->max_files;
         int too_big = s->max_bytes > 0 && bytes > s->max_bytes;
@@ -323,7 +433,10 @@ uint32_t memgauge__spool_enforce(memgauge__spool_t *s, uint64_t now_unix_ms)
         bytes -= list[i].size;
         i++;
     }
-    s->files = n - i;
+    s->files = 0;
+    for (size_t k = i; k < n; k++)
+        s->files += list[k].name[0] == 'b';
+    s->pending_files = n - i - s->files;
     s->bytes = bytes;
     s->evicted += evicted;
     free(list);
@@ -333,23 +446,31 @@ uint32_t memgauge__spool_enforce(memgauge__spool_t *s, uint64_t now_unix_ms)
 int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_NAME_MAX])
 {
     size_t n;
-    listed_t *list = scan(s->dir, &n);
+    listed_t *list = scan(s->dir, MEMGAUGE__SPOOL_BATCH | MEMGAUGE__SPOOL_PENDING, &n);
     uint64_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t first = n, sendable = 0;
+    for (size_t i = 0; i < n; i++) {
         bytes += list[i].size;
-    s->files = n;
+        if (list[i].name[0] == 'b') {
+            sendable++;
+            if (first == n)
+                first = i;
+        }
+    }
+    s->files = sendable; /* what is waiting to be sent */
+    s->pending_files = n - sendable;
     s->bytes = bytes;
-    if (n > 0)
-        snprintf(name_out, MEMGAUGE__SPOOL_NAME_MAX, "%s", list[0].name);
+    if (first < n)
+        snprintf(name_out, MEMGAUGE__SPOOL_NAME_MAX, "%s", list[first].name);
     free(list);
-    return n > 0;
+    return first < n;
 }
 
 /* Keeps the newest MEMGAUGE__SPOOL_CORRUPT_KEEP set-aside files. */
 static void trim_corrupt(const char *dir)
 {
     size_t n;
-    listed_t *list = scan(dir, &n);
+    listed_t *list = scan(dir, MEMGAUGE__SPOOL_BATCH | MEMGAUGE__SPOOL_PENDING, &n);
     for (size_t i = 0; i + MEMGAUGE__SPOOL_CORRUPT_KEEP < n; i++) {
         char path[PATH_CAP];
         if (snprintf(path, sizeof path, "%s/%s", dir, list[i].name) < (int)sizeof path)

@@ -67,7 +67,7 @@ typedef struct memgauge__tr_event_s {
 typedef struct memgauge__tr_dropped_s {
     uint64_t samples;       /* transport queue full */
     uint64_t events;        /* transport queue full, or over a batch's event limit */
-    uint64_t windows;       /* over max_pending_windows while the sender lagged */
+    uint64_t windows;       /* not spooled (the disk refused them, encoding failed) */
     uint64_t batches;       /* answered with a 4xx that is not retried */
     uint64_t spool_evicted; /* over the spool's bytes/count/age budget */
     uint64_t spool_corrupt; /* spool files that could not be read back */
@@ -162,9 +162,14 @@ typedef struct memgauge__tr_config_s {
     memgauge__tr_send_fn send; /* NULL: libcurl (when built with it) */
     void *send_ctx;
     void (*send_ctx_free)(void *); /* called on send_ctx when the transport is freed */
-    /* test hook: called on the worker after a batch is durably spooled */
+    /* test hook: called on the worker after a batch is durably spooled (a
+     * pending batch: when it is due and promoted) */
     void (*on_spooled)(const char *batch_id, void *ctx);
     void *on_spooled_ctx;
+    /* test hook: called on the worker after a version of the pending batch
+     * holding `windows` windows is durably spooled */
+    void (*on_pending)(const char *batch_id, size_t windows, void *ctx);
+    void *on_pending_ctx;
 } memgauge__tr_config_t;
 
 typedef struct memgauge__tr_stats_s {
@@ -174,7 +179,9 @@ typedef struct memgauge__tr_stats_s {
     uint64_t batches_failed; /* dropped after a non-retryable answer */
     uint64_t bytes_sent;     /* request bodies of acknowledged batches */
     uint64_t dropped_samples, dropped_events, dropped_windows;
-    uint64_t spooled; /* batches written to the spool */
+    uint64_t spooled;         /* batches written to the spool */
+    uint64_t pending_writes;  /* versions of the batch being assembled written to the spool */
+    uint64_t spool_recovered; /* pending batches of a killed run found at start, sent as batches */
     uint64_t spool_evicted, spool_corrupt;
     uint64_t spool_files, spool_bytes; /* now */
     int last_status;                   /* last HTTP status, 0: none or a network error */

@@ -5,7 +5,12 @@
  * Every batch is written to the spool before its first send and removed
  * only after a 2xx or a drop, so a kill at any moment loses no built batch
  * and a batch whose answer was lost is re-sent with the same id and bytes
- * (the collector stores it once).
+ * (the collector stores it once). The batch being assembled is on disk too:
+ * each window close that does not make it due writes the batch so far as a
+ * new version of one pending spool file (one batch id for all versions);
+ * when it is due, its last version is written and renamed into a batch
+ * file. Only one version of an id is ever sent: the live process's last,
+ * or, after a kill, the one the next start finds.
  *
  * Locks: t->lock guards stop/kick/exited/orphaned and the stats. The queue
  * is lock-free (one producer, one consumer).
@@ -87,6 +92,14 @@ struct memgauge__tr_s {
     memgauge__tr_dropped_t lost;     /* totals */
     memgauge__tr_dropped_t reported; /* totals already carried by a batch */
     uint64_t last_flush_ns;
+    /* the pending batch on disk ("" name: none) and what its last version holds */
+    char pend_name[MEMGAUGE__SPOOL_NAME_MAX];
+    char pend_id[37];
+    uint64_t pend_created;
+    size_t pend_wins, pend_events;
+    int pend_previous;
+    memgauge__tr_dropped_t pend_total; /* `reported` once that version is sent */
+    int wins_added;                    /* a window closed since the last version */
     memgauge__spool_t spool;
     uint32_t attempt;     /* failed attempts of the oldest file */
     uint64_t next_try_ns; /* 0: now */
@@ -202,15 +215,12 @@ static void close_window(memgauge__tr_t *t, const memgauge__tr_window_t *w)
     }
     memmove(t->samples, t->samples + skip + n, (t->sample_count - skip - n) * sizeof *t->samples);
     t->sample_count -= skip + n;
-    if (w->samples == 0)
+    if (w->samples == 0 || t->win_count == MAX_PENDING_WINDOWS) { /* drain() flushed: never */
+        free(series);
         return;
-    if (t->win_count == MAX_PENDING_WINDOWS) { /* the oldest goes */
-        t->lost.windows++;
-        free(t->wins[0].series);
-        memmove(t->wins, t->wins + 1, (MAX_PENDING_WINDOWS - 1) * sizeof t->wins[0]);
-        t->win_count--;
     }
     pending_window_t *p = &t->wins[t->win_count++];
+    t->wins_added = 1;
     p->w = *w;
     p->series = series;
     p->w.series = series;
@@ -222,6 +232,8 @@ static void close_window(memgauge__tr_t *t, const memgauge__tr_window_t *w)
  * passed since the last batch, or something should not wait for it (an
  * event or the previous session's verdict is pending, or memory pressure is
  * above normal, when a kill may come before the next batch would). */
+static void flush(memgauge__tr_t *t);
+
 static int drain(memgauge__tr_t *t)
 {
     int due = 0;
@@ -235,6 +247,8 @@ static int drain(memgauge__tr_t *t)
             else
                 t->lost.samples++;
         } else if (it->kind == ITEM_WINDOW) {
+            if (t->win_count == MAX_PENDING_WINDOWS) /* a batch holds at most this many */
+                flush(t);
             close_window(t, &it->u.window);
             if (now_ns() - t->last_flush_ns >= (uint64_t)t->cfg.report_interval_ms * 1000000u ||
                 t->event_count > 0 || t->previous_pending || t->hurry)
@@ -259,6 +273,26 @@ static void add_stat(memgauge__tr_t *t, uint64_t *field, uint64_t n)
     pthread_mutex_lock(&t->lock);
     *field += n;
     pthread_mutex_unlock(&t->lock);
+}
+
+/* The request body of an encoded batch: gzip'd unless refused (*gz is then
+ * the buffer to free). */
+static void compress(memgauge__tr_t *t, const char *json, size_t len, const void **body,
+                     size_t *body_len, uint32_t *flags, unsigned char **gz)
+{
+    *body = json;
+    *body_len = len;
+    *flags = 0;
+    *gz = NULL;
+    if (t->cfg.gzip && !t->gzip_refused) {
+        size_t gz_len;
+        *gz = memgauge__tr_gzip(json, len, &gz_len);
+        if (*gz != NULL) {
+            *body = *gz;
+            *body_len = gz_len;
+            *flags = MEMGAUGE__SPOOL_FLAG_GZIP;
+        }
+    }
 }
 
 /* Encodes, compresses and spools one batch of windows [from, to) (with the
@@ -300,19 +334,11 @@ static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_even
         t->lost.windows += to - from;
         return;
     }
-    const void *body = json;
-    size_t body_len = len;
-    uint32_t flags = 0;
-    unsigned char *gz = NULL;
-    if (t->cfg.gzip && !t->gzip_refused) {
-        size_t gz_len;
-        gz = memgauge__tr_gzip(json, len, &gz_len);
-        if (gz != NULL) {
-            body = gz;
-            body_len = gz_len;
-            flags = MEMGAUGE__SPOOL_FLAG_GZIP;
-        }
-    }
+    const void *body;
+    size_t body_len;
+    uint32_t flags;
+    unsigned char *gz;
+    compress(t, json, len, &body, &body_len, &flags, &gz);
     char name[MEMGAUGE__SPOOL_NAME_MAX];
     if (memgauge__spool_write(&t->spool, b.batch_id, b.sent_unix_ms, flags, body, body_len, name) ==
         0) {
@@ -327,29 +353,147 @@ static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_even
     free(json);
 }
 
+/* What was lost in total until now (*total) and since the last batch that
+ * carried the counters (*d). */
+static void dropped_now(memgauge__tr_t *t, memgauge__tr_dropped_t *total, memgauge__tr_dropped_t *d)
+{
+    *total = t->lost;
+    total->samples += atomic_load(&t->dropped_samples);
+    total->events += atomic_load(&t->dropped_events);
+    total->spool_evicted = t->spool.evicted;
+    total->spool_corrupt = t->spool.corrupt;
+    *d = (memgauge__tr_dropped_t){
+        .samples = total->samples - t->reported.samples,
+        .events = total->events - t->reported.events,
+        .windows = total->windows - t->reported.windows,
+        .batches = total->batches - t->reported.batches,
+        .spool_evicted = total->spool_evicted - t->reported.spool_evicted,
+        .spool_corrupt = total->spool_corrupt - t->reported.spool_corrupt,
+    };
+}
+
+/* Writes everything pending as a version of the pending batch (its first
+ * version picks the id and name). 0: written; 1: it does not fit in one
+ * batch (the caller flushes); -1: not written (a previous version stays). */
+static int write_pending(memgauge__tr_t *t, uint64_t *written_ms)
+{
+    memgauge__tr_dropped_t total, d;
+    dropped_now(t, &total, &d);
+    memgauge__tr_window_t wins[MAX_PENDING_WINDOWS];
+    for (size_t i = 0; i < t->win_count; i++)
+        wins[i] = t->wins[i].w;
+    int first = t->pend_name[0] == '\0';
+    memgauge__tr_batch_t b = {.meta = &t->meta,
+                              .sent_unix_ms = memgauge__tr_unix_ms(),
+                              .windows = wins,
+                              .window_count = t->win_count,
+                              .events = t->events,
+                              .event_count = t->event_count,
+                              .previous = t->previous_pending ? &t->previous : NULL,
+                              .dropped = &d};
+    if (first) {
+        memgauge__tr_uuid(t->pend_id);
+        t->pend_created = b.sent_unix_ms;
+    }
+    memcpy(b.batch_id, t->pend_id, sizeof b.batch_id);
+    size_t len = 0;
+    char *json = memgauge__tr_encode(&b, &len);
+    if (json == NULL)
+        return -1;
+    if (len > t->cfg.max_batch_bytes) {
+        free(json);
+        return 1;
+    }
+    const void *body;
+    size_t body_len;
+    uint32_t flags;
+    unsigned char *gz;
+    compress(t, json, len, &body, &body_len, &flags, &gz);
+    int rc = memgauge__spool_write_pending(&t->spool, t->pend_id, t->pend_created, flags, body,
+                                           body_len, t->pend_name);
+    free(gz);
+    free(json);
+    if (rc != 0)
+        return -1;
+    t->pend_wins = t->win_count;
+    t->pend_events = t->event_count;
+    t->pend_previous = t->previous_pending;
+    t->pend_total = total;
+    t->wins_added = 0;
+    *written_ms = b.sent_unix_ms;
+    add_stat(t, &t->stats.pending_writes, 1);
+    if (t->cfg.on_pending != NULL)
+        t->cfg.on_pending(t->pend_id, t->win_count, t->cfg.on_pending_ctx);
+    return 0;
+}
+
+/* The pending batch's file becomes a batch file. 0, or -1 when it is gone. */
+static int promote_pending(memgauge__tr_t *t)
+{
+    char name[MEMGAUGE__SPOOL_NAME_MAX];
+    int rc = memgauge__spool_promote(&t->spool, t->pend_name, name);
+    if (rc == 0) {
+        add_stat(t, &t->stats.spooled, 1);
+        add_stat(t, &t->stats.batches_built, 1);
+        if (t->cfg.on_spooled != NULL)
+            t->cfg.on_spooled(t->pend_id, t->cfg.on_spooled_ctx);
+    }
+    t->pend_name[0] = '\0';
+    return rc;
+}
+
+static void forget(memgauge__tr_t *t, size_t wins, size_t events)
+{
+    for (size_t i = 0; i < wins; i++)
+        free(t->wins[i].series);
+    memmove(t->wins, t->wins + wins, (t->win_count - wins) * sizeof t->wins[0]);
+    t->win_count -= wins;
+    memmove(t->events, t->events + events, (t->event_count - events) * sizeof t->events[0]);
+    t->event_count -= events;
+}
+
+/* A window closed and no batch is due: the batch so far goes to disk. */
+static void keep_pending(memgauge__tr_t *t)
+{
+    if (!t->wins_added || t->win_count == 0)
+        return;
+    uint64_t ms;
+    if (write_pending(t, &ms) == 1)
+        flush(t); /* over the size cap: due now, and split */
+}
+
 static void flush(memgauge__tr_t *t)
 {
+    t->wins_added = 0;
+    if (t->pend_name[0] != '\0') {
+        /* the pending batch's last version holds everything: promote it;
+         * otherwise promote the version on disk as it is and build the rest
+         * as new batches (never a window in two batch ids) */
+        uint64_t ms;
+        int whole = (t->pend_wins == t->win_count && t->pend_events == t->event_count &&
+                     t->pend_previous == t->previous_pending) ||
+                    write_pending(t, &ms) == 0;
+        size_t wins = t->pend_wins, events = t->pend_events;
+        int previous = t->pend_previous;
+        memgauge__tr_dropped_t total = t->pend_total;
+        if (promote_pending(t) == 0) {
+            forget(t, wins, events);
+            if (previous)
+                t->previous_pending = 0;
+            t->reported = total;
+        }
+        if (whole && t->win_count == 0 && t->event_count == 0 && !t->previous_pending) {
+            t->last_flush_ns = now_ns();
+            return;
+        }
+    }
     if (t->win_count == 0 && t->event_count == 0 && !t->previous_pending)
         return;
-    memgauge__tr_dropped_t total = t->lost;
-    total.samples += atomic_load(&t->dropped_samples);
-    total.events += atomic_load(&t->dropped_events);
-    total.spool_evicted = t->spool.evicted;
-    total.spool_corrupt = t->spool.corrupt;
-    memgauge__tr_dropped_t d = {
-        .samples = total.samples - t->reported.samples,
-        .events = total.events - t->reported.events,
-        .windows = total.windows - t->reported.windows,
-        .batches = total.batches - t->reported.batches,
-        .spool_evicted = total.spool_evicted - t->reported.spool_evicted,
-        .spool_corrupt = total.spool_corrupt - t->reported.spool_corrupt,
-    };
+    memgauge__tr_dropped_t total, d;
+    dropped_now(t, &total, &d);
     t->reported = total;
     size_t n = t->win_count;
-    if (n == 0)
-        spool_batch(t, 0, 0, 1, &d);
-    else
-        spool_batch(t, 0, n, 1, &d);
+    spool_batch(t, 0, n, 1, &d);
     for (size_t i = 0; i < n; i++)
         free(t->wins[i].series);
     t->win_count = 0;
@@ -464,6 +608,7 @@ static void publish_spool_stats(memgauge__tr_t *t)
     t->stats.spool_bytes = t->spool.bytes;
     t->stats.spool_evicted = t->spool.evicted;
     t->stats.spool_corrupt = t->spool.corrupt;
+    t->stats.spool_recovered = t->spool.recovered;
     t->stats.dropped_samples = atomic_load(&t->dropped_samples) + t->lost.samples;
     t->stats.dropped_events = atomic_load(&t->dropped_events) + t->lost.events;
     t->stats.dropped_windows = t->lost.windows;
@@ -496,6 +641,8 @@ static void *worker_main(void *arg)
 
         if (drain(t) || stopping)
             flush(t);
+        else
+            keep_pending(t);
         if (stopping) {
             /* send what the deadline allows; the rest stays spooled */
             while (now_ns() < deadline && now_ns() >= t->next_try_ns &&

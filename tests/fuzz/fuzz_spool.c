@@ -5,6 +5,9 @@
  * length and both checksums recomputed over the mutated bytes — so that
  * mutations also reach what lies behind the checks (the id and flag rules,
  * and the gunzip the worker runs on a body when a server refuses gzip).
+ * Pending files ("p-…", the batch being assembled) have the same format;
+ * their names, which decide what is promoted and sent at start, are fuzzed
+ * too: the input's first bytes as a file name.
  *
  * Build and run: scripts/test.sh (step fuzz-spool), or by hand:
  *   clang -fsanitize=fuzzer,address,undefined -Itransport tests/fuzz/fuzz_spool.c \
@@ -35,9 +38,26 @@ static void check(const uint8_t *data, size_t size)
     }
 }
 
+static void check_name(const uint8_t *data, size_t size)
+{
+    char name[MEMGAUGE__SPOOL_NAME_MAX + 8];
+    size_t n = size < sizeof name - 1 ? size : sizeof name - 1;
+    memcpy(name, data, n);
+    name[n] = '\0';
+    int kind = memgauge__spool_name_kind(name);
+    if (kind != 0 && kind != MEMGAUGE__SPOOL_BATCH && kind != MEMGAUGE__SPOOL_PENDING)
+        abort();
+    unsigned long pid;
+    uint32_t token;
+    if (memgauge__spool_pending_writer(name, &pid, &token) == 0 && kind != MEMGAUGE__SPOOL_PENDING)
+        abort();
+    (void)memgauge__spool_created_of(name);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check(data, size);
+    check_name(data, size);
     if (size < MEMGAUGE__SPOOL_HEADER)
         return 0;
     uint8_t *copy = malloc(size);

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,4 +358,157 @@ Test(report, verdicts_use_the_wire_formats_words)
         eq(str, (char *)memgauge__report_verdict_word(MEMGAUGE_END_CLEAN_STOP), "clean_exit"));
     cr_expect(eq(ptr, (void *)memgauge__report_verdict_word(MEMGAUGE_END_NONE), NULL));
     cr_expect(eq(ptr, (void *)memgauge__report_verdict_word(MEMGAUGE_END_STILL_RUNNING), NULL));
+}
+
+/* ---- pending files: the batch being assembled ----------------------------- */
+
+static void read_back(memgauge__spool_t *s, const char *name, const char *id, const char *body)
+{
+    unsigned char *buf;
+    memgauge__spool_entry_t e;
+    cr_assert(eq(int, memgauge__spool_read(s, name, &buf, &e), 0), "%s", name);
+    cr_expect(eq(str, e.batch_id, (char *)id));
+    cr_expect(eq(sz, e.body_len, strlen(body)));
+    cr_expect(eq(int, memcmp(e.body, body, e.body_len), 0));
+    free(buf);
+}
+
+Test(spool, a_pending_batch_is_replaced_whole_never_sent_and_promoted_with_its_last_version)
+{
+    memgauge__spool_t s;
+    open_spool(&s, 1u << 20, 100, 0);
+    char p[MEMGAUGE__SPOOL_NAME_MAX] = "", first[MEMGAUGE__SPOOL_NAME_MAX],
+         oldest[MEMGAUGE__SPOOL_NAME_MAX], b[MEMGAUGE__SPOOL_NAME_MAX];
+    cr_assert(eq(int, memgauge__spool_write_pending(&s, ID1, 5000, 0, "[1]", 3, p), 0));
+    cr_expect(eq(int, memgauge__spool_name_kind(p), MEMGAUGE__SPOOL_PENDING), "%s", p);
+    snprintf(first, sizeof first, "%s", p);
+    cr_assert(eq(int, memgauge__spool_write_pending(&s, ID1, 5000, 0, "[1,2]", 5, p), 0));
+    cr_expect(eq(str, p, first), "one name for every version");
+    cr_expect(eq(u64, s.pending_writes, 2));
+    /* an older batch waiting to be sent is sent; the pending one is not */
+    cr_assert(eq(int, memgauge__spool_write(&s, ID2, 4000, 0, "old", 3, b), 0));
+    cr_assert(eq(int, memgauge__spool_oldest(&s, oldest), 1));
+    cr_expect(eq(str, oldest, b));
+    cr_expect(eq(u64, s.files, 1));
+    cr_expect(eq(u64, s.pending_files, 1));
+    memgauge__spool_remove(&s, b);
+    cr_expect(eq(int, memgauge__spool_oldest(&s, oldest), 0), "nothing to send yet");
+
+    cr_assert(eq(int, memgauge__spool_write_pending(&s, ID1, 5000, 1, "[1,2,3]", 7, p), 0));
+    cr_assert(eq(int, memgauge__spool_promote(&s, p, b), 0));
+    cr_expect(eq(int, memgauge__spool_name_kind(b), MEMGAUGE__SPOOL_BATCH), "%s", b);
+    cr_expect(eq(str, b + 1, p + 1), "same name but the kind");
+    cr_assert(eq(int, memgauge__spool_oldest(&s, oldest), 1));
+    cr_expect(eq(str, oldest, b));
+    cr_expect(eq(u64, s.pending_files, 0));
+    read_back(&s, b, ID1, "[1,2,3]");
+    cr_expect(eq(int, memgauge__spool_promote(&s, p, b), -1), "gone once promoted");
+    /* no temp file left behind by the versions */
+    DIR *d = opendir(s.dir);
+    struct dirent *e;
+    size_t names = 0;
+    while ((e = readdir(d)) != NULL)
+        names += e->d_name[0] != '.';
+    closedir(d);
+    cr_expect(eq(sz, names, 1));
+}
+
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    return pid;
+}
+
+Test(spool, the_pending_batch_of_a_dead_writer_is_sent_at_the_next_open_oldest_first)
+{
+    memgauge__spool_t a, b;
+    open_spool(&a, 1u << 20, 100, 0);
+    char p[MEMGAUGE__SPOOL_NAME_MAX] = "", n[MEMGAUGE__SPOOL_NAME_MAX],
+         oldest[MEMGAUGE__SPOOL_NAME_MAX];
+    /* this process's run, killed with a pending batch (same pid as the next
+     * run, as pid 1 in a container: told apart by the token) */
+    cr_assert(eq(int, memgauge__spool_write(&a, ID2, 3000, 0, "older", 5, n), 0));
+    cr_assert(eq(int, memgauge__spool_write_pending(&a, ID1, 3500, 0, "mine", 4, p), 0));
+    /* a dead process's pending batch, a live one's, and a torn one */
+    char dead[MEMGAUGE__SPOOL_NAME_MAX], live[MEMGAUGE__SPOOL_NAME_MAX],
+        torn[MEMGAUGE__SPOOL_NAME_MAX], path[700];
+    snprintf(dead, sizeof dead, "p-0000000004000-00000000-%08lx-0000abcd.mgs",
+             (unsigned long)dead_pid());
+    snprintf(live, sizeof live, "p-0000000004500-00000000-%08lx-0000abcd.mgs",
+             (unsigned long)getppid());
+    snprintf(torn, sizeof torn, "p-0000000004200-00000000-%08lx-0000abcd.mgs",
+             (unsigned long)dead_pid());
+    const char *names[] = {dead, live, torn};
+    for (int i = 0; i < 3; i++) {
+        unsigned char h[MEMGAUGE__SPOOL_HEADER];
+        memgauge__spool_header(h, ID2, 4000, 0, "theirs", 6);
+        snprintf(path, sizeof path, "%s/%s", a.dir, names[i]);
+        FILE *f = fopen(path, "wb");
+        cr_assert(ne(ptr, f, NULL));
+        fwrite(h, 1, sizeof h, f);
+        fwrite("theirs", 1, i == 2 ? 2 : 6, f);
+        fclose(f);
+    }
+    open_spool(&b, 1u << 20, 100, 0);
+    cr_expect(eq(u64, b.recovered, 3), "mine, the dead one's, the torn one");
+    const char *want[] = {n, p, dead, torn};
+    for (int i = 0; i < 4; i++) {
+        cr_assert(eq(int, memgauge__spool_oldest(&b, oldest), 1), "file %d", i);
+        cr_expect(eq(str, oldest + 1, (char *)want[i] + 1), "file %d", i);
+        unsigned char *buf;
+        memgauge__spool_entry_t e;
+        int rc = memgauge__spool_read(&b, oldest, &buf, &e);
+        cr_expect(eq(int, rc, i == 3 ? -1 : 0), "file %d", i);
+        free(buf);
+        if (rc == 0)
+            memgauge__spool_remove(&b, oldest);
+    }
+    cr_expect(eq(u64, b.corrupt, 1), "the torn one is set aside and counted");
+    cr_expect(eq(int, memgauge__spool_oldest(&b, oldest), 0));
+    cr_expect(eq(u64, b.pending_files, 1), "a live process's pending batch is its own");
+}
+
+Test(spool, the_budget_counts_and_evicts_pending_files_like_the_others)
+{
+    memgauge__spool_t s;
+    open_spool(&s, 1u << 20, 2, 3600);
+    char p[MEMGAUGE__SPOOL_NAME_MAX] = "", n[MEMGAUGE__SPOOL_NAME_MAX];
+    cr_assert(eq(int, memgauge__spool_write_pending(&s, ID1, 1000000, 0, "p1", 2, p), 0));
+    cr_assert(eq(int, memgauge__spool_write(&s, ID2, 1000001, 0, "b1", 2, n), 0));
+    cr_expect(eq(u64, s.evicted, 0));
+    cr_assert(eq(int, memgauge__spool_write(&s, ID2, 1000002, 0, "b2", 2, n), 0));
+    cr_expect(eq(u64, s.evicted, 1), "three files over a budget of two: the oldest goes");
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", s.dir, p);
+    cr_expect(ne(int, access(path, F_OK), 0), "the pending file was the oldest");
+    p[0] = '\0';
+    cr_assert(eq(int, memgauge__spool_write_pending(&s, ID1, 1000003, 0, "p2", 2, p), 0));
+    cr_expect(eq(u64, s.evicted, 2));
+    cr_expect(eq(u32, memgauge__spool_enforce(&s, 1000003 + 3600 * 1000 + 1), 2), "age");
+    cr_expect(eq(u64, s.files + s.pending_files, 0));
+}
+
+Test(spool, names_tell_the_kind_and_the_pending_writer)
+{
+    unsigned long pid;
+    uint32_t token;
+    cr_expect(eq(int, memgauge__spool_name_kind("b-0000000001000-00000001-00000abc.mgs"),
+                 MEMGAUGE__SPOOL_BATCH));
+    const char *p = "p-0000000001000-00000001-00000abc-deadbeef.mgs";
+    cr_expect(eq(int, memgauge__spool_name_kind(p), MEMGAUGE__SPOOL_PENDING));
+    cr_assert(eq(int, memgauge__spool_pending_writer(p, &pid, &token), 0));
+    cr_expect(eq(ulong, pid, 0xabc));
+    cr_expect(eq(u32, token, 0xdeadbeef));
+    cr_expect(eq(u64, memgauge__spool_created_of(p), 1000));
+    cr_expect(eq(int, memgauge__spool_pending_writer("p-0000000001000-1-2.mgs", &pid, &token), -1));
+    cr_expect(eq(int,
+                 memgauge__spool_pending_writer("p-0000000001000-00000001-00000abc-deadbeef.mgsx",
+                                                &pid, &token),
+                 -1));
+    cr_expect(eq(int, memgauge__spool_name_kind(".tmp-1-2"), 0));
+    cr_expect(eq(int, memgauge__spool_name_kind("x-1.mgs"), 0));
+    cr_expect(eq(int, memgauge__spool_name_kind("p-.mgs"), 0));
 }
