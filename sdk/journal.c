@@ -122,8 +122,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-/* The executable's name made into a valid app id. */
-static void default_app_id(const memgauge__identity_t *id, char *out, size_t cap)
+void memgauge__default_app_id(const memgauge__identity_t *id, char *out, size_t cap)
 {
     size_t n = 0;
     for (const char *p = id->exe_name; *p && n + 1 < cap && n < MEMGAUGE__APP_ID_MAX; p++) {
@@ -290,7 +289,7 @@ int memgauge__journal_open(memgauge__journal_t *j, const memgauge_options_t *opt
     if (opts->app_id != NULL)
         copy_str(app_id, sizeof app_id, opts->app_id);
     else
-        default_app_id(&j->identity, app_id, sizeof app_id);
+        memgauge__default_app_id(&j->identity, app_id, sizeof app_id);
     if (opts->storage_dir != NULL)
         copy_str(j->dir, sizeof j->dir, opts->storage_dir);
     else if (memgauge__platform_default_state_dir(app_id, j->dir, sizeof j->dir) != 0)

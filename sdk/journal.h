@@ -43,6 +43,10 @@ void memgauge__journal_sample(memgauge__journal_t *j, const memgauge_sample_t *s
 /* Marks a clean stop (when `clean`) and closes the record. */
 void memgauge__journal_close(memgauge__journal_t *j, int clean);
 
+/* The executable's name made into a valid app id ("app" if nothing of it
+ * is usable): the default of options.app_id. */
+void memgauge__default_app_id(const memgauge__identity_t *id, char *out, size_t cap);
+
 /* In a forked child: stop writing markers into the parent's record. */
 void memgauge__journal_forget_after_fork(void);
 

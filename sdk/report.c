@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "platform.h"
+#include "journal.h"
 #include "report.h"
 #include "transport.h"
 
@@ -79,22 +80,6 @@ static void uuid_text(const uint8_t b[16], char out[37])
     *p = '\0';
 }
 
-/* The journal's app id rule for a record that is off: the executable's
- * name in the app id alphabet. */
-static void default_app_id(const memgauge__identity_t *id, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (const char *p = id->exe_name; *p && n + 1 < cap && n < MEMGAUGE__APP_ID_MAX; p++) {
-        char c = *p;
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-        out[n++] = ok ? c : '_';
-    }
-    out[n] = '\0';
-    if (n == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
-        copy(out, cap, "app");
-}
-
 /* "Linux 6.1.0-18-amd64 #1 SMP ..." → "Linux", "6.1.0-18-amd64 #1 SMP ...". */
 static void split_os(const char *os, memgauge__tr_meta_t *m)
 {
@@ -138,7 +123,7 @@ static int fill_meta(const memgauge_options_t *o, const memgauge__journal_t *j, 
     if (o->app_id != NULL)
         copy(m->app_id, sizeof m->app_id, o->app_id);
     else
-        default_app_id(&id, m->app_id, sizeof m->app_id);
+        memgauge__default_app_id(&id, m->app_id, sizeof m->app_id);
     copy(m->device_model, sizeof m->device_model, id.device_model);
     split_os(id.os_version, m);
     memgauge__tr_uuid(m->session_id);
