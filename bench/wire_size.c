@@ -18,7 +18,7 @@
 #include "transport.h"
 
 #define PAGE 16384u
-#define TARGET 4.0 /* bytes per sample, issue 4 */
+#define TARGET 4.0 /* bytes per sample: the wire-size target of docs/performance.md */
 
 /* The curve: a 180 MB app that mostly drifts by a few pages, allocates in
  * bursts (a screen, an image) and frees some of it later. Sample times carry
