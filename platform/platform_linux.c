@@ -26,11 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup_linux.h"
 #include "linux_parse.h"
 #include "platform.h"
 
 enum {
-    PATH_CAP = 512,
+    PATH_CAP = MEMGAUGE__CGROUP_PATH_MAX,
     MAX_LEVELS = 32, /* cgroup ancestors examined for a tighter limit */
     STATM_BUF = 256,
     STATUS_BUF = 4096,
@@ -104,38 +105,24 @@ static int read_cgroup_file(const char *dir, const char *name, char *buf, size_t
     return read_file(path, buf, cap) < 0 ? -1 : 0;
 }
 
+/* The memory cgroup whose limit file exists: v1's memory controller first
+ * (on hybrid hosts v2 has no memory controller), then v2. */
 static void discover_cgroup(void)
 {
+    memgauge__cgroups_t cg;
     char buf[FILE_BUF];
-    char v1[PATH_CAP], v2[PATH_CAP], mp[PATH_CAP], root[PATH_CAP];
     g.cgroup_version = 0;
-    if (read_file("/proc/self/cgroup", buf, sizeof buf) < 0 ||
-        memgauge__parse_proc_cgroup(buf, strlen(buf), v1, sizeof v1, v2, sizeof v2) != 0)
+    if (memgauge__linux_cgroups(&cg) != 0)
         return;
-    /* mountinfo can be long on busy hosts: too long for the stack. Static is
-     * safe because discovery runs under g.lock. */
-    static char info[1 << 16];
-    if (read_file("/proc/self/mountinfo", info, sizeof info) < 0)
-        return;
-    const char *path[2] = {v1, v2};
-    const int version[2] = {MEMGAUGE__CGROUP_V1, MEMGAUGE__CGROUP_V2};
-    const char *probe[2] = {"memory.limit_in_bytes", "memory.max"};
-    for (int i = 0; i < 2; i++) {
-        char dir[PATH_CAP];
-        if (path[i][0] == '\0' ||
-            memgauge__parse_cgroup_mount(info, strlen(info), version[i], mp, sizeof mp, root,
-                                         sizeof root) != 0 ||
-            memgauge__cgroup_dir(mp, root, path[i], dir, sizeof dir) != 0 ||
-            read_cgroup_file(dir, probe[i], buf, sizeof buf) != 0)
-            continue;
-        g.cgroup_version = version[i];
-        memcpy(g.cgroup_dir, dir, sizeof dir);
-        size_t ml = strlen(mp);
-        while (ml > 1 && mp[ml - 1] == '/')
-            ml--;
-        mp[ml] = '\0';
-        memcpy(g.cgroup_root, mp, ml + 1);
-        return;
+    if (cg.v1_dir[0] &&
+        read_cgroup_file(cg.v1_dir, "memory.limit_in_bytes", buf, sizeof buf) == 0) {
+        g.cgroup_version = MEMGAUGE__CGROUP_V1;
+        memcpy(g.cgroup_dir, cg.v1_dir, sizeof g.cgroup_dir);
+        memcpy(g.cgroup_root, cg.v1_mount, sizeof g.cgroup_root);
+    } else if (cg.v2_dir[0] && read_cgroup_file(cg.v2_dir, "memory.max", buf, sizeof buf) == 0) {
+        g.cgroup_version = MEMGAUGE__CGROUP_V2;
+        memcpy(g.cgroup_dir, cg.v2_dir, sizeof g.cgroup_dir);
+        memcpy(g.cgroup_root, cg.v2_mount, sizeof g.cgroup_root);
     }
 }
 

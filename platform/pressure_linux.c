@@ -31,15 +31,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup_linux.h"
 #include "linux_parse.h"
 #include "platform.h"
 #include "pressure_parse.h"
 
 enum {
-    PATH_CAP = 512,
+    PATH_CAP = MEMGAUGE__CGROUP_PATH_MAX,
     FILE_BUF = 4096,
-    CGROUP_BUF = 8192,
-    MOUNTINFO_BUF = 1 << 16,
 };
 
 /* PSI's avg10 moves every 2 s (kernel/sched/psi.c, PSI_FREQ); counters of
@@ -120,16 +119,6 @@ static int readable(const char *path)
     return read_path(path, buf, sizeof buf) >= 0;
 }
 
-/* The directory of the process's cgroup in the given hierarchy. */
-static int cgroup_dir(const char *info, int version, const char *cg_path, char *dir, size_t cap)
-{
-    char mp[PATH_CAP], root[PATH_CAP];
-    if (cg_path[0] == '\0' || memgauge__parse_cgroup_mount(info, strlen(info), version, mp,
-                                                           sizeof mp, root, sizeof root) != 0)
-        return -1;
-    return memgauge__cgroup_dir(mp, root, cg_path, dir, cap);
-}
-
 /* Registers one eventfd for a memory.pressure_level level. Returns the fd or -1. */
 static int register_event(const char *dir, const char *level)
 {
@@ -162,21 +151,16 @@ static int register_event(const char *dir, const char *level)
  * eventfds are -1 here: never registered, or closed by atfork_child. */
 static void discover_locked(void)
 {
-    char buf[CGROUP_BUF];
-    char v1[PATH_CAP], v2[PATH_CAP], dir1[PATH_CAP], dir2[PATH_CAP];
-    /* Too long for the stack; static is safe under g.lock. */
-    static char info[MOUNTINFO_BUF];
+    memgauge__cgroups_t cg;
     g.psi_path[0] = '\0';
     g.oom_path[0] = '\0';
-    if (read_path("/proc/self/cgroup", buf, sizeof buf) < 0 ||
-        memgauge__parse_proc_cgroup(buf, strlen(buf), v1, sizeof v1, v2, sizeof v2) != 0 ||
-        read_path("/proc/self/mountinfo", info, sizeof info) < 0)
+    if (memgauge__linux_cgroups(&cg) != 0)
         return;
-
+    const char *dir1 = cg.v1_dir, *dir2 = cg.v2_dir;
     char path[PATH_CAP];
-    int have_v1 = cgroup_dir(info, MEMGAUGE__CGROUP_V1, v1, dir1, sizeof dir1) == 0 &&
-                  join(path, sizeof path, dir1, "memory.limit_in_bytes") == 0 && readable(path);
-    int have_v2 = cgroup_dir(info, MEMGAUGE__CGROUP_V2, v2, dir2, sizeof dir2) == 0;
+    int have_v1 =
+        dir1[0] && join(path, sizeof path, dir1, "memory.limit_in_bytes") == 0 && readable(path);
+    int have_v2 = dir2[0] != '\0';
 
     /* PSI is accounted on the v2 hierarchy even where memory is a v1
      * controller (hybrid mounts), so the v2 cgroup's file is the process's
