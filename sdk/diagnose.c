@@ -95,6 +95,12 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src);
 }
 
+/* Would the footprint use `available` up within `seconds` at `trend`? */
+static int climbs_within(int64_t trend, uint64_t available, uint64_t seconds)
+{
+    return trend > 0 && (uint64_t)trend >= available / seconds;
+}
+
 /* Positive evidence that memory ended the session. */
 static uint32_t gather_evidence(const memgauge__diagnosis_input_t *in,
                                 memgauge_previous_session_t *out)
@@ -117,11 +123,16 @@ static uint32_t gather_evidence(const memgauge__diagnosis_input_t *in,
     out->available_bytes = available;
     out->limit_bytes = limit;
     out->pressure = (int32_t)pressure;
-
-    int rising = 0;
     out->trend_bytes_per_s = memgauge__trail_trend(in->trail, in->trail_count, 10000000000ull);
-    if (limit != 0) {
-        double frac = (double)available / (double)limit;
+    /* The headroom is judged against the limit when one is known, else
+     * against what this process could still reach: its own footprint plus
+     * the system's available memory (Linux MemAvailable). Neither known
+     * (macOS without a jetsam limit): only pressure and trend speak. */
+    uint64_t room = limit;
+    if (room == 0 && available != 0)
+        room = footprint + available < footprint ? UINT64_MAX : footprint + available;
+    if (room != 0) {
+        double frac = (double)available / (double)room;
         if (frac > 1.0)
             frac = 1.0;
         out->headroom_ppm = (uint32_t)(frac * 1e6);
@@ -130,14 +141,12 @@ static uint32_t gather_evidence(const memgauge__diagnosis_input_t *in,
         if (frac < MEMGAUGE__LOW_HEADROOM_FRACTION)
             ev |= MEMGAUGE_EVIDENCE_LOW_HEADROOM;
         /* climbing fast enough to use the rest within ten seconds */
-        if (out->trend_bytes_per_s > 0 && (uint64_t)out->trend_bytes_per_s * 10 >= available)
-            rising = 1;
+        if (climbs_within(out->trend_bytes_per_s, available, 10))
+            ev |= MEMGAUGE_EVIDENCE_RISING;
         if (frac > MEMGAUGE__PLENTY_FRACTION && pressure == MEMGAUGE_PRESSURE_NORMAL &&
             out->trend_bytes_per_s <= 0)
             ev |= MEMGAUGE_EVIDENCE_PLENTY_LEFT;
     }
-    if (rising)
-        ev |= MEMGAUGE_EVIDENCE_RISING;
     if (pressure >= MEMGAUGE_PRESSURE_CRITICAL)
         ev |= MEMGAUGE_EVIDENCE_PRESSURE_CRITICAL;
     else if (pressure == MEMGAUGE_PRESSURE_WARNING)
@@ -180,13 +189,17 @@ static int eliminate(const memgauge__diagnosis_input_t *in, memgauge_previous_se
     return -1;
 }
 
-static int grade(uint32_t ev)
+/* High: the limit was reached (the kernel's count, the last headroom) or
+ * the OS said critical. Medium: the trail was on its way there. Low: memory
+ * was tight at the end but flat, so nothing shows the limit was reached. */
+static int grade(uint32_t ev, const memgauge_previous_session_t *out)
 {
     if (ev & (MEMGAUGE_EVIDENCE_KERNEL_OOM_KILL | MEMGAUGE_EVIDENCE_NEAR_LIMIT |
               MEMGAUGE_EVIDENCE_PRESSURE_CRITICAL))
         return MEMGAUGE_CONFIDENCE_HIGH;
-    if (ev & (MEMGAUGE_EVIDENCE_LOW_HEADROOM | MEMGAUGE_EVIDENCE_PRESSURE_WARNING |
-              MEMGAUGE_EVIDENCE_RISING))
+    if (ev & MEMGAUGE_EVIDENCE_RISING)
+        return MEMGAUGE_CONFIDENCE_MEDIUM;
+    if (climbs_within(out->trend_bytes_per_s, out->available_bytes, 60))
         return MEMGAUGE_CONFIDENCE_MEDIUM;
     return MEMGAUGE_CONFIDENCE_LOW;
 }
@@ -232,11 +245,12 @@ void memgauge__diagnose(const memgauge__diagnosis_input_t *in, memgauge_previous
         out->verdict = verdict;
         return;
     }
-    if ((out->evidence & MEMGAUGE_EVIDENCE_PLENTY_LEFT) &&
-        !(out->evidence & MEMGAUGE_EVIDENCE_KERNEL_OOM_KILL)) {
+    /* Elimination alone never makes an OOM: without a sign that memory ran
+     * out, the end is unexplained, whatever else is unknown. */
+    if (!(out->evidence & MEMGAUGE__EVIDENCE_OF_OOM)) {
         out->verdict = MEMGAUGE_END_UNEXPLAINED;
         return;
     }
     out->verdict = MEMGAUGE_END_SUSPECTED_OOM;
-    out->confidence = grade(out->evidence);
+    out->confidence = grade(out->evidence, out);
 }

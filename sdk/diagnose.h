@@ -6,8 +6,9 @@
  * stopped, exited, crashed, was upgraded, rebooted, debugged, ran in the
  * background or was hung did not die for memory in the foreground. What is
  * left is graded by positive evidence — the last headroom, the pressure
- * level, the trail's climb, the kernel's own OOM kill count — so that a
- * death with plenty of memory left is "unexplained", not an OOM.
+ * level, the trail's climb, the kernel's own OOM kill count. A death with
+ * no such evidence is "unexplained", never an OOM: with the limit unknown,
+ * the system's available memory stands in for the headroom.
  */
 #ifndef MEMGAUGE_DIAGNOSE_H
 #define MEMGAUGE_DIAGNOSE_H
@@ -34,6 +35,12 @@ typedef struct memgauge__diagnosis_input_s {
 #define MEMGAUGE__NEAR_LIMIT_FRACTION 0.10
 #define MEMGAUGE__LOW_HEADROOM_FRACTION 0.25
 #define MEMGAUGE__PLENTY_FRACTION 0.50
+
+/* The bits that point at memory: a verdict needs one of them to be an OOM. */
+#define MEMGAUGE__EVIDENCE_OF_OOM                                                                  \
+    (MEMGAUGE_EVIDENCE_NEAR_LIMIT | MEMGAUGE_EVIDENCE_LOW_HEADROOM |                               \
+     MEMGAUGE_EVIDENCE_PRESSURE_CRITICAL | MEMGAUGE_EVIDENCE_PRESSURE_WARNING |                    \
+     MEMGAUGE_EVIDENCE_RISING | MEMGAUGE_EVIDENCE_KERNEL_OOM_KILL)
 
 /* Fills every field of *out except struct_size and the trail pointer. */
 void memgauge__diagnose(const memgauge__diagnosis_input_t *in, memgauge_previous_session_t *out);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,8 +78,15 @@ test('the main job reports every session, peaks equal to the app\'s own, the OOM
       assert.deepEqual(reported.map(String).sort(), want, `version ${version} peaks`);
     }
 
-    // the session the kernel killed is a suspected OOM, graded high
-    if (/killed by the kernel/.test(output)) {
+    // the session the kernel killed is a suspected OOM, graded high; with a
+    // memory cgroup to be had, the kernel must have killed it
+    const skipped = output.match(/no memory cgroup here \((.*)\): the out-of-memory session is skipped/);
+    if (skipped) {
+      const note = `main_job.kernel_oom_session\t${skipped[1]}\n`;
+      if (process.env.MEMGAUGE_SKIP_LOG) appendFileSync(process.env.MEMGAUGE_SKIP_LOG, note);
+      console.error(`SKIPPED real-kernel check main_job.kernel_oom_session: ${skipped[1]}`);
+    } else {
+      assert.match(output, /killed by the kernel/, `a memory cgroup was made, yet:\n${output}`);
       const oom = await api(base, token, `/v1/oom?app=${encodeURIComponent(APP)}`);
       const killed = oom.sessions.filter((s) => s.app_version === '1.3.0');
       assert.equal(killed.length, 1, JSON.stringify(oom));

@@ -19,6 +19,7 @@
 #include <memgauge/memgauge.h>
 
 #include "platform.h"
+#include "support/kernel.h"
 
 #define MIB (UINT64_C(1) << 20)
 
@@ -230,9 +231,10 @@ static uint64_t read_number(const char *path, const char *key)
 /* Exit codes of the child, so that the parent can say what failed. */
 enum { CHILD_OK = 0, CHILD_JOIN = 10, CHILD_LIMIT, CHILD_AVAIL, CHILD_CARRY };
 
-static int child_in_cgroup(const char *dir, uint64_t limit)
+static int child_in_cgroup(const mg_cgroup_t *cg, uint64_t limit)
 {
-    char path[512], pid[32];
+    const char *dir = cg->dir;
+    char path[600], pid[32];
     snprintf(path, sizeof path, "%s/cgroup.procs", dir);
     snprintf(pid, sizeof pid, "%d", (int)getpid());
     if (write_file(path, pid) != 0)
@@ -241,11 +243,13 @@ static int child_in_cgroup(const char *dir, uint64_t limit)
     if (memgauge_read(&r) != 0 || !(r.valid & MEMGAUGE_FIELD_LIMIT) || r.limit_bytes != limit)
         return CHILD_LIMIT;
 
-    /* Independent headroom: limit - (usage - total_inactive_file). */
-    snprintf(path, sizeof path, "%s/memory.usage_in_bytes", dir);
+    /* Independent headroom: limit - (usage - inactive file cache). */
+    snprintf(path, sizeof path, "%s/%s", dir,
+             cg->version == 2 ? "memory.current" : "memory.usage_in_bytes");
     uint64_t usage = read_number(path, NULL);
     snprintf(path, sizeof path, "%s/memory.stat", dir);
-    uint64_t inactive = read_number(path, "total_inactive_file");
+    uint64_t inactive =
+        read_number(path, cg->version == 2 ? "inactive_file" : "total_inactive_file");
     uint64_t expect = limit - (usage - inactive);
     uint64_t tol = 4 * MIB;
     if (!(r.valid & MEMGAUGE_FIELD_AVAILABLE) || r.available_bytes + tol < expect ||
@@ -265,29 +269,24 @@ static int child_in_cgroup(const char *dir, uint64_t limit)
 
 Test(linux_footprint, limit_and_headroom_come_from_the_memory_cgroup)
 {
-    char dir[256];
-    snprintf(dir, sizeof dir, CG_ROOT "/memgauge-test-%d", (int)getpid());
-    if (access(CG_ROOT "/cgroup.procs", W_OK) != 0 || mkdir(dir, 0755) != 0) {
-        fprintf(stderr, "WARNING: cgroup v1 memory controller not writable at " CG_ROOT
-                        "; the cgroup limit test cannot run here\n");
-        cr_skip_test("no writable cgroup v1 memory controller");
-    }
-    char path[512];
     const uint64_t limit = 512 * MIB;
-    snprintf(path, sizeof path, "%s/memory.limit_in_bytes", dir);
-    cr_assert_eq(write_file(path, "536870912"), 0);
+    mg_cgroup_t cg;
+    char why[700];
+    if (mg_cgroup_make(&cg, "memgauge-test", limit, why, sizeof why) != 0)
+        MG_KERNEL_SKIP("linux_footprint.limit_and_headroom_come_from_the_memory_cgroup", why);
 
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0)
-        _exit(child_in_cgroup(dir, limit));
+        _exit(child_in_cgroup(&cg, limit));
     int status;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
-    rmdir(dir);
+    mg_cgroup_remove(&cg);
     cr_assert(WIFEXITED(status), "child died");
     cr_assert_eq(WEXITSTATUS(status), CHILD_OK,
-                 "child failed at step %d (10 join, 11 limit, 12 headroom, 13 carry-forward)",
-                 WEXITSTATUS(status));
+                 "cgroup v%d: child failed at step %d (10 join, 11 limit, 12 headroom, 13 "
+                 "carry-forward)",
+                 cg.version, WEXITSTATUS(status));
 }
 
 /* After fork() the held /proc/self fds still name the parent: a child that

@@ -20,6 +20,7 @@
 #include <memgauge/memgauge.h>
 
 #include "platform.h"
+#include "support/kernel.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define CG_ROOT "/sys/fs/cgroup/memory"
@@ -122,16 +123,16 @@ static int child(void)
 Test(linux_swap, swapped_out_anonymous_memory_stays_in_the_footprint, .fini = cleanup)
 {
     snprintf(cg_dir, sizeof cg_dir, CG_ROOT "/memgauge-swap-%d", (int)getpid());
-    if (getuid() != 0 || access(CG_ROOT "/cgroup.procs", W_OK) != 0 || mkdir(cg_dir, 0755) != 0) {
+    static const char check[] = "linux_swap.swapped_out_anonymous_memory_stays_in_the_footprint";
+    if (!mg_cgroup_v1_usable() || mkdir(cg_dir, 0755) != 0) {
         cg_dir[0] = '\0';
-        fprintf(stderr, "WARNING: needs root and a writable cgroup v1 memory controller; the swap "
-                        "test cannot run here\n");
-        cr_skip_test("no writable cgroup v1 memory controller");
+        MG_KERNEL_SKIP(check, "needs root and the v1 memory hierarchy (memory.swappiness pushes "
+                              "this cgroup out to swap)");
     }
     if (enable_swap() != 0) {
-        fprintf(stderr, "WARNING: swapon refused (%s); the swap test cannot run here\n",
-                strerror(errno));
-        cr_skip_test("swapon not permitted");
+        char why[128];
+        snprintf(why, sizeof why, "swapon refused: %s", strerror(errno));
+        MG_KERNEL_SKIP(check, why);
     }
     char path[256];
     snprintf(path, sizeof path, "%s/memory.limit_in_bytes", cg_dir);

@@ -27,6 +27,7 @@
 #include <memgauge/memgauge.h>
 
 #include "platform.h"
+#include "support/kernel.h"
 #include "pressure_parse.h"
 
 #define LIT_LEN(s) (sizeof(s) - 1)
@@ -340,7 +341,7 @@ Test(pressure_kernel, null_is_refused)
 Test(pressure_kernel, psi_figures_are_the_kernels)
 {
     if (access("/proc/pressure/memory", R_OK) != 0)
-        cr_skip_test("no PSI on this kernel");
+        MG_KERNEL_SKIP("pressure_kernel.psi_figures_are_the_kernels", "no PSI on this kernel");
     memgauge__os_pressure_t p = pressure_now();
     FILE *f = fopen("/proc/pressure/memory", "r");
     cr_assert_not_null(f);
@@ -496,12 +497,11 @@ Test(pressure_kernel, an_oom_kill_in_the_cgroup_is_counted_and_raises_the_level,
      .fini = remove_cgroup)
 {
     snprintf(cg_dir, sizeof cg_dir, CG_ROOT "/memgauge-pressure-%d", (int)getpid());
-    if (getuid() != 0 || access(CG_ROOT "/cgroup.event_control", W_OK) != 0 ||
+    if (!mg_cgroup_v1_usable() || access(CG_ROOT "/cgroup.event_control", W_OK) != 0 ||
         mkdir(cg_dir, 0755) != 0) {
         cg_dir[0] = '\0';
-        fprintf(stderr, "WARNING: needs root and a writable cgroup v1 memory controller; the OOM "
-                        "kill test cannot run here\n");
-        cr_skip_test("no writable cgroup v1 memory controller");
+        MG_KERNEL_SKIP("pressure_kernel.an_oom_kill_in_the_cgroup_is_counted_and_raises_the_level",
+                       "needs root and the v1 memory hierarchy (cgroup.event_control)");
     }
     char path[256];
     snprintf(path, sizeof path, "%s/memory.limit_in_bytes", cg_dir);

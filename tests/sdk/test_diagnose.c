@@ -87,6 +87,17 @@ static void end_at(uint64_t footprint, uint64_t available, uint32_t pressure)
     view.body.pressure = pressure;
 }
 
+/* The whole trail sits at `footprint` with `available` left. */
+static void flat_at(uint64_t footprint, uint64_t available, uint32_t pressure)
+{
+    for (size_t i = 0; i < trail_n; i++) {
+        trail[i].footprint = footprint;
+        trail[i].available = available;
+        trail[i].pressure = pressure;
+    }
+    end_at(footprint, available, pressure);
+}
+
 Test(diagnose, no_previous_record_is_a_first_launch)
 {
     in.absent = 1;
@@ -227,18 +238,47 @@ Test(diagnose, a_kernel_oom_kill_in_the_cgroup_is_high_confidence_even_with_room
     cr_assert_eq(p.oom_kills_since, 1);
 }
 
-Test(diagnose, low_headroom_or_warning_is_medium_confidence)
+Test(diagnose, low_headroom_or_warning_on_a_flat_trail_is_low_confidence)
 {
-    end_at(400 * MIB, 100 * MIB, MEMGAUGE_PRESSURE_NORMAL); /* 19.5 % left */
+    /* tight, but nothing shows the limit was reached: an OOM suspect that
+     * the headline rate leaves out */
+    flat_at(400 * MIB, 100 * MIB, MEMGAUGE_PRESSURE_NORMAL); /* 19.5 % left */
     memgauge_previous_session_t p = run();
-    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_MEDIUM);
+    cr_assert_eq(p.verdict, MEMGAUGE_END_SUSPECTED_OOM);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_LOW);
     cr_assert(p.evidence & MEMGAUGE_EVIDENCE_LOW_HEADROOM);
     cr_assert_not(p.evidence & MEMGAUGE_EVIDENCE_NEAR_LIMIT);
     setup();
-    end_at(300 * MIB, 200 * MIB, MEMGAUGE_PRESSURE_WARNING);
+    flat_at(300 * MIB, 200 * MIB, MEMGAUGE_PRESSURE_WARNING);
     p = run();
-    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_MEDIUM);
+    cr_assert_eq(p.verdict, MEMGAUGE_END_SUSPECTED_OOM);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_LOW);
     cr_assert(p.evidence & MEMGAUGE_EVIDENCE_PRESSURE_WARNING);
+}
+
+Test(diagnose, a_jump_to_low_headroom_at_the_end_is_medium_confidence)
+{
+    /* flat at half, then 144 MiB more in the last second: on its way */
+    end_at(400 * MIB, 100 * MIB, MEMGAUGE_PRESSURE_NORMAL);
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_SUSPECTED_OOM);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_MEDIUM);
+}
+
+Test(diagnose, low_headroom_while_climbing_toward_the_limit_is_medium_confidence)
+{
+    /* 2 MiB/s with 100 MiB left: gone within a minute, not within 10 s */
+    for (size_t i = 0; i < trail_n; i++) {
+        trail[i].footprint = 374 * MIB + i * 2 * MIB;
+        trail[i].available = 512 * MIB - trail[i].footprint;
+    }
+    end_at(trail[trail_n - 1].footprint, 512 * MIB - trail[trail_n - 1].footprint, 0);
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_SUSPECTED_OOM);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_MEDIUM, "confidence %s",
+                 memgauge_confidence_name(p.confidence));
+    cr_assert(p.evidence & MEMGAUGE_EVIDENCE_LOW_HEADROOM);
+    cr_assert_not(p.evidence & MEMGAUGE_EVIDENCE_RISING);
 }
 
 Test(diagnose, a_steep_climb_toward_the_limit_is_rising_evidence)
@@ -257,15 +297,71 @@ Test(diagnose, a_steep_climb_toward_the_limit_is_rising_evidence)
     cr_assert_geq(p.confidence, MEMGAUGE_CONFIDENCE_MEDIUM);
 }
 
-Test(diagnose, no_limit_known_and_no_evidence_is_low_confidence)
+Test(diagnose, no_evidence_at_all_is_unexplained_never_an_oom)
 {
+    /* half the limit used, flat, normal pressure: not plenty, not tight */
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_UNEXPLAINED);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_NONE);
+    cr_assert_eq(p.evidence & MEMGAUGE__EVIDENCE_OF_OOM, 0);
+}
+
+Test(diagnose, nothing_known_of_limit_or_available_memory_is_unexplained)
+{
+    /* macOS without a jetsam limit, normal pressure: nothing points at memory */
     for (size_t i = 0; i < trail_n; i++)
         trail[i].limit = trail[i].available = 0;
     view.body.limit = view.body.available = 0;
     memgauge_previous_session_t p = run();
-    cr_assert_eq(p.verdict, MEMGAUGE_END_SUSPECTED_OOM);
-    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_LOW);
+    cr_assert_eq(p.verdict, MEMGAUGE_END_UNEXPLAINED);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_NONE);
     cr_assert_eq(p.evidence, 0);
+    cr_assert_eq(p.headroom_ppm, 0);
+}
+
+Test(diagnose, with_no_limit_the_system_pressure_level_still_counts)
+{
+    for (size_t i = 0; i < trail_n; i++)
+        trail[i].limit = trail[i].available = 0;
+    view.body.limit = view.body.available = 0;
+    end_at(256 * MIB, 0, MEMGAUGE_PRESSURE_CRITICAL);
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_SUSPECTED_OOM);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_HIGH);
+}
+
+/* Linux with no cgroup limit: MemAvailable is the headroom. */
+static void no_limit(uint64_t footprint, uint64_t available)
+{
+    for (size_t i = 0; i < trail_n; i++) {
+        trail[i].limit = 0;
+        trail[i].footprint = footprint;
+        trail[i].available = available;
+    }
+    view.body.limit = 0;
+    end_at(footprint, available, MEMGAUGE_PRESSURE_NORMAL);
+}
+
+Test(diagnose, a_kill_with_gigabytes_available_and_no_limit_is_unexplained)
+{
+    /* a steady 64 MiB process on a 24 GB machine, kill -9 */
+    no_limit(64 * MIB, UINT64_C(24713113600));
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_UNEXPLAINED, "verdict %s", memgauge_end_name(p.verdict));
+    cr_assert(p.evidence & MEMGAUGE_EVIDENCE_PLENTY_LEFT);
+    cr_assert_eq(p.limit_bytes, 0);
+    cr_assert_gt(p.headroom_ppm, 990000);
+}
+
+Test(diagnose, with_no_limit_a_system_out_of_memory_is_near_the_limit)
+{
+    /* the process holds nearly everything the system had left */
+    no_limit(3000 * MIB, 100 * MIB);
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_SUSPECTED_OOM);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_HIGH);
+    cr_assert(p.evidence & MEMGAUGE_EVIDENCE_NEAR_LIMIT);
+    cr_assert_eq(p.headroom_ppm, (uint32_t)(100.0 / 3100.0 * 1e6));
 }
 
 Test(diagnose, plenty_of_memory_left_is_unexplained_not_oom)

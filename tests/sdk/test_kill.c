@@ -30,6 +30,7 @@
 
 #include "journal.h"
 #include "record.h"
+#include "support/kernel.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define NS_PER_MS UINT64_C(1000000)
@@ -329,127 +330,6 @@ static void uuid_text(const uint8_t id[16], char out[40])
 #define OOM_SLACK_MS 250u
 #define OOM_NEAR_FRACTION 0.15
 
-static int write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-/* This process's cgroup path in the v1 memory hierarchy (version 1) or in the
- * v2 unified one (version 2), "" for the root. */
-static int own_cgroup(int version, char *out, size_t cap)
-{
-    size_t len;
-    char *text = (char *)read_all("/proc/self/cgroup", &len);
-    int found = -1;
-    for (char *line = text ? strtok(text, "\n") : NULL; line && found != 0;
-         line = strtok(NULL, "\n")) {
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (c2 == NULL)
-            continue;
-        *c2 = '\0';
-        const char *ctrls = c1 + 1, *path = c2 + 1;
-        int match = 0;
-        if (version == 2) {
-            match = ctrls[0] == '\0';
-        } else {
-            for (const char *p = ctrls; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-                match |= strncmp(p, "memory", 6) == 0 && (p[6] == ',' || p[6] == '\0');
-        }
-        if (match && snprintf(out, cap, "%s", strcmp(path, "/") == 0 ? "" : path) < (int)cap)
-            found = 0;
-    }
-    free(text);
-    return found;
-}
-
-typedef struct cgroup_s {
-    char dir[512];
-    char events[600]; /* the file with the oom_kill count */
-} cgroup_t;
-
-static char limit_text[32];
-
-/* A child memory cgroup with OOM_LIMIT and no swap to escape to: nested in
- * this process's own when the kernel allows it, else at the hierarchy's root. */
-static int make_cgroup_v1(cgroup_t *cg)
-{
-    char self[400];
-    if (own_cgroup(1, self, sizeof self) != 0)
-        return -1;
-    const char *bases[2] = {self, ""};
-    for (int i = 0; i < 2; i++) {
-        snprintf(cg->dir, sizeof cg->dir, "/sys/fs/cgroup/memory%s/memgauge-oom-%d", bases[i],
-                 (int)getpid());
-        if (mkdir(cg->dir, 0755) != 0)
-            continue;
-        char p[600];
-        path_in(p, sizeof p, cg->dir, "memory.limit_in_bytes");
-        int ok = write_text(p, limit_text) == 0;
-        path_in(p, sizeof p, cg->dir, "memory.memsw.limit_in_bytes");
-        if (ok && access(p, F_OK) == 0 && write_text(p, limit_text) != 0)
-            fprintf(stderr, "note: %s not writable (%s): swap could delay the kill\n", p,
-                    strerror(errno));
-        if (ok) {
-            path_in(cg->events, sizeof cg->events, cg->dir, "memory.oom_control");
-            return 0;
-        }
-        rmdir(cg->dir);
-    }
-    return -1;
-}
-
-static int make_cgroup_v2(cgroup_t *cg)
-{
-    char self[400], p[600];
-    if (own_cgroup(2, self, sizeof self) != 0)
-        return -1;
-    snprintf(p, sizeof p, "/sys/fs/cgroup%s/cgroup.subtree_control", self);
-    write_text(p, "+memory"); /* refused when already on, or not allowed: memory.max tells */
-    snprintf(cg->dir, sizeof cg->dir, "/sys/fs/cgroup%s/memgauge-oom-%d", self, (int)getpid());
-    if (mkdir(cg->dir, 0755) != 0)
-        return -1;
-    path_in(p, sizeof p, cg->dir, "memory.max");
-    if (write_text(p, limit_text) != 0) {
-        rmdir(cg->dir);
-        return -1;
-    }
-    path_in(p, sizeof p, cg->dir, "memory.swap.max");
-    if (access(p, F_OK) == 0)
-        write_text(p, "0");
-    path_in(cg->events, sizeof cg->events, cg->dir, "memory.events");
-    return 0;
-}
-
-static int make_cgroup(cgroup_t *cg)
-{
-    snprintf(limit_text, sizeof limit_text, "%" PRIu64, (uint64_t)OOM_LIMIT);
-    if (getenv("MEMGAUGE_TEST_NO_CGROUP") != NULL) /* to exercise the fallback */
-        return -1;
-    if (access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) == 0 && make_cgroup_v1(cg) == 0)
-        return 0;
-    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 && make_cgroup_v2(cg) == 0)
-        return 0;
-    return -1;
-}
-
-/* The cgroup's kernel OOM kill count, or -1 when the kernel does not say. */
-static int64_t oom_kills(const cgroup_t *cg)
-{
-    size_t len;
-    char *text = (char *)read_all(cg->events, &len);
-    const char *k = text ? strstr(text, "oom_kill ") : NULL;
-    int64_t n = k ? (int64_t)strtoll(k + strlen("oom_kill "), NULL, 10) : -1;
-    free(text);
-    return n;
-}
-
 /* Starts the real sample app with stdout to `out_path`, in the cgroup when
  * `procs` is not NULL (the child moves itself there before exec). */
 static pid_t spawn_sample(const char *procs, const char *out_path, char *const argv[])
@@ -474,29 +354,6 @@ static pid_t spawn_sample(const char *procs, const char *out_path, char *const a
     if (pfd >= 0)
         close(pfd);
     return pid;
-}
-
-/* RssAnon + VmSwap of another process: the footprint as the SDK defines it. */
-static uint64_t footprint_of(pid_t pid)
-{
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    uint64_t total = 0;
-    const char *keys[2] = {"RssAnon:", "VmSwap:"};
-    for (int i = 0; i < 2; i++) {
-        const char *k = strstr(buf, keys[i]);
-        if (k != NULL)
-            total += strtoull(k + strlen(keys[i]), NULL, 10) * 1024u;
-    }
-    return total;
 }
 
 /* The line of `text` that starts with `prefix` (the last one if `last`). */
@@ -546,22 +403,14 @@ Test(oom_kill, kernel_oom_kill_reads_as_suspected_oom_with_a_trail_ending_at_the
     fresh_dir(dir, sizeof dir, "oom");
     path_in(out1, sizeof out1, dir, "run1.out");
     path_in(out2, sizeof out2, dir, "run2.out");
-    cgroup_t cg;
-    int real = make_cgroup(&cg) == 0;
-    if (real)
-        snprintf(g_cgroup, sizeof g_cgroup, "%s", cg.dir);
-    char procs[600];
-    if (real) {
-        path_in(procs, sizeof procs, cg.dir, "cgroup.procs");
-    } else {
-        fprintf(stderr,
-                "\n*** WARNING: no memory cgroup can be created here (cgroup v1 memory or v2 "
-                "memory.max).\n*** WARNING: oom_kill falls back to a SIGKILL from the test at a "
-                "self-imposed %llu MiB limit:\n*** WARNING: the KERNEL's OOM kill is NOT tested "
-                "in this run.\n\n",
-                (unsigned long long)(OOM_LIMIT / MIB));
-    }
-    int64_t kills_before = real ? oom_kills(&cg) : -1;
+    mg_cgroup_t cg;
+    char why[700];
+    if (mg_cgroup_make(&cg, "memgauge-oom", OOM_LIMIT, why, sizeof why) != 0)
+        MG_KERNEL_SKIP("oom_kill.kernel_oom_kill_reads_as_suspected_oom_with_a_trail_ending_at_"
+                       "the_limit",
+                       why);
+    snprintf(g_cgroup, sizeof g_cgroup, "%s", cg.dir);
+    int64_t kills_before = mg_cgroup_oom_kills(&cg);
 
     char *leak[] = {"memgauge-sample",
                     "--scenario",
@@ -576,39 +425,28 @@ Test(oom_kill, kernel_oom_kill_reads_as_suspected_oom_with_a_trail_ending_at_the
                     dir,
                     NULL};
     uint64_t t0 = wall_ns();
-    pid_t pid = spawn_sample(real ? procs : NULL, out1, leak);
+    pid_t pid = spawn_sample(cg.procs, out1, leak);
     int status;
-    if (real) {
-        cr_assert_eq(waitpid(pid, &status, 0), pid);
-    } else {
-        pid_t reaped;
-        while ((reaped = waitpid(pid, &status, WNOHANG)) == 0 && footprint_of(pid) < OOM_LIMIT)
-            sleep_us(2000);
-        if (reaped == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-        }
-    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
     uint64_t kill_ns = wall_ns();
     static char text[65536];
     read_text(out1, text, sizeof text);
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
               "the leaking app was not SIGKILLed: status 0x%x after %.1f s; output:\n%s", status,
               (double)(kill_ns - t0) / 1e9, text);
-    int64_t kills_after = real ? oom_kills(&cg) : -1;
-    if (real && kills_before >= 0)
+    int64_t kills_after = mg_cgroup_oom_kills(&cg);
+    if (kills_before >= 0)
         cr_assert_eq(kills_after, kills_before + 1, "the kernel counted %lld OOM kills, not 1",
                      (long long)(kills_after - kills_before));
 
     char *again[] = {"memgauge-sample", "--scenario", "steady",      "--duration", "1",
                      "--interval-ms",   "100",        "--state-dir", dir,          NULL};
-    pid = spawn_sample(real ? procs : NULL, out2, again);
+    pid = spawn_sample(cg.procs, out2, again);
     status = wait_child(pid, 60000);
     read_text(out2, text, sizeof text);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "second run failed (0x%x):\n%s",
               status, text);
-    if (real)
-        cr_assert_eq(rmdir(cg.dir), 0, "%s: %s", cg.dir, strerror(errno));
+    cr_assert_eq(rmdir(cg.dir), 0, "%s: %s", cg.dir, strerror(errno));
 
     const char *prev = find_line(text, "previous ", 0);
     char verdict[32], confidence[16], evidence[128];
@@ -630,16 +468,16 @@ Test(oom_kill, kernel_oom_kill_reads_as_suspected_oom_with_a_trail_ending_at_the
     cr_assert_eq(field_u64(prev, "last_wall_ns"), last_ns);
     uint64_t footprint = field_u64(last, "footprint_bytes");
     fprintf(stderr,
-            "oom_kill: %s kill after %.2f s; the trail ends %.0f ms before it at %.1f MiB of "
-            "%llu MiB; %.*s\n",
-            real ? "kernel" : "self-imposed", (double)(kill_ns - t0) / 1e9,
-            ((double)kill_ns - (double)last_ns) / 1e6, (double)footprint / (double)MIB,
-            (unsigned long long)(OOM_LIMIT / MIB), (int)strcspn(prev, "\n"), prev);
+            "oom_kill: kernel kill (cgroup v%d) after %.2f s; the trail ends %.0f ms before it "
+            "at %.1f MiB of %llu MiB; %.*s\n",
+            cg.version, (double)(kill_ns - t0) / 1e9, ((double)kill_ns - (double)last_ns) / 1e6,
+            (double)footprint / (double)MIB, (unsigned long long)(OOM_LIMIT / MIB),
+            (int)strcspn(prev, "\n"), prev);
     uint64_t near = (uint64_t)((double)OOM_LIMIT * OOM_NEAR_FRACTION);
     cr_assert(footprint + near >= OOM_LIMIT && footprint <= OOM_LIMIT + near,
               "last footprint %llu MiB is not within 15 %% of the %llu MiB limit",
               (unsigned long long)(footprint / MIB), (unsigned long long)(OOM_LIMIT / MIB));
-    if (real) {
+    {
         /* the SDK knew the limit, so the evidence is positive, not elimination */
         cr_assert_str_eq(confidence, "high", "evidence %s", evidence);
         cr_assert_eq(field_u64(prev, "limit_bytes"), OOM_LIMIT);
@@ -866,7 +704,7 @@ Test(session_end, crash_noted_then_sigkill_reads_as_crash)
     cr_assert_eq(d.p.crash_signal, SIGABRT);
 }
 
-Test(session_end, sigkill_with_no_other_signal_is_not_eliminated)
+Test(session_end, sigkill_with_plenty_of_memory_left_is_unexplained_never_an_oom)
 {
     char dir[128];
     fresh_dir(dir, sizeof dir, "end-kill");
@@ -875,6 +713,20 @@ Test(session_end, sigkill_with_no_other_signal_is_not_eliminated)
     diagnosis_t d = diagnose_after(&s, pid);
     assert_killed_verdict(&d);
     cr_assert_gt(d.p.trail_count, 0, "a killed session leaves its trail");
+    /* The child held a few MiB on a machine with gigabytes available (with
+     * or without a cgroup limit): the kernel said so, and a kill then is no
+     * OOM. */
+    cr_assert_gt(d.p.available_bytes, 0, "the kernel reported no available memory");
+    cr_assert_gt(d.p.headroom_ppm, 500000,
+                 "only %u ppm headroom at the end: this test needs "
+                 "memory to spare",
+                 d.p.headroom_ppm);
+    cr_assert_eq(d.p.verdict, MEMGAUGE_END_UNEXPLAINED,
+                 "a kill with %llu bytes available (limit %llu) read as %s/%s, evidence %#x",
+                 (unsigned long long)d.p.available_bytes, (unsigned long long)d.p.limit_bytes,
+                 memgauge_end_name(d.p.verdict), memgauge_confidence_name(d.p.confidence),
+                 d.p.evidence);
+    cr_assert_eq(d.p.confidence, MEMGAUGE_CONFIDENCE_NONE);
 }
 
 Test(session_end, sigkill_in_the_background_reads_as_background_kill)

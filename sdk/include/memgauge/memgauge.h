@@ -521,19 +521,23 @@ typedef enum memgauge_end_e {
     MEMGAUGE_END_BACKGROUND_KILL = 10, /* killed while in the background */
     MEMGAUGE_END_HANG_KILL = 11,       /* killed while hung */
     MEMGAUGE_END_SUSPECTED_OOM = 12,   /* killed in the foreground, for memory (see confidence) */
-    MEMGAUGE_END_UNEXPLAINED = 13      /* killed in the foreground with plenty of memory left */
+    MEMGAUGE_END_UNEXPLAINED = 13      /* killed in the foreground, nothing points at memory */
 } memgauge_end_t;
 
 typedef enum memgauge_confidence_e {
     MEMGAUGE_CONFIDENCE_NONE = 0,
-    MEMGAUGE_CONFIDENCE_LOW = 1,    /* nothing else explains it, nothing points at memory */
-    MEMGAUGE_CONFIDENCE_MEDIUM = 2, /* low headroom, pressure warning or a fast climb */
+    MEMGAUGE_CONFIDENCE_LOW = 1,    /* memory was tight (headroom < 25 % or pressure warning)
+                                       but flat: nothing shows the limit was reached */
+    MEMGAUGE_CONFIDENCE_MEDIUM = 2, /* the trail climbed toward the limit (the rest gone within
+                                       10 s, or within 60 s while tight) */
     MEMGAUGE_CONFIDENCE_HIGH = 3    /* at the limit, critical pressure or a kernel OOM kill */
 } memgauge_confidence_t;
 
 /* Bits of memgauge_previous_session_t.evidence */
-#define MEMGAUGE_EVIDENCE_NEAR_LIMIT (1u << 0)   /* last headroom < 10 % of the limit */
-#define MEMGAUGE_EVIDENCE_LOW_HEADROOM (1u << 1) /* last headroom < 25 % of the limit */
+/* The headroom is a fraction of the limit; with the limit unknown, of the
+ * footprint plus the system's available memory (what the app could reach). */
+#define MEMGAUGE_EVIDENCE_NEAR_LIMIT (1u << 0)   /* last headroom < 10 % */
+#define MEMGAUGE_EVIDENCE_LOW_HEADROOM (1u << 1) /* last headroom < 25 % */
 #define MEMGAUGE_EVIDENCE_PRESSURE_CRITICAL (1u << 2)
 #define MEMGAUGE_EVIDENCE_PRESSURE_WARNING (1u << 3)
 #define MEMGAUGE_EVIDENCE_RISING (1u << 4)          /* the trail climbs toward the limit */
@@ -574,7 +578,8 @@ typedef struct memgauge_previous_session_s {
     uint64_t peak_bytes;       /* the session's peak */
     uint64_t limit_bytes;      /* at the end, 0 if unknown */
     uint64_t available_bytes;  /* at the end, 0 if unknown */
-    uint32_t headroom_ppm;     /* available / limit in millionths; 0 when unknown */
+    uint32_t headroom_ppm;     /* available / limit in millionths (limit unknown: available /
+                                  (footprint + available)); 0 when neither is known */
     int32_t unreadable_reason; /* for UNREADABLE: 1 magic, 2 version, 3 size, 4 header, 5 no whole
                                   copy */
     int64_t trend_bytes_per_s; /* footprint slope over the trail's last 10 s */
