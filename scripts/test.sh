@@ -97,7 +97,10 @@ darwin_check() { scripts/darwin-check.sh; }
 
 fuzz_record() { scripts/fuzz.sh "${MEMGAUGE_FUZZ_SECONDS:-60}"; }
 
-bench_smoke() { build/gcc/bench/sample_cost --quick && build/gcc/bench/wire_size --quick; }
+bench_smoke() {
+    build/gcc/bench/sample_cost --quick && build/gcc/bench/wire_size --quick &&
+        build/gcc/bench/verdicts --quick
+}
 
 # The transport end to end against the real memgauge-collector (built from
 # the root with the collector on), then a bounded fuzz run over the spool
