@@ -1,0 +1,161 @@
+/*
+ * The send hook over NSURLSession (docs/transport.md, "Send hook"): POSTs
+ * one batch and returns the HTTP status, or 0 when no answer came.
+ *
+ * - One ephemeral session for the process: no cookies, cache or
+ *   credentials on disk (Sentry's SentryTransportFactory does the same).
+ * - The hook is synchronous (it runs on the transport thread); it waits in
+ *   50 ms slices so that memgauge_apple_stop's deadline cancels the task.
+ * - The upload runs inside a background task (UIApplication), or an
+ *   expiring activity in an app extension, so that moving to the
+ *   background does not suspend the process mid-request; when the system
+ *   ends it, the task is cancelled and the batch stays in the spool.
+ */
+#import <Foundation/Foundation.h>
+#include <TargetConditionals.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "memgauge_apple.h"
+#include "memgauge_apple_internal.h"
+
+_Atomic uint64_t memgauge__apple_stop_deadline_ns;
+
+static NSURLSession *session(void)
+{
+    static NSURLSession *s;
+    static dispatch_once_t once;
+    dispatch_once(&once, ^{
+      NSURLSessionConfiguration *c = [NSURLSessionConfiguration ephemeralSessionConfiguration];
+      c.HTTPCookieStorage = nil;
+      c.URLCache = nil;
+      c.HTTPShouldSetCookies = NO;
+      s = [NSURLSession sessionWithConfiguration:c];
+    });
+    return s;
+}
+
+static uint64_t now_ns(void)
+{
+    return clock_gettime_nsec_np(CLOCK_MONOTONIC);
+}
+
+/* Keeps the process running while the block runs; calls expired() when the
+ * system will not wait any longer. Extension-safe: UIApplication is looked
+ * up at run time, and extensions get an expiring activity instead. */
+static void with_background_time(void (^work)(void), void (^expired)(void))
+{
+#if TARGET_OS_IOS || TARGET_OS_TV || TARGET_OS_VISION
+    if (!memgauge__apple_is_extension()) {
+        Class app_class = NSClassFromString(@"UIApplication");
+        id app = [app_class respondsToSelector:@selector(sharedApplication)]
+                     ? [app_class performSelector:@selector(sharedApplication)]
+                     : nil;
+        if (app != nil) {
+            __block NSUInteger task = 0; /* UIBackgroundTaskInvalid */
+            NSUInteger (*begin)(id, SEL, NSString *, void (^)(void)) =
+                (void *)[app methodForSelector:@selector(beginBackgroundTaskWithName:
+                                                                  expirationHandler:)];
+            void (*end)(id, SEL, NSUInteger) =
+                (void *)[app methodForSelector:@selector(endBackgroundTask:)];
+            task = begin(app, @selector(beginBackgroundTaskWithName:expirationHandler:),
+                         @"memgauge upload", ^{
+                           expired();
+                         });
+            work();
+            if (task != 0)
+                end(app, @selector(endBackgroundTask:), task);
+            return;
+        }
+    }
+#endif
+#if !TARGET_OS_OSX
+    dispatch_semaphore_t finished = dispatch_semaphore_create(0);
+    [[NSProcessInfo processInfo]
+        performExpiringActivityWithReason:@"memgauge upload"
+                               usingBlock:^(BOOL expiring) {
+                                 if (expiring) {
+                                     expired();
+                                     return;
+                                 }
+                                 work();
+                                 dispatch_semaphore_signal(finished);
+                               }];
+    dispatch_semaphore_wait(finished, DISPATCH_TIME_FOREVER);
+#else
+    (void)expired;
+    work();
+#endif
+}
+
+int memgauge_apple_send(const memgauge_http_request_t *req, char *retry_after, size_t cap,
+                        void *user_data)
+{
+    (void)user_data;
+    if (req == NULL || req->url == NULL)
+        return 0;
+    __block int status = 0;
+    @autoreleasepool {
+        NSURL *url = [NSURL URLWithString:@(req->url)];
+        if (url == nil)
+            return 0;
+        NSMutableURLRequest *r =
+            [NSMutableURLRequest requestWithURL:url
+                                    cachePolicy:NSURLRequestReloadIgnoringLocalCacheData
+                                timeoutInterval:req->total_timeout_ms / 1000.0];
+        r.HTTPMethod = @"POST";
+        for (size_t i = 0; i < req->header_count; i++) {
+            const char *h = req->headers[i], *colon = strchr(h, ':');
+            if (colon == NULL)
+                continue;
+            NSString *name = [[NSString alloc] initWithBytes:h
+                                                      length:(NSUInteger)(colon - h)
+                                                    encoding:NSUTF8StringEncoding];
+            NSString *value = [@(colon + 1)
+                stringByTrimmingCharactersInSet:[NSCharacterSet whitespaceCharacterSet]];
+            if (name != nil && value != nil)
+                [r setValue:value forHTTPHeaderField:name];
+        }
+        /* the body is borrowed for this call only: copy it */
+        r.HTTPBody = [NSData dataWithBytes:req->body length:req->body_len];
+
+        __block NSHTTPURLResponse *answer = nil;
+        dispatch_semaphore_t done = dispatch_semaphore_create(0);
+        NSURLSessionDataTask *task =
+            [session() dataTaskWithRequest:r
+                         completionHandler:^(NSData *data, NSURLResponse *response,
+                                             NSError *error) {
+                           (void)data;
+                           if (error == nil && [response isKindOfClass:[NSHTTPURLResponse class]])
+                               answer = (NSHTTPURLResponse *)response;
+                           dispatch_semaphore_signal(done);
+                         }];
+        uint64_t deadline = now_ns() + (uint64_t)req->total_timeout_ms * 1000000u;
+        with_background_time(
+            ^{
+              [task resume];
+              for (;;) {
+                  if (dispatch_semaphore_wait(done, dispatch_time(DISPATCH_TIME_NOW,
+                                                                  50 * NSEC_PER_MSEC)) == 0)
+                      return;
+                  uint64_t now = now_ns();
+                  uint64_t stop = atomic_load(&memgauge__apple_stop_deadline_ns);
+                  if (now >= deadline || (stop != 0 && now >= stop)) {
+                      [task cancel]; /* the completion handler still runs */
+                      dispatch_semaphore_wait(done, DISPATCH_TIME_FOREVER);
+                      return;
+                  }
+              }
+            },
+            ^{
+              [task cancel];
+            });
+        if (answer != nil) {
+            status = (int)answer.statusCode;
+            NSString *ra = [answer valueForHTTPHeaderField:@"Retry-After"];
+            if (ra != nil && retry_after != NULL && cap > 0)
+                strlcpy(retry_after, ra.UTF8String, cap);
+        }
+    }
+    return status;
+}
