@@ -10,6 +10,8 @@
  *   out-of-memory kill in the foreground (the peers' false OOMs).
  * - App extensions (the main bundle ends in .appex) have no UIApplication:
  *   NSExtensionHost's notifications give the same states.
+ * - macOS: NSApplication's active, resigned, hidden and unhidden.
+ *   watchOS: not observed yet (the state stays unknown).
  * - A prewarmed launch (ActivePrewarm=1, iOS 15+) starts in BACKGROUND:
  *   the system may kill it before the user ever opens the app.
  * Memory warnings and thermal state changes are observed but have no C
@@ -86,7 +88,7 @@ int memgauge_apple_stop(memgauge_t *handle, uint32_t timeout_ms)
     return rc;
 }
 
-static void observe(NSString *name, int state)
+__attribute__((unused)) static void observe(NSString *name, int state)
 {
     [[NSNotificationCenter defaultCenter] addObserverForName:name
                                                       object:nil
@@ -116,14 +118,15 @@ __attribute__((constructor)) static void memgauge_apple_load(void)
         if (prewarm != NULL && strcmp(prewarm, "1") == 0)
             memgauge_set_app_state(MEMGAUGE_APP_BACKGROUND);
 
-#if TARGET_OS_IOS || TARGET_OS_TV || TARGET_OS_VISION
+#if TARGET_OS_IOS || TARGET_OS_TV || (defined(TARGET_OS_VISION) && TARGET_OS_VISION)
         if (memgauge__apple_is_extension()) {
-            observe(@"NSExtensionHostDidBecomeActiveNotification", MEMGAUGE_APP_ACTIVE);
-            observe(@"NSExtensionHostWillResignActiveNotification", MEMGAUGE_APP_INACTIVE);
-            observe(@"NSExtensionHostWillEnterForegroundNotification", MEMGAUGE_APP_INACTIVE);
-            observe(@"NSExtensionHostDidEnterBackgroundNotification", MEMGAUGE_APP_BACKGROUND);
+            observe(NSExtensionHostDidBecomeActiveNotification, MEMGAUGE_APP_ACTIVE);
+            observe(NSExtensionHostWillResignActiveNotification, MEMGAUGE_APP_INACTIVE);
+            observe(NSExtensionHostWillEnterForegroundNotification, MEMGAUGE_APP_INACTIVE);
+            observe(NSExtensionHostDidEnterBackgroundNotification, MEMGAUGE_APP_BACKGROUND);
         } else {
-            /* the UIKit names as strings: no UIKit import, extension-safe */
+            /* UIKit's names as strings (their values): no UIKit import,
+             * so the glue links into extensions too */
             observe(@"UIApplicationDidBecomeActiveNotification", MEMGAUGE_APP_ACTIVE);
             observe(@"UIApplicationWillResignActiveNotification", MEMGAUGE_APP_INACTIVE);
             observe(@"UIApplicationWillEnterForegroundNotification", MEMGAUGE_APP_INACTIVE);
@@ -132,6 +135,13 @@ __attribute__((constructor)) static void memgauge_apple_load(void)
         }
         /* will terminate: UIKit calls exit() next, and the record's exit
          * marker (atexit) already tells the next launch */
+#elif TARGET_OS_OSX
+        /* AppKit's names as strings, for the same reason; a hidden app is
+         * out of sight, an inactive one visible */
+        observe(@"NSApplicationDidBecomeActiveNotification", MEMGAUGE_APP_ACTIVE);
+        observe(@"NSApplicationDidResignActiveNotification", MEMGAUGE_APP_INACTIVE);
+        observe(@"NSApplicationDidHideNotification", MEMGAUGE_APP_BACKGROUND);
+        observe(@"NSApplicationDidUnhideNotification", MEMGAUGE_APP_INACTIVE);
 #endif
         observe_other(NSProcessInfoThermalStateDidChangeNotification);
     }

@@ -40,48 +40,86 @@ static uint64_t now_ns(void)
     return clock_gettime_nsec_np(CLOCK_MONOTONIC);
 }
 
-/* Keeps the process running while the block runs; calls expired() when the
- * system will not wait any longer. Extension-safe: UIApplication is looked
- * up at run time, and extensions get an expiring activity instead. */
+#if TARGET_OS_IOS || TARGET_OS_TV || (defined(TARGET_OS_VISION) && TARGET_OS_VISION)
+#define MEMGAUGE__HAVE_UIAPPLICATION 1
+#else
+#define MEMGAUGE__HAVE_UIAPPLICATION 0
+#endif
+
+/* Keeps the process running while work() runs; calls expired() when the
+ * system will not wait any longer (work() then returns soon: its request
+ * is cancelled). Extension-safe: UIApplication is looked up at run time,
+ * and an app extension gets an expiring activity instead. When no
+ * background time is granted, work() runs anyway. */
 static void with_background_time(void (^work)(void), void (^expired)(void))
 {
-#if TARGET_OS_IOS || TARGET_OS_TV || TARGET_OS_VISION
-    if (!memgauge__apple_is_extension()) {
-        Class app_class = NSClassFromString(@"UIApplication");
-        id app = [app_class respondsToSelector:@selector(sharedApplication)]
-                     ? [app_class performSelector:@selector(sharedApplication)]
-                     : nil;
-        if (app != nil) {
-            __block NSUInteger task = 0; /* UIBackgroundTaskInvalid */
-            NSUInteger (*begin)(id, SEL, NSString *, void (^)(void)) =
-                (void *)[app methodForSelector:@selector(beginBackgroundTaskWithName:
-                                                                  expirationHandler:)];
-            void (*end)(id, SEL, NSUInteger) =
-                (void *)[app methodForSelector:@selector(endBackgroundTask:)];
-            task = begin(app, @selector(beginBackgroundTaskWithName:expirationHandler:),
-                         @"memgauge upload", ^{
-                           expired();
-                         });
-            work();
-            if (task != 0)
-                end(app, @selector(endBackgroundTask:), task);
-            return;
+#if MEMGAUGE__HAVE_UIAPPLICATION
+    Class app_class = NSClassFromString(@"UIApplication");
+    id app = nil;
+    if (!memgauge__apple_is_extension() &&
+        [app_class respondsToSelector:@selector(sharedApplication)])
+        app = [app_class performSelector:@selector(sharedApplication)];
+    if (app != nil) {
+        /* beginBackgroundTask and endBackgroundTask may be called from any
+         * thread; the task must end exactly once, in the expiration
+         * handler at the latest, or the system kills the app. */
+        NSUInteger (*begin)(id, SEL, NSString *, void (^)(void)) = (void *)[app
+            methodForSelector:@selector(beginBackgroundTaskWithName:expirationHandler:)];
+        void (*end)(id, SEL, NSUInteger) =
+            (void *)[app methodForSelector:@selector(endBackgroundTask:)];
+        NSObject *lock = [NSObject new];
+        __block NSUInteger task = 0; /* UIBackgroundTaskInvalid */
+        __block BOOL ended = NO;
+        void (^end_once)(void) = ^{
+          @synchronized(lock) {
+              if (!ended && task != 0)
+                  end(app, @selector(endBackgroundTask:), task);
+              ended = YES;
+          }
+        };
+        NSUInteger started = begin(app, @selector(beginBackgroundTaskWithName:expirationHandler:),
+                                   @"memgauge upload", ^{
+                                     expired();
+                                     end_once();
+                                   });
+        @synchronized(lock) {
+            if (!ended)
+                task = started;
         }
+        work();
+        end_once();
+        return;
     }
 #endif
 #if !TARGET_OS_OSX
-    dispatch_semaphore_t finished = dispatch_semaphore_create(0);
+    /* 0: waiting, 1: work ran, 2: no time granted */
+    NSObject *lock = [NSObject new];
+    __block int outcome = 0;
+    dispatch_semaphore_t settled = dispatch_semaphore_create(0);
     [[NSProcessInfo processInfo]
         performExpiringActivityWithReason:@"memgauge upload"
                                usingBlock:^(BOOL expiring) {
                                  if (expiring) {
                                      expired();
+                                     @synchronized(lock) {
+                                         if (outcome != 0)
+                                             return; /* work() is running: it signals */
+                                         outcome = 2;
+                                     }
+                                     dispatch_semaphore_signal(settled);
                                      return;
                                  }
+                                 @synchronized(lock) {
+                                     if (outcome != 0)
+                                         return;
+                                     outcome = 1;
+                                 }
                                  work();
-                                 dispatch_semaphore_signal(finished);
+                                 dispatch_semaphore_signal(settled);
                                }];
-    dispatch_semaphore_wait(finished, DISPATCH_TIME_FOREVER);
+    dispatch_semaphore_wait(settled, DISPATCH_TIME_FOREVER);
+    if (outcome == 2)
+        work();
 #else
     (void)expired;
     work();
@@ -121,22 +159,21 @@ int memgauge_apple_send(const memgauge_http_request_t *req, char *retry_after, s
 
         __block NSHTTPURLResponse *answer = nil;
         dispatch_semaphore_t done = dispatch_semaphore_create(0);
-        NSURLSessionDataTask *task =
-            [session() dataTaskWithRequest:r
-                         completionHandler:^(NSData *data, NSURLResponse *response,
-                                             NSError *error) {
-                           (void)data;
-                           if (error == nil && [response isKindOfClass:[NSHTTPURLResponse class]])
-                               answer = (NSHTTPURLResponse *)response;
-                           dispatch_semaphore_signal(done);
-                         }];
+        NSURLSessionDataTask *task = [session()
+            dataTaskWithRequest:r
+              completionHandler:^(NSData *data, NSURLResponse *response, NSError *error) {
+                (void)data;
+                if (error == nil && [response isKindOfClass:[NSHTTPURLResponse class]])
+                    answer = (NSHTTPURLResponse *)response;
+                dispatch_semaphore_signal(done);
+              }];
         uint64_t deadline = now_ns() + (uint64_t)req->total_timeout_ms * 1000000u;
         with_background_time(
             ^{
               [task resume];
               for (;;) {
-                  if (dispatch_semaphore_wait(done, dispatch_time(DISPATCH_TIME_NOW,
-                                                                  50 * NSEC_PER_MSEC)) == 0)
+                  if (dispatch_semaphore_wait(
+                          done, dispatch_time(DISPATCH_TIME_NOW, 50 * NSEC_PER_MSEC)) == 0)
                       return;
                   uint64_t now = now_ns();
                   uint64_t stop = atomic_load(&memgauge__apple_stop_deadline_ns);

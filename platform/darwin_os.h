@@ -21,10 +21,11 @@ typedef struct memgauge__darwin_os_s {
      * SIMULATOR_RUNTIME_BUILD_VERSION ("21E213"). */
     const char *sim_version;
     const char *sim_build;
-    /* sysctl kern.iossupportversion: the iOS version a Mac supports ("17.4");
-     * empty on an iPhone or iPad (xnu bsd/kern/kern_sysctl.c sets it only
-     * on macOS). Non-empty in an iOS build means an iOS app running on an
-     * Apple-silicon Mac. */
+    /* sysctl kern.iossupportversion: the iOS version a Mac supports ("17.4").
+     * launchd sets it from SystemVersion.plist's iOSSupportVersion, which
+     * macOS has and iOS does not; on visionOS xnu answers "" to iOS
+     * processes (bsd/kern/kern_sysctl.c, sysctl_iossupportversion). So in
+     * an iOS build, non-empty means an iOS app on an Apple-silicon Mac. */
     const char *ios_support;
 } memgauge__darwin_os_t;
 

@@ -21,8 +21,9 @@ int memgauge__darwin_pressure_from_flags(uintptr_t flags, bool simulator)
     return MEMGAUGE_PRESSURE_NORMAL;
 }
 
-memgauge__darwin_pressure_state_t memgauge__darwin_pressure_on_event(
-    memgauge__darwin_pressure_state_t state, uintptr_t flags, bool simulator, uint64_t now_ns)
+memgauge__darwin_pressure_state_t
+memgauge__darwin_pressure_on_event(memgauge__darwin_pressure_state_t state, uintptr_t flags,
+                                   bool simulator, uint64_t now_ns)
 {
     /* flags that name no level (another bit of a newer SDK) change nothing */
     const uintptr_t known = MEMGAUGE__DISPATCH_PRESSURE_NORMAL | MEMGAUGE__DISPATCH_PRESSURE_WARN |

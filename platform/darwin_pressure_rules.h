@@ -40,8 +40,9 @@ int memgauge__darwin_pressure_from_flags(uintptr_t flags, bool simulator);
 typedef uint64_t memgauge__darwin_pressure_state_t;
 
 /* The state after one handler call at now_ns (monotonic). */
-memgauge__darwin_pressure_state_t memgauge__darwin_pressure_on_event(
-    memgauge__darwin_pressure_state_t state, uintptr_t flags, bool simulator, uint64_t now_ns);
+memgauge__darwin_pressure_state_t
+memgauge__darwin_pressure_on_event(memgauge__darwin_pressure_state_t state, uintptr_t flags,
+                                   bool simulator, uint64_t now_ns);
 
 /* The level the state stands for at now_ns: the last event's level, or
  * normal once an elevated one is older than MEMGAUGE__DARWIN_PRESSURE_QUIET_NS.

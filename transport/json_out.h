@@ -40,14 +40,14 @@ enum {
 };
 
 typedef struct memgauge__json_s {
-    char *buf;        /* owned; NUL-terminated while no error */
-    size_t len;       /* bytes written, without the NUL */
-    size_t cap;       /* bytes allocated */
-    size_t max_bytes; /* the bound on len */
+    char *buf;          /* owned; NUL-terminated while no error */
+    size_t len;         /* bytes written, without the NUL */
+    size_t cap;         /* bytes allocated */
+    size_t max_bytes;   /* the bound on len */
     size_t initial_cap; /* the first allocation */
-    int error;        /* MEMGAUGE__JSON_OK or the first error */
-    uint32_t depth;   /* open containers */
-    bool done;        /* the top-level value is complete */
+    int error;          /* MEMGAUGE__JSON_OK or the first error */
+    uint32_t depth;     /* open containers */
+    bool done;          /* the top-level value is complete */
     /* per open container: 'o' or 'a', whether it has a member yet, and for
      * an object whether a key waits for its value */
     char kind[MEMGAUGE__JSON_MAX_DEPTH];

@@ -20,8 +20,10 @@
 
 Test(darwin_pressure, each_single_flag_is_its_level)
 {
-    cr_assert(eq(int, memgauge__darwin_pressure_from_flags(NORMAL, false), MEMGAUGE_PRESSURE_NORMAL));
-    cr_assert(eq(int, memgauge__darwin_pressure_from_flags(WARN, false), MEMGAUGE_PRESSURE_WARNING));
+    cr_assert(
+        eq(int, memgauge__darwin_pressure_from_flags(NORMAL, false), MEMGAUGE_PRESSURE_NORMAL));
+    cr_assert(
+        eq(int, memgauge__darwin_pressure_from_flags(WARN, false), MEMGAUGE_PRESSURE_WARNING));
     cr_assert(
         eq(int, memgauge__darwin_pressure_from_flags(CRITICAL, false), MEMGAUGE_PRESSURE_CRITICAL));
 }
@@ -45,7 +47,8 @@ Test(darwin_pressure, simulator_events_are_warnings_whatever_the_data)
     cr_assert(eq(int, memgauge__darwin_pressure_from_flags(WARN, true), MEMGAUGE_PRESSURE_WARNING));
     cr_assert(
         eq(int, memgauge__darwin_pressure_from_flags(CRITICAL, true), MEMGAUGE_PRESSURE_WARNING));
-    cr_assert(eq(int, memgauge__darwin_pressure_from_flags(NORMAL, true), MEMGAUGE_PRESSURE_WARNING));
+    cr_assert(
+        eq(int, memgauge__darwin_pressure_from_flags(NORMAL, true), MEMGAUGE_PRESSURE_WARNING));
     cr_assert(eq(int, memgauge__darwin_pressure_from_flags(0, true), MEMGAUGE_PRESSURE_NORMAL));
 }
 
@@ -63,14 +66,17 @@ Test(darwin_pressure, initial_state_is_normal)
 Test(darwin_pressure, critical_without_news_expires_after_the_quiet_period)
 {
     uint64_t t0 = 100 * S;
-    memgauge__darwin_pressure_state_t st = memgauge__darwin_pressure_on_event(0, CRITICAL, false, t0);
+    memgauge__darwin_pressure_state_t st =
+        memgauge__darwin_pressure_on_event(0, CRITICAL, false, t0);
 
     cr_assert(eq(int, memgauge__darwin_pressure_level(st, t0), MEMGAUGE_PRESSURE_CRITICAL));
-    cr_assert(eq(int, memgauge__darwin_pressure_level(st, t0 + MEMGAUGE__DARWIN_PRESSURE_QUIET_NS - S),
+    cr_assert(eq(int,
+                 memgauge__darwin_pressure_level(st, t0 + MEMGAUGE__DARWIN_PRESSURE_QUIET_NS - S),
                  MEMGAUGE_PRESSURE_CRITICAL));
     cr_assert(eq(int, memgauge__darwin_pressure_level(st, t0 + MEMGAUGE__DARWIN_PRESSURE_QUIET_NS),
                  MEMGAUGE_PRESSURE_NORMAL));
-    cr_assert(eq(int, memgauge__darwin_pressure_level(st, t0 + 3600 * S), MEMGAUGE_PRESSURE_NORMAL));
+    cr_assert(
+        eq(int, memgauge__darwin_pressure_level(st, t0 + 3600 * S), MEMGAUGE_PRESSURE_NORMAL));
 }
 
 Test(darwin_pressure, a_resent_event_keeps_the_level)
@@ -89,7 +95,8 @@ Test(darwin_pressure, a_resent_event_keeps_the_level)
 
 Test(darwin_pressure, normal_event_ends_an_elevated_level_at_once)
 {
-    memgauge__darwin_pressure_state_t st = memgauge__darwin_pressure_on_event(0, CRITICAL, false, 5 * S);
+    memgauge__darwin_pressure_state_t st =
+        memgauge__darwin_pressure_on_event(0, CRITICAL, false, 5 * S);
     st = memgauge__darwin_pressure_on_event(st, NORMAL, false, 6 * S);
 
     cr_assert(eq(int, memgauge__darwin_pressure_level(st, 6 * S), MEMGAUGE_PRESSURE_NORMAL));
@@ -97,7 +104,8 @@ Test(darwin_pressure, normal_event_ends_an_elevated_level_at_once)
 
 Test(darwin_pressure, a_lower_event_replaces_a_higher_one)
 {
-    memgauge__darwin_pressure_state_t st = memgauge__darwin_pressure_on_event(0, CRITICAL, false, 5 * S);
+    memgauge__darwin_pressure_state_t st =
+        memgauge__darwin_pressure_on_event(0, CRITICAL, false, 5 * S);
     st = memgauge__darwin_pressure_on_event(st, WARN, false, 6 * S);
 
     cr_assert(eq(int, memgauge__darwin_pressure_level(st, 6 * S), MEMGAUGE_PRESSURE_WARNING));
@@ -105,8 +113,10 @@ Test(darwin_pressure, a_lower_event_replaces_a_higher_one)
 
 Test(darwin_pressure, unknown_flags_change_nothing)
 {
-    memgauge__darwin_pressure_state_t st = memgauge__darwin_pressure_on_event(0, WARN, false, 5 * S);
-    memgauge__darwin_pressure_state_t after = memgauge__darwin_pressure_on_event(st, 0x10, false, 9 * S);
+    memgauge__darwin_pressure_state_t st =
+        memgauge__darwin_pressure_on_event(0, WARN, false, 5 * S);
+    memgauge__darwin_pressure_state_t after =
+        memgauge__darwin_pressure_on_event(st, 0x10, false, 9 * S);
 
     cr_assert(eq(u64, after, st));
 }
@@ -116,13 +126,15 @@ Test(darwin_pressure, simulator_warning_expires_too)
     memgauge__darwin_pressure_state_t st = memgauge__darwin_pressure_on_event(0, WARN, true, 5 * S);
 
     cr_assert(eq(int, memgauge__darwin_pressure_level(st, 5 * S), MEMGAUGE_PRESSURE_WARNING));
-    cr_assert(eq(int, memgauge__darwin_pressure_level(st, 5 * S + MEMGAUGE__DARWIN_PRESSURE_QUIET_NS),
+    cr_assert(eq(int,
+                 memgauge__darwin_pressure_level(st, 5 * S + MEMGAUGE__DARWIN_PRESSURE_QUIET_NS),
                  MEMGAUGE_PRESSURE_NORMAL));
 }
 
 Test(darwin_pressure, an_event_at_time_zero_is_still_elevated)
 {
-    memgauge__darwin_pressure_state_t st = memgauge__darwin_pressure_on_event(0, CRITICAL, false, 0);
+    memgauge__darwin_pressure_state_t st =
+        memgauge__darwin_pressure_on_event(0, CRITICAL, false, 0);
 
     cr_assert(eq(int, memgauge__darwin_pressure_level(st, 0), MEMGAUGE_PRESSURE_CRITICAL));
 }
@@ -147,22 +159,29 @@ static const char *os_text(const memgauge__darwin_os_t *in)
 
 Test(darwin_os, device_reads_its_own_version)
 {
-    memgauge__darwin_os_t in = {.family = "iOS", .product = "17.4", .build = "21E219",
-                                .release = "23.4.0", .ios_support = ""};
+    memgauge__darwin_os_t in = {.family = "iOS",
+                                .product = "17.4",
+                                .build = "21E219",
+                                .release = "23.4.0",
+                                .ios_support = ""};
     cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4 (21E219)"));
 }
 
 Test(darwin_os, simulator_reads_the_runtime_not_the_host_mac)
 {
-    memgauge__darwin_os_t in = {.family = "iOS", .product = "14.4", .build = "23E214",
-                                .simulator = true, .sim_version = "17.4", .sim_build = "21E213"};
+    memgauge__darwin_os_t in = {.family = "iOS",
+                                .product = "14.4",
+                                .build = "23E214",
+                                .simulator = true,
+                                .sim_version = "17.4",
+                                .sim_build = "21E213"};
     cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4 (21E213) simulator"));
 }
 
 Test(darwin_os, simulator_without_its_environment_names_the_host)
 {
-    memgauge__darwin_os_t in = {.family = "iOS", .product = "14.4", .build = "23E214",
-                                .simulator = true};
+    memgauge__darwin_os_t in = {
+        .family = "iOS", .product = "14.4", .build = "23E214", .simulator = true};
     cr_assert(eq(str, (char *)os_text(&in), "iOS simulator on macOS 14.4 (23E214)"));
 }
 
@@ -174,15 +193,15 @@ Test(darwin_os, simulator_runtime_without_build_marks_it_unknown)
 
 Test(darwin_os, ios_app_on_an_apple_silicon_mac_is_labelled)
 {
-    memgauge__darwin_os_t in = {.family = "iOS", .product = "14.4", .build = "23E214",
-                                .ios_support = "17.4"};
+    memgauge__darwin_os_t in = {
+        .family = "iOS", .product = "14.4", .build = "23E214", .ios_support = "17.4"};
     cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4 app on macOS 14.4 (23E214)"));
 }
 
 Test(darwin_os, catalyst_is_macos_whatever_the_ios_support_version)
 {
-    memgauge__darwin_os_t in = {.family = "macOS", .product = "14.4", .build = "23E214",
-                                .ios_support = "17.4"};
+    memgauge__darwin_os_t in = {
+        .family = "macOS", .product = "14.4", .build = "23E214", .ios_support = "17.4"};
     cr_assert(eq(str, (char *)os_text(&in), "macOS 14.4 (23E214)"));
 }
 

@@ -19,7 +19,8 @@ Test(tick, long_callback_skips_and_counts_the_ticks_it_covered)
 {
     uint64_t overruns = 0;
     /* the sample of the 10 s tick ran until 12.5 s: 11 s and 12 s are gone */
-    cr_assert(eq(u64, memgauge__tick_after_sample(10 * S, 12 * S + 500 * MS, S, &overruns), 13 * S));
+    cr_assert(
+        eq(u64, memgauge__tick_after_sample(10 * S, 12 * S + 500 * MS, S, &overruns), 13 * S));
     cr_assert(eq(u64, overruns, 2));
 }
 

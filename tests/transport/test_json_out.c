@@ -92,7 +92,11 @@ Test(json_out, nul_inside_a_counted_string_is_escaped)
 
 Test(json_out, del_slash_and_well_formed_utf8_pass_unchanged)
 {
-    const char *s = "/\x7f" "\xc3\xa9" "\xe2\x82\xac" "\xf0\x9f\x98\x80" "\xe2\x80\xa8";
+    const char *s = "/\x7f"
+                    "\xc3\xa9"
+                    "\xe2\x82\xac"
+                    "\xf0\x9f\x98\x80"
+                    "\xe2\x80\xa8";
     char want[64];
     snprintf(want, sizeof want, "\"%s\"", s);
     cr_assert(eq(str, (char *)string_doc(s, strlen(s)), want));
