@@ -134,22 +134,27 @@ int memgauge_apple_send(const memgauge_http_request_t *req, char *retry_after, s
         return 0;
     __block int status = 0;
     @autoreleasepool {
-        NSURL *url = [NSURL URLWithString:@(req->url)];
+        /* stringWithUTF8String: answers nil for bytes that are not UTF-8,
+         * and URLWithString: must never be given nil */
+        NSString *text = [NSString stringWithUTF8String:req->url];
+        NSURL *url = text != nil ? [NSURL URLWithString:text] : nil;
         if (url == nil)
             return 0;
+        /* timeoutInterval is NSURLRequest's idle timeout, the nearest to a
+         * connect timeout; the total is enforced below with a deadline */
         NSMutableURLRequest *r =
             [NSMutableURLRequest requestWithURL:url
                                     cachePolicy:NSURLRequestReloadIgnoringLocalCacheData
-                                timeoutInterval:req->total_timeout_ms / 1000.0];
+                                timeoutInterval:req->connect_timeout_ms / 1000.0];
         r.HTTPMethod = @"POST";
         for (size_t i = 0; i < req->header_count; i++) {
-            const char *h = req->headers[i], *colon = strchr(h, ':');
+            const char *h = req->headers[i], *colon = h != NULL ? strchr(h, ':') : NULL;
             if (colon == NULL)
                 continue;
             NSString *name = [[NSString alloc] initWithBytes:h
                                                       length:(NSUInteger)(colon - h)
                                                     encoding:NSUTF8StringEncoding];
-            NSString *value = [@(colon + 1)
+            NSString *value = [[NSString stringWithUTF8String:colon + 1]
                 stringByTrimmingCharactersInSet:[NSCharacterSet whitespaceCharacterSet]];
             if (name != nil && value != nil)
                 [r setValue:value forHTTPHeaderField:name];
