@@ -23,10 +23,11 @@ die() {
 [[ -d "$APPLE_INC/any-macos-any" ]] || die "zig's Apple headers missing: run scripts/darwin-check.sh first"
 command -v "$CLANG" >/dev/null || die "$CLANG not found"
 mkdir -p "$OUT"
+glue=(apple/*.m)
 for spec in "arm64-apple-ios13.0-simulator aarch64" "arm64-apple-ios13.1-macabi aarch64" \
     "arm64-apple-macos10.15 aarch64"; do
     read -r triple arch <<<"$spec"
-    for src in apple/*.m; do
+    for src in "${glue[@]}"; do
         "$CLANG" -target "$triple" -nostdlibinc -isystem "$APPLE_INC/$arch-macos.13-none" \
             -isystem "$APPLE_INC/any-macos.13-any" -isystem "$APPLE_INC/any-macos-any" \
             -I tests/apple/stand-in -I sdk/include -I apple/include -I apple \
@@ -34,5 +35,5 @@ for spec in "arm64-apple-ios13.0-simulator aarch64" "arm64-apple-ios13.1-macabi 
             -Wno-unused-parameter -c "$src" -o "$OUT/$(basename "$src" .m)-$triple.o" ||
             die "$triple FAILED compiling $src (see above)"
     done
-    echo "apple-glue-check: $triple OK ($(ls apple/*.m | wc -l) files, stand-in Foundation)"
+    echo "apple-glue-check: $triple OK (${#glue[@]} files, stand-in Foundation)"
 done
