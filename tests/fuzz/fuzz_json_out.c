@@ -18,7 +18,8 @@
  *   clang -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
  *       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Itransport \
  *       tests/fuzz/fuzz_json_out.c transport/json_out.c -lcjson -o build/fuzz/fuzz_json_out
- *   build/fuzz/fuzz_json_out -max_total_time=30 -timeout=10 build/fuzz/json-work
+ *   build/fuzz/fuzz_json_out -max_total_time=30 -timeout=10 -artifact_prefix=build/fuzz/ \
+ *       build/fuzz/json-work tests/fuzz/corpus/json_out
  */
 #include <errno.h>
 #include <stdbool.h>
