@@ -30,7 +30,7 @@ die() {
 rm -rf "$OUT"
 mkdir -p "$OUT"
 scripts/darwin-check.sh --list-sources >"$OUT/apple-sources.txt"
-python3 scripts/apple_manifest.py "$ROOT" "$OUT/apple-sources.txt" >"$OUT/targets.txt" ||
+PYTHONDONTWRITEBYTECODE=1 python3 scripts/apple_manifest.py "$ROOT" "$OUT/apple-sources.txt" >"$OUT/targets.txt" ||
     die "Package.swift FAILED (see above)"
 echo "apple-manifest-check: paths, C source list ($(wc -l <"$OUT/apple-sources.txt") files), settings, privacy manifest OK"
 
