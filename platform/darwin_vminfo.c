@@ -80,15 +80,10 @@ int memgauge__vminfo_interpret(const memgauge__vminfo_t *in, uint64_t now_ns,
         return MEMGAUGE_OK;
 
     /* limit_bytes_remaining == 0 means no limit, not an app, or already over
-     * it: unknown, never zero headroom. os_proc_available_memory() reports
-     * the same quantity (xnu memorystatus_available_memory_internal). */
-    uint64_t available = 0;
-    if (rev >= 4 && in->limit_bytes_remaining != 0)
-        available = in->limit_bytes_remaining;
-    else if (in->proc_available_ok && in->proc_available != 0)
-        available = in->proc_available;
-    if (available == 0)
+     * it: unknown, never zero headroom. */
+    if (rev < 4 || in->limit_bytes_remaining == 0)
         return MEMGAUGE_OK;
+    uint64_t available = in->limit_bytes_remaining;
 
     out->available_bytes = available;
     out->valid |= MEMGAUGE_FIELD_AVAILABLE;

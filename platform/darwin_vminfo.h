@@ -42,10 +42,6 @@ typedef struct memgauge__vminfo_s {
     bool basic_info_ok;
     uint64_t resident_size;
 
-    /* os_proc_available_memory() could be called (iOS 13+ device). */
-    bool proc_available_ok;
-    uint64_t proc_available; /* its result; 0 means unknown */
-
     /* The platform kills at a per-process footprint limit: true on iOS,
      * tvOS and watchOS devices, false on macOS, Mac Catalyst and the
      * simulators. */
@@ -59,9 +55,10 @@ typedef struct memgauge__vminfo_s {
  *   internal + compressed below rev1; MACH_TASK_BASIC_INFO resident_size when
  *   TASK_VM_INFO failed. footprint_source says which.
  * - peak: ledger_phys_footprint_peak from rev3.
- * - available: limit_bytes_remaining from rev4 when not 0, otherwise
- *   os_proc_available_memory() when it returned more than 0; never on a
- *   platform without a jetsam limit.
+ * - available: limit_bytes_remaining from rev4 when not 0; never on a
+ *   platform without a jetsam limit. (os_proc_available_memory() returns
+ *   the same ledger value and arrived with rev4, in xnu-6153: it has nothing
+ *   to add, so the reader does not call it.)
  * - limit: phys_footprint + available, only when both are known.
  * - swapped: compressed whenever TASK_VM_INFO succeeded.
  * - resident: MACH_TASK_BASIC_INFO resident_size.

@@ -2,7 +2,7 @@
  * Darwin reader (iOS, macOS, tvOS, watchOS): asks the kernel and hands the
  * raw answer to memgauge__vminfo_interpret() (darwin_vminfo.c), which owns
  * every rule about what the numbers mean. Needs the macOS 10.15 / iOS 13 SDK
- * or later (task_vm_info rev5).
+ * or later (task_vm_info rev4).
  */
 #include <TargetConditionals.h>
 #include <mach/mach.h>
@@ -12,7 +12,6 @@
  * Catalyst sets TARGET_OS_IPHONE but runs under macOS. */
 #if TARGET_OS_IPHONE && !TARGET_OS_SIMULATOR && !TARGET_OS_MACCATALYST
 #define MEMGAUGE__JETSAM_LIMIT 1
-#include <os/proc.h>
 #else
 #define MEMGAUGE__JETSAM_LIMIT 0
 #endif
@@ -56,9 +55,16 @@ int memgauge__platform_read(memgauge_reading_t *out)
     /* The count is in natural_t units, never sizeof (bytes): xnu's
      * task_info() had to add a workaround for apps that passed byte counts
      * (osfmk/kern/task.c, rdar://49484582). The kernel fills what it knows
-     * and lowers count to the last revision it filled. */
+     * and lowers count to the last revision it filled.
+     *
+     * REV4, not TASK_VM_INFO_COUNT: every field used here is at or below
+     * rev4. A newer SDK's full count on an older kernel is above that
+     * kernel's TASK_VM_INFO_COUNT and makes task_info() write an os_log
+     * warning ("possibly invalid task_info_count") on every sample, and
+     * rev5's decompressions walk every thread of the task (queue_iterate
+     * over task->threads) for a number nobody here reads. */
     task_vm_info_data_t vm = {0};
-    mach_msg_type_number_t count = TASK_VM_INFO_COUNT;
+    mach_msg_type_number_t count = TASK_VM_INFO_REV4_COUNT;
     if (task_info(self, TASK_VM_INFO, (task_info_t)&vm, &count) == KERN_SUCCESS) {
         in.vm_info_ok = true;
         in.vm_info_count = count;
@@ -77,19 +83,10 @@ int memgauge__platform_read(memgauge_reading_t *out)
         in.resident_size = basic.resident_size;
     }
 
-#if MEMGAUGE__JETSAM_LIMIT
-    in.has_jetsam_limit = true;
-    /* The same headroom as limit_bytes_remaining; worth a second system call
-     * only when TASK_VM_INFO did not provide it. */
-    bool have_remaining = in.vm_info_ok && in.vm_info_count >= MEMGAUGE__VMINFO_REV4_COUNT &&
-                          in.limit_bytes_remaining != 0;
-    if (!have_remaining) {
-        if (__builtin_available(iOS 13.0, tvOS 13.0, watchOS 6.0, *)) {
-            in.proc_available_ok = true;
-            in.proc_available = (uint64_t)os_proc_available_memory();
-        }
-    }
-#endif
+    /* os_proc_available_memory() is not called: it returns
+     * memorystatus_available_memory_internal(), the value rev4 puts in
+     * limit_bytes_remaining, and both arrived with xnu-6153 (iOS 13). */
+    in.has_jetsam_limit = MEMGAUGE__JETSAM_LIMIT;
 
     return memgauge__vminfo_interpret(&in, memgauge__now_ns(), out);
 }

@@ -1,40 +1,48 @@
 /*
  * Darwin: the kernel's memory pressure state, from a dispatch source of type
- * DISPATCH_SOURCE_TYPE_MEMORYPRESSURE. It fires on every transition
- * (normal, warn, critical), before UIKit's didReceiveMemoryWarning, and its
- * handler stores the new level in an atomic that callers read. Darwin has
+ * DISPATCH_SOURCE_TYPE_MEMORYPRESSURE. Its handler turns each event into a
+ * state word (darwin_pressure_rules.c: which level the OR'd flags mean, and
+ * when an elevated level without news expires) and publishes it with one
+ * atomic store; callers read the level the state stands for now. Darwin has
  * no PSI and no OOM-kill counter: those fields stay unset.
  *
  * Plain C: the handler is a function with a context
  * (dispatch_source_set_event_handler_f), so no blocks (-fblocks) are needed.
  */
+#include <TargetConditionals.h>
 #include <dispatch/dispatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
+#include "darwin_pressure_rules.h"
 #include "platform.h"
+
+_Static_assert(MEMGAUGE__DISPATCH_PRESSURE_NORMAL == DISPATCH_MEMORYPRESSURE_NORMAL,
+               "DISPATCH_MEMORYPRESSURE_NORMAL");
+_Static_assert(MEMGAUGE__DISPATCH_PRESSURE_WARN == DISPATCH_MEMORYPRESSURE_WARN,
+               "DISPATCH_MEMORYPRESSURE_WARN");
+_Static_assert(MEMGAUGE__DISPATCH_PRESSURE_CRITICAL == DISPATCH_MEMORYPRESSURE_CRITICAL,
+               "DISPATCH_MEMORYPRESSURE_CRITICAL");
 
 static struct {
     pthread_once_t once;
-    _Atomic int level;
+    _Atomic uint64_t state;   /* memgauge__darwin_pressure_state_t */
     _Atomic int forked;       /* libdispatch must not be used in a forked child */
     dispatch_source_t source; /* lives as long as the process */
 } g = {
     .once = PTHREAD_ONCE_INIT,
-    .level = MEMGAUGE_PRESSURE_NORMAL,
 };
 
+/* Runs on the source's queue only, so the read-modify-write needs no lock. */
 static void on_pressure(void *context)
 {
     dispatch_source_t source = context;
     uintptr_t flags = dispatch_source_get_data(source);
-    int level = MEMGAUGE_PRESSURE_NORMAL;
-    if (flags & DISPATCH_MEMORYPRESSURE_CRITICAL)
-        level = MEMGAUGE_PRESSURE_CRITICAL;
-    else if (flags & DISPATCH_MEMORYPRESSURE_WARN)
-        level = MEMGAUGE_PRESSURE_WARNING;
-    atomic_store_explicit(&g.level, level, memory_order_relaxed);
+    uint64_t state = atomic_load_explicit(&g.state, memory_order_relaxed);
+    state = memgauge__darwin_pressure_on_event(state, flags, TARGET_OS_SIMULATOR != 0,
+                                               memgauge__now_ns());
+    atomic_store_explicit(&g.state, state, memory_order_relaxed);
 }
 
 /* The parent's source does not follow into the child, and libdispatch state
@@ -42,7 +50,7 @@ static void on_pressure(void *context)
 static void atfork_child(void)
 {
     atomic_store(&g.forked, 1);
-    atomic_store(&g.level, MEMGAUGE_PRESSURE_NORMAL);
+    atomic_store(&g.state, 0);
 }
 
 static void init_once(void)
@@ -50,11 +58,14 @@ static void init_once(void)
     pthread_atfork(NULL, NULL, atfork_child);
     if (atomic_load(&g.forked))
         return;
+    /* User-interactive, as Bugsnag runs it: the event then arrives before
+     * UIKit's didReceiveMemoryWarning, which the app's own handlers may keep
+     * the main thread busy with. The handler is a few instructions. */
     dispatch_source_t source =
         dispatch_source_create(DISPATCH_SOURCE_TYPE_MEMORYPRESSURE, 0,
                                DISPATCH_MEMORYPRESSURE_NORMAL | DISPATCH_MEMORYPRESSURE_WARN |
                                    DISPATCH_MEMORYPRESSURE_CRITICAL,
-                               dispatch_get_global_queue(QOS_CLASS_UTILITY, 0));
+                               dispatch_get_global_queue(QOS_CLASS_USER_INTERACTIVE, 0));
     if (source == NULL)
         return;
     dispatch_set_context(source, source);
@@ -69,6 +80,7 @@ int memgauge__platform_pressure(memgauge__os_pressure_t *out)
         return MEMGAUGE_E_NULL_ARGUMENT;
     memset(out, 0, sizeof *out);
     pthread_once(&g.once, init_once);
-    out->level = atomic_load_explicit(&g.level, memory_order_relaxed);
+    uint64_t state = atomic_load_explicit(&g.state, memory_order_relaxed);
+    out->level = memgauge__darwin_pressure_level(state, memgauge__now_ns());
     return MEMGAUGE_OK;
 }

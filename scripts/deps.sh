@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake pkg-config git
     clang clang-format libclang-rt-14-dev valgrind binutils
+    llvm-14
     libcjson-dev libcurl4-openssl-dev zlib1g-dev
     libcriterion-dev
     libmicrohttpd-dev libsqlite3-dev libpq-dev postgresql python3-jsonschema

@@ -22,6 +22,7 @@
 #include "pressure.h"
 #include "report.h"
 #include "thresholds.h"
+#include "tick.h"
 
 struct memgauge_s {
     memgauge_options_t opts; /* copy; thresholds point into `thresholds` */
@@ -44,6 +45,7 @@ struct memgauge_s {
     uint32_t interval_ms; /* in use now: opts.interval_ms or opts.fast_interval_ms */
     uint64_t read_errors;
     uint64_t overruns;
+    uint64_t resumes; /* waits that ended an interval late: suspended, grid restarted */
     uint64_t threshold_events;
     uint64_t pressure_events;
     uint64_t fast_samples;
@@ -188,25 +190,22 @@ static void *sampler_main(void *arg)
         take_sample(h);
         pthread_mutex_lock(&h->lock);
 
-        /* Ticks stay on the grid start + k * interval; a tick missed
-         * because a sample or callback ran long is skipped and counted.
-         * A switch between the fast and the normal interval starts a new
-         * grid at the last tick. */
+        /* Ticks stay on the grid start + k * interval (tick.h); a tick
+         * missed because a sample or callback ran long is skipped and
+         * counted. A switch between the fast and the normal interval starts
+         * a new grid at the last tick, and so does a wait that ended a whole
+         * interval late: the process was suspended, not slow. */
         uint64_t now = memgauge__now_ns();
         if (h->interval_ms != grid_ms) {
             grid_ms = h->interval_ms;
             next = now;
         }
         const uint64_t interval = (uint64_t)grid_ms * 1000000u;
-        next += interval;
-        if (now >= next) {
-            uint64_t missed = (now - next) / interval + 1;
-            h->overruns += missed;
-            next += missed * interval;
-        }
+        next = memgauge__tick_after_sample(next, now, interval, &h->overruns);
         while (!h->stop_requested)
             if (memgauge__cond_wait_until(&h->wake, &h->lock, next) == ETIMEDOUT)
                 break;
+        next = memgauge__tick_after_wait(next, memgauge__now_ns(), interval, &h->resumes);
     }
     h->has_exited = 1;
     pthread_cond_broadcast(&h->exited);

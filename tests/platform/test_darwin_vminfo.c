@@ -208,8 +208,6 @@ Test(darwin_vminfo, both_calls_failing_returns_platform_error_with_reading_zeroe
     memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV6_COUNT);
     in.vm_info_ok = false;
     in.basic_info_ok = false;
-    in.proc_available_ok = true;
-    in.proc_available = 900 * MIB;
     memgauge_reading_t out;
     memset(&out, 0xab, sizeof out);
     memgauge_reading_t zero;
@@ -259,87 +257,27 @@ Test(darwin_vminfo, macos_reports_no_limit_even_with_remaining_bytes)
     assert_no_limit(&out);
 }
 
-Test(darwin_vminfo, simulator_ignores_proc_available_memory)
+/* os_proc_available_memory() is not called: it returns the value rev4
+ * puts in limit_bytes_remaining and arrived with it, so a kernel without
+ * rev4 has neither and a device with rev4 needs only the one call. */
+Test(darwin_vminfo, device_below_rev4_has_no_limit)
 {
-    memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV6_COUNT);
-    in.has_jetsam_limit = false;
-    in.limit_bytes_remaining = 0;
-    in.proc_available_ok = true;
-    in.proc_available = 900 * MIB;
+    memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV3_COUNT);
     memgauge_reading_t out = interpret_ok(&in);
 
+    cr_assert(eq(u64, out.footprint_bytes, 150 * MIB));
+    cr_assert(eq(u64, out.peak_bytes, 180 * MIB));
     assert_no_limit(&out);
 }
 
-Test(darwin_vminfo, proc_available_memory_supplies_limit_when_remaining_is_zero)
-{
-    memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV6_COUNT);
-    in.limit_bytes_remaining = 0;
-    in.proc_available_ok = true;
-    in.proc_available = 900 * MIB;
-    memgauge_reading_t out = interpret_ok(&in);
-
-    cr_assert(eq(u64, out.available_bytes, 900 * MIB));
-    cr_assert(eq(u64, out.limit_bytes, 1050 * MIB));
-    cr_assert(eq(u32, out.valid & (MEMGAUGE_FIELD_LIMIT | MEMGAUGE_FIELD_AVAILABLE),
-                 MEMGAUGE_FIELD_LIMIT | MEMGAUGE_FIELD_AVAILABLE));
-}
-
-Test(darwin_vminfo, proc_available_memory_supplies_limit_below_rev4)
-{
-    memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV3_COUNT);
-    in.proc_available_ok = true;
-    in.proc_available = 900 * MIB;
-    memgauge_reading_t out = interpret_ok(&in);
-
-    cr_assert(eq(u64, out.available_bytes, 900 * MIB));
-    cr_assert(eq(u64, out.limit_bytes, 1050 * MIB));
-}
-
-Test(darwin_vminfo, limit_bytes_remaining_wins_over_proc_available_memory)
-{
-    memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV4_COUNT);
-    in.proc_available_ok = true;
-    in.proc_available = 900 * MIB;
-    memgauge_reading_t out = interpret_ok(&in);
-
-    cr_assert(eq(u64, out.available_bytes, 1000 * MIB));
-    cr_assert(eq(u64, out.limit_bytes, 1150 * MIB));
-}
-
-Test(darwin_vminfo, zero_proc_available_memory_is_unknown)
-{
-    memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV3_COUNT);
-    in.proc_available_ok = true;
-    in.proc_available = 0;
-    memgauge_reading_t out = interpret_ok(&in);
-
-    assert_no_limit(&out);
-}
-
-Test(darwin_vminfo, proc_available_memory_not_callable_is_ignored)
-{
-    memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV3_COUNT);
-    in.proc_available_ok = false;
-    in.proc_available = 900 * MIB;
-    memgauge_reading_t out = interpret_ok(&in);
-
-    assert_no_limit(&out);
-}
-
-Test(darwin_vminfo, approximate_footprint_gets_headroom_but_no_limit)
+Test(darwin_vminfo, failed_vm_info_has_no_headroom)
 {
     memgauge__vminfo_t in = ios_device(MEMGAUGE__VMINFO_REV6_COUNT);
     in.vm_info_ok = false;
-    in.proc_available_ok = true;
-    in.proc_available = 900 * MIB;
     memgauge_reading_t out = interpret_ok(&in);
 
     cr_assert(eq(i32, out.footprint_source, MEMGAUGE_SOURCE_RESIDENT_FALLBACK));
-    cr_assert(eq(u64, out.available_bytes, 900 * MIB));
-    cr_assert(eq(u64, out.limit_bytes, 0));
-    cr_assert(eq(u32, out.valid & (MEMGAUGE_FIELD_LIMIT | MEMGAUGE_FIELD_AVAILABLE),
-                 MEMGAUGE_FIELD_AVAILABLE));
+    assert_no_limit(&out);
 }
 
 Test(darwin_vminfo, zero_kernel_peak_is_unknown)
