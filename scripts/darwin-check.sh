@@ -55,8 +55,8 @@ SOURCES=("${DARWIN_SOURCES[@]}" platform/darwin_vminfo.c platform/platform_commo
 # (architecture-neutral C declarations), and the link gets a stub for
 # exactly the symbols the transport uses (zig 0.11's linker has no -U), so
 # any other unresolved symbol still fails it. Nothing is run.
-TRANSPORT_SOURCES=(transport/encode.c transport/spool.c transport/retry.c transport/worker.c
-    transport/send_none.c)
+TRANSPORT_SOURCES=(transport/encode.c transport/spool.c transport/retry.c transport/url.c
+    transport/worker.c transport/send_none.c)
 SOURCES+=("${TRANSPORT_SOURCES[@]}")
 DEP_INCLUDE="$OUT/dep-include"
 mkdir -p "$DEP_INCLUDE"
