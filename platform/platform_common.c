@@ -6,7 +6,6 @@
 #endif
 #include <errno.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "platform.h"
 
@@ -83,20 +82,4 @@ int memgauge_read(memgauge_reading_t *out)
     if (out == NULL)
         return MEMGAUGE_E_NULL_ARGUMENT;
     return memgauge__platform_read(out);
-}
-
-int memgauge__write_zeros(int fd, uint64_t size)
-{
-    static const char zeros[4096];
-    uint64_t done = 0;
-    while (done < size) {
-        size_t n = size - done < sizeof zeros ? (size_t)(size - done) : sizeof zeros;
-        ssize_t w = pwrite(fd, zeros, n, (off_t)done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? errno : ENOSPC;
-        done += (uint64_t)w;
-    }
-    return 0;
 }

@@ -49,6 +49,7 @@ shopt -u nullglob
 # Every Darwin file of the platform layer (platform_darwin.c, pressure_darwin.c,
 # identity_darwin.c, ...), its portable logic, and the whole SDK.
 SOURCES=("${DARWIN_SOURCES[@]}" platform/darwin_vminfo.c platform/platform_common.c
+    platform/file_common.c
     "${SDK_SOURCES[@]}")
 # The transport is built as an iOS app would (no libcurl: the send hook).
 # cJSON and zlib have no macOS build here: their headers are the host's

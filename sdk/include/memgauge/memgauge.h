@@ -562,7 +562,7 @@ typedef enum memgauge_end_e {
     MEMGAUGE_END_EXIT = 4,             /* the process exited normally (atexit) */
     MEMGAUGE_END_CRASH = 5,            /* memgauge_note_crash was called */
     MEMGAUGE_END_APP_UPGRADED = 6,     /* app version, build or binary changed */
-    MEMGAUGE_END_OS_UPGRADED = 7,      /* OS version changed */
+    MEMGAUGE_END_OS_UPGRADED = 7,      /* OS version or build changed */
     MEMGAUGE_END_REBOOT = 8,           /* the machine rebooted since */
     MEMGAUGE_END_DEBUGGER = 9,         /* a debugger was attached */
     MEMGAUGE_END_BACKGROUND_KILL = 10, /* killed while in the background */
@@ -611,7 +611,7 @@ typedef struct memgauge_previous_session_s {
     char session_id[40]; /* UUID text of the previous session, "" if none */
     char app_version[32];
     char app_build[32];
-    char os_version[128];
+    char os_version[128]; /* name and release, e.g. "Linux 6.1.0-18-amd64", "iOS 17.5.1" */
     uint64_t pid;
     uint64_t start_wall_ns;
     uint64_t last_wall_ns; /* the last record update: within one interval of the end */
