@@ -446,7 +446,10 @@ MEMGAUGE_API int memgauge_start(const memgauge_options_t *opts, memgauge_t **out
 
 /* Stops the sampler, waiting up to timeout_ms for its thread to exit (it
  * wakes at once; only a callback still running can delay it), then frees the
- * handle. Returns MEMGAUGE_E_TIMEOUT if the thread has not exited by then;
+ * handle. With reporting on, the rest of timeout_ms sends what is pending;
+ * the final batch says the session ended with a clean stop (and is spooled
+ * for the next start, still saying so, when it cannot go in time). on_log
+ * is not called after this returns. Returns MEMGAUGE_E_TIMEOUT if the thread has not exited by then;
  * the handle is then released by the thread itself when the callback
  * returns, and must not be used again either way. A handle that is not
  * running (already stopped) gives MEMGAUGE_E_NOT_RUNNING. In a child process
