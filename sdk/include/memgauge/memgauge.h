@@ -449,13 +449,14 @@ MEMGAUGE_API int memgauge_start(const memgauge_options_t *opts, memgauge_t **out
  * handle. With reporting on, the rest of timeout_ms sends what is pending;
  * the final batch says the session ended with a clean stop (and is spooled
  * for the next start, still saying so, when it cannot go in time). on_log
- * is not called after this returns. Returns MEMGAUGE_E_TIMEOUT if the thread has not exited by then;
- * the handle is then released by the thread itself when the callback
- * returns, and must not be used again either way. A handle that is not
- * running (already stopped) gives MEMGAUGE_E_NOT_RUNNING. In a child process
- * after fork() the sampler thread does not exist: stop just frees the handle.
- * Any thread except the sampler's own (from a callback: MEMGAUGE_E_ARGUMENT).
- * Blocks up to timeout_ms. */
+ * is not called after this returns. Returns MEMGAUGE_E_TIMEOUT if the
+ * thread has not exited by then; the handle is then released by the thread
+ * itself when the callback returns, and must not be used again either way.
+ * A handle that is not running (already stopped) gives
+ * MEMGAUGE_E_NOT_RUNNING. In a child process after fork() the sampler
+ * thread does not exist: stop just frees the handle. Any thread except the
+ * sampler's own (from a callback: MEMGAUGE_E_ARGUMENT). Blocks up to
+ * timeout_ms. */
 MEMGAUGE_API int memgauge_stop(memgauge_t *handle, uint32_t timeout_ms);
 
 typedef struct memgauge_stats_s {
