@@ -69,15 +69,20 @@ static void boot_id(char *dst, size_t cap)
         snprintf(dst, cap, "%lld.%06d", (long long)tv.tv_sec, (int)tv.tv_usec);
 }
 
-static void os_version(char *dst, size_t cap)
+/* "iOS 17.5.1" and, apart, its build "21F90" (kern.osversion), as the
+ * system's About screen shows them. */
+static void os_version(memgauge__identity_t *out)
 {
-    char product[32], build[32], release[32];
-    int have_build = sysctl_string("kern.osversion", build, sizeof build) == 0;
+    char product[32], release[32];
+    char *dst = out->os_version;
+    size_t cap = sizeof out->os_version;
+    dst[0] = '\0';
+    sysctl_string("kern.osversion", out->os_build, sizeof out->os_build);
     /* kern.osproductversion: macOS 10.13.4, iOS 11.3 and later */
     if (sysctl_string("kern.osproductversion", product, sizeof product) == 0)
-        snprintf(dst, cap, MEMGAUGE__OS_NAME " %s (%s)", product, have_build ? build : "?");
+        snprintf(dst, cap, MEMGAUGE__OS_NAME " %s", product);
     else if (sysctl_string("kern.osrelease", release, sizeof release) == 0)
-        snprintf(dst, cap, "Darwin %s (%s)", release, have_build ? build : "?");
+        snprintf(dst, cap, "Darwin %s", release);
 }
 
 static void to_hex(const uint8_t *bytes, size_t n, char *dst, size_t cap)
@@ -165,7 +170,7 @@ int memgauge__platform_identity(memgauge__identity_t *out)
         return MEMGAUGE_E_NULL_ARGUMENT;
     memset(out, 0, sizeof *out);
     boot_id(out->boot_id, sizeof out->boot_id);
-    os_version(out->os_version, sizeof out->os_version);
+    os_version(out);
     build_id(out->build_id, sizeof out->build_id);
     device_model(out->device_model, sizeof out->device_model);
     exe_name(out->exe_name, sizeof out->exe_name);

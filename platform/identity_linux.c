@@ -95,19 +95,23 @@ static int android_prop(const char *name, char *dst, size_t cap)
 }
 #endif
 
-static void os_version(const struct utsname *u, char *dst, size_t cap)
+/* The OS's name and release ("Linux 6.1.0-18-amd64") and, apart, the build
+ * of that release (uname -v, "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1"), as
+ * iOS keeps "17.5.1" and "21F90" apart: a release reads like a version, and
+ * a rebuilt kernel of the same release is still told from the old one. */
+static void os_version(const struct utsname *u, memgauge__identity_t *out)
 {
-    dst[0] = '\0';
+    char *dst = out->os_version, *build = out->os_build;
+    size_t cap = sizeof out->os_version, build_cap = sizeof out->os_build;
+    dst[0] = build[0] = '\0';
 #ifdef __ANDROID__
     /* A monthly system update may keep the kernel: name the Android build. */
-    char release[PROP_VALUE_MAX], build[PROP_VALUE_MAX];
+    char release[PROP_VALUE_MAX], id[PROP_VALUE_MAX];
     if (android_prop("ro.build.version.release", release, sizeof release) == 0 &&
-        android_prop("ro.build.id", build, sizeof build) == 0) {
+        android_prop("ro.build.id", id, sizeof id) == 0) {
         append(dst, cap, "Android ");
         append(dst, cap, release);
-        append(dst, cap, " (");
-        append(dst, cap, build);
-        append(dst, cap, ")");
+        append(build, build_cap, id);
         return;
     }
 #endif
@@ -116,8 +120,7 @@ static void os_version(const struct utsname *u, char *dst, size_t cap)
     append(dst, cap, u->sysname);
     append(dst, cap, " ");
     append(dst, cap, u->release);
-    append(dst, cap, " ");
-    append(dst, cap, u->version);
+    append(build, build_cap, u->version);
 }
 
 static void device_model(const struct utsname *u, char *dst, size_t cap)
@@ -261,7 +264,7 @@ int memgauge__platform_identity(memgauge__identity_t *out)
         out->boot_id[0] = '\0';
     struct utsname u;
     int have_uname = uname(&u) == 0;
-    os_version(have_uname ? &u : NULL, out->os_version, sizeof out->os_version);
+    os_version(have_uname ? &u : NULL, out);
     build_id_ctx_t ctx = {out->build_id, sizeof out->build_id};
     dl_iterate_phdr(main_program_build_id, &ctx);
     device_model(have_uname ? &u : NULL, out->device_model, sizeof out->device_model);

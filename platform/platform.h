@@ -38,6 +38,21 @@ int memgauge__platform_read(memgauge_reading_t *out);
  * waiting for their refresh period. Thread-safe. */
 void memgauge__platform_invalidate(void);
 
+/* ---- files ----------------------------------------------------------------- */
+
+/* Gives the open file `fd` a length of `size` bytes with every block
+ * allocated on disk, so that stores through a shared mapping of it can never
+ * fault (SIGBUS) when the file system fills later: a sparse file's page is
+ * backed only when it is first touched. Linux: posix_fallocate; Darwin:
+ * fcntl(F_PREALLOCATE) then ftruncate; either falls back to writing the
+ * zeros out where the file system cannot preallocate. Returns 0 or an errno
+ * value (ENOSPC when the disk cannot hold it). */
+int memgauge__platform_preallocate(int fd, uint64_t size);
+
+/* The portable fallback of memgauge__platform_preallocate: writes `size`
+ * zero bytes from offset 0 (the blocks exist once written). 0 or an errno. */
+int memgauge__write_zeros(int fd, uint64_t size);
+
 /* ---- pressure ------------------------------------------------------------ */
 
 /* What the OS itself says about memory pressure. Levels are the public
@@ -61,7 +76,9 @@ int memgauge__platform_pressure(memgauge__os_pressure_t *out);
  * launch what changed. Strings are NUL-terminated, "" when unknown. */
 typedef struct memgauge__identity_s {
     char boot_id[64];      /* Linux: kernel boot_id; Darwin: kern.bootsessionuuid */
-    char os_version[128];  /* e.g. "Linux 6.1.0-18-amd64 #1 SMP ..." or "macOS 14.4 (23E214)" */
+    char os_version[128];  /* OS name and release: "Linux 6.1.0-18-amd64", "iOS 17.5.1" */
+    char os_build[128];    /* the build of that release: uname -v ("#1 SMP PREEMPT_DYNAMIC
+                              ..."), Darwin kern.osversion ("21F90"), Android ro.build.id */
     char build_id[80];     /* hex GNU build-id / Mach-O LC_UUID of the main executable */
     char device_model[64]; /* DMI product name or machine; Darwin hw.machine */
     char exe_name[64];     /* basename of the main executable: the default app id */

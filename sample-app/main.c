@@ -148,7 +148,7 @@ static void print_usage(FILE *to)
             "  --no-record         keep no session record (the five options above then\n"
             "                      do not apply)\n"
             "  --collector URL     report to a memgauge-collector, e.g. http://127.0.0.1:8080\n"
-            "                      (the SDK posts to URL/v1/reports)\n"
+            "                      (a URL without a path gets /v1/reports appended)\n"
             "  --api-key KEY       the collector's API key (sent as a bearer token)\n"
             "\n"
             "Prints how the previous run with the same state directory ended:\n"
@@ -636,6 +636,15 @@ static int print_previous(memgauge_t *gauge)
 /* The run                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* The SDK's diagnostics (a full disk, a wrong --collector or --api-key):
+ * one line each on stderr. Runs on an SDK thread; a write to stderr is
+ * short enough not to hold it up. */
+static void print_log(int level, const char *message, void *user_data)
+{
+    (void)user_data;
+    fprintf(stderr, "%s%s\n", level == MEMGAUGE_LOG_ERROR ? "error: " : "", message);
+}
+
 static int start_sampler(const config_t *cfg, memgauge_t **gauge)
 {
     memgauge_options_t opts;
@@ -656,15 +665,10 @@ static int start_sampler(const config_t *cfg, memgauge_t **gauge)
     opts.app_build = cfg->app_build;
     if (cfg->trail_given)
         opts.trail_seconds = cfg->trail_seconds;
-    char endpoint[1024];
+    opts.on_log = print_log;
     if (cfg->collector != NULL) {
-        size_t n = strlen(cfg->collector);
-        while (n > 0 && cfg->collector[n - 1] == '/')
-            n--;
-        if (snprintf(endpoint, sizeof endpoint, "%.*s/v1/reports", (int)n, cfg->collector) >=
-            (int)sizeof endpoint)
-            return usage_error("--collector", " is too long");
-        opts.endpoint_url = endpoint;
+        /* as given: the SDK's own rule adds /v1/reports to a base URL */
+        opts.endpoint_url = cfg->collector;
         opts.api_key = cfg->api_key;
     } else if (cfg->api_key != NULL) {
         return usage_error("--api-key", " needs --collector");

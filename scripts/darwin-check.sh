@@ -46,14 +46,15 @@ shopt -u nullglob
 # Every Darwin file of the platform layer (platform_darwin.c, pressure_darwin.c,
 # identity_darwin.c, ...), its portable logic (darwin_vminfo.c,
 # darwin_pressure_rules.c, ...), and the whole SDK.
-SOURCES=("${DARWIN_SOURCES[@]}" platform/platform_common.c "${SDK_SOURCES[@]}")
+SOURCES=("${DARWIN_SOURCES[@]}" platform/platform_common.c platform/file_common.c
+    "${SDK_SOURCES[@]}")
 # The transport is built as an iOS app would (no libcurl: the send hook).
 # cJSON and zlib have no macOS build here: their headers are the host's
 # (architecture-neutral C declarations), and the link gets a stub for
 # exactly the symbols the transport uses (zig 0.11's linker has no -U), so
 # any other unresolved symbol still fails it. Nothing is run.
 TRANSPORT_SOURCES=(transport/encode.c transport/json_out.c transport/spool.c transport/retry.c
-    transport/worker.c transport/send_none.c)
+    transport/url.c transport/worker.c transport/send_none.c)
 SOURCES+=("${TRANSPORT_SOURCES[@]}")
 
 if [[ "${1:-}" == --list-sources ]]; then

@@ -24,11 +24,13 @@ BIN="$OUT/fuzz_record"
 LOG="$OUT/fuzz_record.log"
 mkdir -p "$WORK" "$ARTIFACTS"
 
-# memgauge__record_parse and memgauge__diagnose need nothing but these two.
+# memgauge__record_parse and memgauge__diagnose need nothing but these two;
+# creating a record needs the platform's preallocation (file_*.c).
 clang -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -I"$ROOT/sdk/include" -I"$ROOT/sdk" -I"$ROOT/platform" \
     "$ROOT/tests/fuzz/fuzz_record.c" "$ROOT/sdk/record.c" "$ROOT/sdk/diagnose.c" \
+    "$ROOT/platform/file_linux.c" "$ROOT/platform/file_common.c" \
     -o "$BIN" || {
     echo "fuzz_record: build failed"
     exit 1

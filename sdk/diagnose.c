@@ -176,7 +176,7 @@ static int eliminate(const memgauge__diagnosis_input_t *in, memgauge_previous_se
     if (differs(b->app_version, in->app_version) || differs(b->app_build, in->app_build) ||
         differs(b->build_id, now->build_id))
         return MEMGAUGE_END_APP_UPGRADED;
-    if (differs(b->os_version, now->os_version))
+    if (differs(b->os_version, now->os_version) || differs(b->os_build, now->os_build))
         return MEMGAUGE_END_OS_UPGRADED;
     if (differs(b->boot_id, now->boot_id))
         return MEMGAUGE_END_REBOOT;

@@ -245,6 +245,8 @@ static void diagnose_previous(memgauge__journal_t *j, const memgauge_options_t *
     in.oom_kills = os->oom_kills;
     j->previous.struct_size = sizeof j->previous;
     memgauge__diagnose(&in, &j->previous);
+    if (in.prev != NULL && in.parse_status == MEMGAUGE__RECORD_OK)
+        copy_str(j->previous.os_build, sizeof j->previous.os_build, view.body.os_build);
     to_points(j, trail, in.trail_count);
     free(trail);
 }
@@ -272,6 +274,7 @@ static void fill_body(memgauge__journal_t *j, const memgauge_options_t *opts, co
     copy_str(b->sdk_version, sizeof b->sdk_version, MEMGAUGE_VERSION_STRING);
     copy_str(b->boot_id, sizeof b->boot_id, j->identity.boot_id);
     copy_str(b->os_version, sizeof b->os_version, j->identity.os_version);
+    copy_str(b->os_build, sizeof b->os_build, j->identity.os_build);
     copy_str(b->build_id, sizeof b->build_id, j->identity.build_id);
     copy_str(b->device_model, sizeof b->device_model, j->identity.device_model);
 }
@@ -305,32 +308,27 @@ int memgauge__journal_open(memgauge__journal_t *j, const memgauge_options_t *opt
      * the previous record and puts its own in place as one step. */
     int lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
+        /* a writable directory that cannot take one more (empty) file is
+         * full: measure without a record rather than not at all */
+        j->record_errno = errno != 0 ? errno : EIO;
         if (lock_fd >= 0)
             close(lock_fd);
-        return MEMGAUGE_E_STORAGE_DIR;
+        return MEMGAUGE_OK;
     }
     memgauge__os_pressure_t os;
     memset(&os, 0, sizeof os);
     memgauge__platform_pressure(&os);
     diagnose_previous(j, opts, path, &os);
-    int rc = MEMGAUGE_OK;
     if (j->previous.verdict != MEMGAUGE_END_STILL_RUNNING) {
         /* keep the last session's file for inspection; the new one replaces it */
         rename(path, previous);
         fill_body(j, opts, app_id, &os);
         if (memgauge__record_create(&j->rec, path, trail_capacity, &j->body) == 0)
             j->enabled = 1;
-        else
-            rc = MEMGAUGE_E_RECORD;
+        else /* e.g. ENOSPC: the session goes on without a record (issue 13) */
+            j->record_errno = errno != 0 ? errno : EIO;
     } /* else the other process keeps its record; this one runs without */
     close(lock_fd);
-    if (rc != MEMGAUGE_OK) {
-        free(j->previous_trail);
-        j->previous_trail = NULL;
-        j->previous.trail = NULL;
-        j->previous.trail_count = 0;
-        return rc;
-    }
     if (!j->enabled)
         return MEMGAUGE_OK;
     j->debugger_checked_ns = memgauge__now_ns();

@@ -26,11 +26,14 @@ typedef struct memgauge__journal_s {
     memgauge_previous_session_t previous;
     memgauge_trail_point_t *previous_trail; /* heap, previous.trail_count entries */
     uint64_t debugger_checked_ns;
+    int record_errno; /* the record could not be created: why (the session runs without) */
 } memgauge__journal_t;
 
 /* Reads and diagnoses the previous record, then creates this session's.
  * With opts->record == 0 only fills `previous` with MEMGAUGE_END_NONE.
- * `trail_capacity` entries are kept. Returns 0 or a MEMGAUGE_E_* code. */
+ * `trail_capacity` entries are kept. A record that cannot be created (a
+ * full disk) is not an error: `enabled` stays 0 and record_errno says why.
+ * Returns 0 or a MEMGAUGE_E_* code (an unusable storage directory). */
 int memgauge__journal_open(memgauge__journal_t *j, const memgauge_options_t *opts,
                            uint32_t trail_capacity);
 

@@ -9,7 +9,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "platform.h"
 #include "record.h"
+
+/* How a new record's blocks are allocated (a test knob replaces it). */
+static int (*g_preallocate)(int fd, uint64_t size) = memgauge__platform_preallocate;
+
+void memgauge__record_set_preallocate(int (*fn)(int fd, uint64_t size))
+{
+    g_preallocate = fn != NULL ? fn : memgauge__platform_preallocate;
+}
 
 typedef struct header_s {
     char magic[8];
@@ -111,8 +120,15 @@ int memgauge__record_create(memgauge__record_t *r, const char *path, uint32_t tr
     if (fd < 0)
         return -1;
     unsigned char *map = MAP_FAILED;
-    if (ftruncate(fd, (off_t)size) != 0 ||
-        (map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+    /* Every block is allocated before the file is mapped: a sparse file
+     * would get its pages backed only when first stored to, and on a full
+     * disk that store is a SIGBUS in the app (issue 13). */
+    int prc = g_preallocate(fd, (uint64_t)size);
+    if (prc != 0) {
+        errno = prc;
+        goto fail;
+    }
+    if ((map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
         goto fail;
 
     header_t h;
@@ -277,6 +293,7 @@ int memgauge__record_parse(const unsigned char *buf, size_t len, memgauge__recor
     body->os_version[sizeof body->os_version - 1] = '\0';
     body->build_id[sizeof body->build_id - 1] = '\0';
     body->device_model[sizeof body->device_model - 1] = '\0';
+    body->os_build[sizeof body->os_build - 1] = '\0';
 
     if (h.trail_capacity != 0 && trail != NULL && trail_cap != 0)
         out->trail_count =

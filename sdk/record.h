@@ -29,7 +29,8 @@
 #include <memgauge/memgauge.h>
 
 #define MEMGAUGE__RECORD_MAGIC "MGAUGREC"
-#define MEMGAUGE__RECORD_VERSION 1u
+/* 2: os_build in the body (a version 1 record reads as BAD_VERSION) */
+#define MEMGAUGE__RECORD_VERSION 2u
 #define MEMGAUGE__RECORD_MAX_TRAIL 36000u /* 3600 s at 100 ms */
 
 enum {
@@ -72,6 +73,7 @@ typedef struct memgauge__record_body_s {
     char os_version[128];
     char build_id[80];
     char device_model[64];
+    char os_build[128];
 } memgauge__record_body_t;
 
 typedef struct memgauge__trail_entry_s {
@@ -109,11 +111,16 @@ typedef struct memgauge__record_s {
 size_t memgauge__record_size(uint32_t trail_capacity);
 
 /* Creates `path` afresh (a temporary file of this process renamed over it,
- * so a kill leaves the old file or the new one), maps it and writes `body`
- * as the first state. Keeps the file locked (flock) while mapped. Returns 0
- * or -1 with errno set. */
+ * so a kill leaves the old file or the new one) with all of its blocks
+ * allocated (memgauge__platform_preallocate), maps it and writes `body` as
+ * the first state: no later store into the mapping can fault for want of
+ * disk space. Keeps the file locked (flock) while mapped. Returns 0 or -1
+ * with errno set (ENOSPC: the disk cannot hold it; nothing is left behind). */
 int memgauge__record_create(memgauge__record_t *r, const char *path, uint32_t trail_capacity,
                             const memgauge__record_body_t *body);
+
+/* Test knob: replaces how records are preallocated (NULL: the platform's). */
+void memgauge__record_set_preallocate(int (*fn)(int fd, uint64_t size));
 
 /* One sample: the trail entry first, then the session fields. Plain stores
  * into the mapping. Only the sampler thread calls this. */

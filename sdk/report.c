@@ -80,7 +80,7 @@ static void uuid_text(const uint8_t b[16], char out[37])
     *p = '\0';
 }
 
-/* "Linux 6.1.0-18-amd64 #1 SMP ..." → "Linux", "6.1.0-18-amd64 #1 SMP ...". */
+/* "Linux 6.1.0-18-amd64" → "Linux", "6.1.0-18-amd64"; "iOS 17.5.1" → "iOS", "17.5.1". */
 static void split_os(const char *os, memgauge__tr_meta_t *m)
 {
     const char *space = strchr(os, ' ');
@@ -112,6 +112,7 @@ static int fill_meta(const memgauge_options_t *o, const memgauge__journal_t *j, 
         copy(m->app_id, sizeof m->app_id, b->app_id);
         copy(m->device_model, sizeof m->device_model, b->device_model);
         split_os(b->os_version, m);
+        copy(m->os_build, sizeof m->os_build, b->os_build);
         uuid_text(b->session_id, m->session_id);
         m->session_start_unix_ms = b->start_wall_ns / 1000000u;
         copy(dir, dir_cap, j->dir);
@@ -126,6 +127,7 @@ static int fill_meta(const memgauge_options_t *o, const memgauge__journal_t *j, 
         memgauge__default_app_id(&id, m->app_id, sizeof m->app_id);
     copy(m->device_model, sizeof m->device_model, id.device_model);
     split_os(id.os_version, m);
+    copy(m->os_build, sizeof m->os_build, id.os_build);
     memgauge__tr_uuid(m->session_id);
     m->session_start_unix_ms = memgauge__tr_unix_ms();
     if (o->storage_dir != NULL)
@@ -222,10 +224,15 @@ void memgauge__report_on_pending(void (*fn)(const char *batch_id, size_t windows
     g_on_pending_ctx = ctx;
 }
 
-int memgauge__report_start(const memgauge_options_t *o, const memgauge__journal_t *j, int source,
-                           const memgauge__hooks_t *hooks, memgauge__report_t **out)
+/* The transport's diagnostics into the SDK's rate-limited log. */
+static void log_adapter(void *ctx, int kind, int level, const char *message)
 {
-    (void)hooks;
+    memgauge__log(ctx, MEMGAUGE__LOG_TRANSPORT + kind, level, "%s", message);
+}
+
+int memgauge__report_start(const memgauge_options_t *o, const memgauge__journal_t *j, int source,
+                           memgauge__log_t *log, memgauge__report_t **out)
+{
     *out = NULL;
     if (o->endpoint_url == NULL)
         return MEMGAUGE_OK;
@@ -279,6 +286,9 @@ int memgauge__report_start(const memgauge_options_t *o, const memgauge__journal_
         .on_spooled_ctx = g_on_spooled_ctx,
         .on_pending = g_on_pending,
         .on_pending_ctx = g_on_pending_ctx,
+        .log = log != NULL ? log_adapter : NULL,
+        .log_ctx = log,
+        .log_ctx_free = log != NULL ? memgauge__log_release : NULL,
     };
     memgauge__tr_previous_t previous;
     memgauge__tr_sample_t *trail = NULL;
@@ -288,6 +298,8 @@ int memgauge__report_start(const memgauge_options_t *o, const memgauge__journal_
         free(r);
         return MEMGAUGE_E_NO_MEMORY;
     }
+    if (log != NULL) /* the transport's reference, released when it is freed */
+        memgauge__log_retain(log);
     rc = memgauge__tr_create(&cfg, &meta, has_previous ? &previous : NULL, &r->tr);
     free(trail); /* copied */
     if (rc != 0) {
@@ -365,10 +377,12 @@ void memgauge__report_pressure(memgauge__report_t *r, const memgauge_pressure_ev
 }
 
 int memgauge__report_stop(memgauge__report_t *r, const memgauge_window_t *partial,
-                          uint32_t timeout_ms)
+                          const uint64_t *clean_end_ns, uint32_t timeout_ms)
 {
     if (partial != NULL)
         memgauge__report_window(r, partial);
+    if (clean_end_ns != NULL)
+        memgauge__tr_end_clean(r->tr, r->started ? ms_since(*clean_end_ns, r->start_ns) : 0);
     int rc = memgauge__tr_stop(r->tr, timeout_ms); /* an orphaned worker frees itself */
     free(r);
     return rc == 0 ? MEMGAUGE_OK : MEMGAUGE_E_TIMEOUT;
@@ -391,6 +405,9 @@ void memgauge__report_stats(memgauge__report_t *r, memgauge_stats_t *s)
     s->spool_files = t.spool_files;
     s->spool_bytes = t.spool_bytes;
     s->last_http_status = t.last_status;
+    s->config_error_status = t.config_error_status;
+    s->config_errors = t.config_errors;
+    s->spool_write_errors = t.spool_write_errors;
 }
 
 int memgauge__have_curl(void)

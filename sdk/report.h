@@ -9,15 +9,17 @@
 
 #include "internal.h"
 #include "journal.h"
+#include "log.h"
 
 typedef struct memgauge__report_s memgauge__report_t;
 
 /* Starts the transport for opts->endpoint_url (call with the caller's
  * options, whose strings are copied; *out stays NULL without an endpoint).
  * `journal` gives the session's identity and storage directory; `source`
- * is the footprint source of the first reading. Returns 0 or MEMGAUGE_E_*. */
+ * is the footprint source of the first reading; the transport's diagnostics
+ * go to `log` (it takes a reference). Returns 0 or MEMGAUGE_E_*. */
 int memgauge__report_start(const memgauge_options_t *opts, const memgauge__journal_t *journal,
-                           int source, const memgauge__hooks_t *hooks, memgauge__report_t **out);
+                           int source, memgauge__log_t *log, memgauge__report_t **out);
 
 /* Sampler thread only; never block, never allocate. */
 void memgauge__report_sample(memgauge__report_t *r, const memgauge_sample_t *s);
@@ -27,10 +29,12 @@ void memgauge__report_pressure(memgauge__report_t *r, const memgauge_pressure_ev
 
 /* After the sampler thread has exited: reports the window in progress
  * (`partial`, may be NULL), flushes and sends for up to timeout_ms, spools
- * the rest, frees r. Returns 0 or MEMGAUGE_E_TIMEOUT (a send hook that
- * did not return: it is then released when it does). */
+ * the rest, frees r. `clean_end_ns` (NULL: not a clean stop) is the time of
+ * the session's last sample: the final batch says the session ended with a
+ * clean stop then. Returns 0 or MEMGAUGE_E_TIMEOUT (a send hook that did
+ * not return: it is then released when it does). */
 int memgauge__report_stop(memgauge__report_t *r, const memgauge_window_t *partial,
-                          uint32_t timeout_ms);
+                          const uint64_t *clean_end_ns, uint32_t timeout_ms);
 
 /* Adds the transport's counters to *s. Any thread. */
 void memgauge__report_stats(memgauge__report_t *r, memgauge_stats_t *s);

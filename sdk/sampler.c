@@ -18,6 +18,7 @@
 #include "aggregate.h"
 #include "internal.h"
 #include "journal.h"
+#include "log.h"
 #include "platform.h"
 #include "pressure.h"
 #include "report.h"
@@ -51,6 +52,7 @@ struct memgauge_s {
     uint64_t fast_samples;
     memgauge__journal_t journal; /* written by the sampler thread only */
     memgauge__report_t *report;  /* NULL without options.endpoint_url */
+    memgauge__log_t *log;        /* options.on_log, rate-limited; shared with the transport */
     memgauge_sample_t ring[];    /* opts.ring_capacity entries */
 };
 
@@ -184,6 +186,14 @@ static void *sampler_main(void *arg)
     uint64_t next = memgauge__now_ns();
     uint32_t grid_ms = h->interval_ms;
 
+    /* told from here rather than from memgauge_start, so that the hook only
+     * ever runs on the SDK's threads */
+    if (h->journal.record_errno != 0)
+        memgauge__log(h->log, MEMGAUGE__LOG_RECORD, MEMGAUGE_LOG_WARNING,
+                      "memgauge: no session record in %s (%s): measuring without one, so the "
+                      "next launch cannot tell how this session ended",
+                      h->journal.dir, strerror(h->journal.record_errno));
+
     pthread_mutex_lock(&h->lock);
     while (!h->stop_requested) {
         pthread_mutex_unlock(&h->lock);
@@ -237,8 +247,10 @@ static int init_sync(memgauge_t *h)
 static void destroy(memgauge_t *h)
 {
     if (h->report != NULL) /* a failed start, or an orphaned sampler: spool it all now */
-        memgauge__report_stop(h->report, NULL, 0);
+        memgauge__report_stop(h->report, NULL, NULL, 0);
     memgauge__journal_close(&h->journal, 1);
+    memgauge__log_silence(h->log);
+    memgauge__log_release(h->log);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->exited);
@@ -305,7 +317,9 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
     memgauge__session_init(&h->session, h->ring, opts.ring_capacity,
                            (uint64_t)opts.window_ms * 1000000u);
     memgauge__pressure_init(&h->pressure, &opts);
-    if (init_sync(h) != 0) {
+    h->log = memgauge__log_create(opts.on_log, opts.log_user_data);
+    if (h->log == NULL || init_sync(h) != 0) {
+        memgauge__log_release(h->log);
         free(h);
         return MEMGAUGE_E_NO_MEMORY;
     }
@@ -325,7 +339,7 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
         return rc;
     }
     /* `opts` still holds the caller's strings: the transport copies them */
-    rc = memgauge__report_start(&opts, &h->journal, probe.footprint_source, hooks, &h->report);
+    rc = memgauge__report_start(&opts, &h->journal, probe.footprint_source, h->log, &h->report);
     if (rc != MEMGAUGE_OK) {
         pthread_mutex_unlock(&g_lock);
         destroy(h);
@@ -401,7 +415,8 @@ int memgauge_stop(memgauge_t *h, uint32_t timeout_ms)
         memgauge__session_stats(&h->session, &s);
         uint64_t now = memgauge__now_ns();
         uint32_t left = now < deadline ? (uint32_t)((deadline - now) / 1000000u) : 0;
-        rc = memgauge__report_stop(h->report, &s.current_window, left);
+        rc = memgauge__report_stop(h->report, &s.current_window, s.samples > 0 ? &s.last_ns : NULL,
+                                   left);
         h->report = NULL;
     }
     destroy(h);
@@ -454,6 +469,9 @@ int memgauge_get_stats(memgauge_t *h, memgauge_stats_t *out)
     s.fast_samples = h->fast_samples;
     s.record_writes =
         h->journal.enabled ? atomic_load_explicit(&h->journal.rec.writes, memory_order_relaxed) : 0;
+    s.record_active = h->journal.enabled;
+    s.record_errno = h->journal.record_errno;
+    s.log_suppressed = memgauge__log_suppressed(h->log);
     if (h->report != NULL && running)
         memgauge__report_stats(h->report, &s);
     release_handle(h);

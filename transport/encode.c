@@ -321,9 +321,12 @@ static cJSON *batch_json(const memgauge__tr_batch_t *b)
              cJSON_AddStringToObject(dev, "model", text(m->device_model)) &&
              cJSON_AddStringToObject(dev, "os_name", text(m->os_name)) &&
              cJSON_AddStringToObject(dev, "os_version", text(m->os_version)) &&
+             (m->os_build[0] == '\0' || cJSON_AddStringToObject(dev, "os_build", m->os_build)) &&
              cJSON_AddStringToObject(ses, "id", m->session_id) &&
              add_number(ses, "start_unix_ms", count(m->session_start_unix_ms)) &&
              (m->interval_ms == 0 || add_number(ses, "interval_ms", m->interval_ms)) &&
+             (!b->clean_end || (cJSON_AddStringToObject(ses, "end", "clean_stop") &&
+                                add_number(ses, "end_ms", count(b->end_ms)))) &&
              cJSON_AddStringToObject(root, "metric", m->metric);
     cJSON *windows = ok ? cJSON_AddArrayToObject(root, "windows") : NULL;
     ok = windows != NULL;

@@ -18,6 +18,11 @@ memgauge__tr_outcome_t memgauge__tr_classify(int status)
     case 504:
     case 507:
         return MEMGAUGE__TR_RETRY;
+    case 401: /* no or a wrong key */
+    case 403: /* a key without the right */
+    case 404: /* no collector at this path: a base URL without /v1/reports */
+    case 405: /* a server that takes no POST there */
+        return MEMGAUGE__TR_CONFIG;
     default:
         return MEMGAUGE__TR_DROP;
     }

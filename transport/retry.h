@@ -11,8 +11,14 @@
 typedef enum memgauge__tr_outcome_e {
     MEMGAUGE__TR_DONE = 0,  /* 2xx: acknowledged, remove from the spool */
     MEMGAUGE__TR_RETRY = 1, /* network error, 408, 429, 500, 502, 503, 504, 507 */
-    MEMGAUGE__TR_DROP = 2   /* any other answer: never retried, counted */
+    MEMGAUGE__TR_DROP = 2,  /* any other answer: never retried, counted */
+    /* 401, 403, 404, 405: the endpoint URL or the key is wrong, not the
+     * batch. Kept in the spool and retried after a long backoff. */
+    MEMGAUGE__TR_CONFIG = 3
 } memgauge__tr_outcome_t;
+
+/* The first wait after a configuration error (then doubling up to the cap). */
+#define MEMGAUGE__TR_CONFIG_BACKOFF_MS 60000u
 
 memgauge__tr_outcome_t memgauge__tr_classify(int status);
 

@@ -155,8 +155,11 @@ static int write_all(int fd, const void *p, size_t n)
         ssize_t w = write(fd, b, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
             return -1;
+        }
         b += w;
         n -= (size_t)w;
     }
@@ -289,14 +292,23 @@ static int write_file(memgauge__spool_t *s, const char *name, const char *batch_
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    if (write_all(fd, h, sizeof h) != 0 || write_all(fd, body, len) != 0 || fsync(fd) != 0) {
-        close(fd);
+    /* A full disk (ENOSPC) fails a write or the fsync: the temp file goes,
+     * the file under `name` (a previous version) is left as it was. */
+    int rc = write_all(fd, h, sizeof h) != 0 || write_all(fd, body, len) != 0 || fsync(fd) != 0;
+    int saved = errno;
+    if (close(fd) != 0 && rc == 0) { /* NFS reports a failed write-back here */
+        rc = 1;
+        saved = errno;
+    }
+    if (rc != 0) {
         unlink(tmp);
+        errno = saved;
         return -1;
     }
-    close(fd);
     if (rename(tmp, final_path) != 0) {
+        saved = errno;
         unlink(tmp);
+        errno = saved;
         return -1;
     }
     fsync_dir(s->dir);

@@ -78,6 +78,7 @@ typedef struct memgauge__tr_meta_s {
     char sdk_version[32];
     char app_id[129], app_version[129], app_build[129];
     char device_model[129], os_name[129], os_version[129];
+    char os_build[129]; /* "": not sent */
     char session_id[37];
     uint64_t session_start_unix_ms;
     uint32_t interval_ms;
@@ -94,6 +95,10 @@ typedef struct memgauge__tr_batch_s {
     size_t event_count;
     const memgauge__tr_previous_t *previous; /* NULL: none in this batch */
     const memgauge__tr_dropped_t *dropped;   /* NULL: not sent */
+    /* the final batch of a clean stop: session.end "clean_stop" and
+     * session.end_ms, the last sample's time since the session's start */
+    int clean_end;
+    uint64_t end_ms;
 } memgauge__tr_batch_t;
 
 /* Compact JSON text of the batch (malloc'd, NUL-terminated; *len without
@@ -104,6 +109,12 @@ char *memgauge__tr_encode(const memgauge__tr_batch_t *b, size_t *len);
 unsigned char *memgauge__tr_gzip(const void *src, size_t len, size_t *out_len);
 /* gunzip with an output cap; NULL on failure or when over the cap. */
 unsigned char *memgauge__tr_gunzip(const void *src, size_t len, size_t cap, size_t *out_len);
+
+/* The URL batches are posted to, from options.endpoint_url: a URL whose
+ * path is empty or "/" is the collector's base URL and gets "/v1/reports"
+ * (before any query); a URL with a path is used as given. 0, or -1 when it
+ * does not fit in cap bytes. Pure. */
+int memgauge__tr_resolve_url(const char *url, char *out, size_t cap);
 
 /* A random (version 4) UUID in lower-case text. */
 void memgauge__tr_uuid(char out[37]);
@@ -140,6 +151,16 @@ typedef void (*memgauge__tr_send_fn)(const memgauge__tr_request_t *req,
 
 /* ---- the worker ------------------------------------------------------------ */
 
+/* Kinds of diagnostic message the worker gives its log function (each kind
+ * is rate-limited on its own by the SDK). */
+enum {
+    MEMGAUGE__TR_LOG_SPOOL = 0,     /* the spool could not be written: data dropped */
+    MEMGAUGE__TR_LOG_CONFIG = 1,    /* 401/403/404/405: the endpoint or key is wrong */
+    MEMGAUGE__TR_LOG_REJECTED = 2,  /* another 4xx: a batch was dropped */
+    MEMGAUGE__TR_LOG_RECOVERED = 3, /* a batch was accepted after a configuration error */
+    MEMGAUGE__TR_LOG_KINDS = 4
+};
+
 typedef struct memgauge__tr_config_s {
     const char *url;                  /* copied */
     const char *api_key;              /* copied; NULL: no Authorization header */
@@ -170,6 +191,12 @@ typedef struct memgauge__tr_config_s {
      * holding `windows` windows is durably spooled */
     void (*on_pending)(const char *batch_id, size_t windows, void *ctx);
     void *on_pending_ctx;
+    /* diagnostics: called on the worker, without any transport lock held,
+     * with a MEMGAUGE__TR_LOG_* kind and a level (0 error, 1 warning, 2
+     * info); NULL: none. log_ctx is owned like send_ctx (log_ctx_free). */
+    void (*log)(void *ctx, int kind, int level, const char *message);
+    void *log_ctx;
+    void (*log_ctx_free)(void *);
 } memgauge__tr_config_t;
 
 typedef struct memgauge__tr_stats_s {
@@ -185,6 +212,9 @@ typedef struct memgauge__tr_stats_s {
     uint64_t spool_evicted, spool_corrupt;
     uint64_t spool_files, spool_bytes; /* now */
     int last_status;                   /* last HTTP status, 0: none or a network error */
+    int config_error_status;           /* 401/403/404/405 until a batch is accepted, else 0 */
+    uint64_t config_errors;            /* answers that said the endpoint or key is wrong */
+    uint64_t spool_write_errors;       /* spool writes the disk refused */
 } memgauge__tr_stats_t;
 
 typedef struct memgauge__tr_s memgauge__tr_t;
@@ -198,11 +228,11 @@ enum {
     MEMGAUGE__TR_E_URL = -5
 };
 
-/* Takes ownership of cfg->send_ctx (when send_ctx_free is set), even on
- * failure. Copies cfg, meta and the previous session's verdict (NULL: none; sent
- * with its trail in the first batch), opens the spool and starts the
- * worker, which first sends what earlier runs spooled (oldest first).
- * Returns 0 or an MEMGAUGE__TR_E_*. The worker has every signal blocked. */
+/* Takes ownership of cfg->send_ctx and cfg->log_ctx (when their free
+ * functions are set), even on failure. Copies cfg, meta and the previous session's verdict (NULL:
+ * none; sent with its trail in the first batch), opens the spool and starts the worker, which first
+ * sends what earlier runs spooled (oldest first). Returns 0 or an MEMGAUGE__TR_E_*. The worker has
+ * every signal blocked. */
 int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_meta_t *meta,
                         const memgauge__tr_previous_t *previous, memgauge__tr_t **out);
 
@@ -213,6 +243,12 @@ int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_met
 void memgauge__tr_push_sample(memgauge__tr_t *t, const memgauge__tr_sample_t *s);
 void memgauge__tr_push_window(memgauge__tr_t *t, const memgauge__tr_window_t *w);
 void memgauge__tr_push_event(memgauge__tr_t *t, const memgauge__tr_event_t *e);
+
+/* Declares the coming stop a clean end of the session whose last sample
+ * was end_ms after its start: the final batch memgauge__tr_stop builds
+ * carries it (one with no windows when nothing else is left). Call before
+ * memgauge__tr_stop, from the thread that stops. */
+void memgauge__tr_end_clean(memgauge__tr_t *t, uint64_t end_ms);
 
 /* Flushes what was pushed, sends until timeout_ms has passed, aborts the
  * transfer in flight at that moment, leaves the rest in the spool and frees

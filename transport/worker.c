@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #define MAX_PENDING_EVENTS 1000   /* events not yet in a batch */
 #define MAX_WINDOW_SAMPLES 100000 /* the format's cap per window */
 #define MAX_HEADERS 24
+#define MEMGAUGE__TR_URL_MAX 2100 /* options' 2048 bytes and "/v1/reports" */
 
 enum { ITEM_SAMPLE = 1, ITEM_WINDOW = 2, ITEM_EVENT = 3 };
 
@@ -100,6 +102,13 @@ struct memgauge__tr_s {
     int pend_previous;
     memgauge__tr_dropped_t pend_total; /* `reported` once that version is sent */
     int wins_added;                    /* a window closed since the last version */
+    int pend_end;                      /* that version carries the clean end */
+    int ending;                        /* stopping after memgauge__tr_end_clean */
+    int end_written;                   /* a spooled batch carries the clean end */
+    uint64_t end_ms;                   /* worker only: copied from end_ms_set */
+    uint64_t end_ms_set;               /* guarded by lock */
+    int end_set;                       /* guarded by lock */
+    int config_attempt;                /* consecutive configuration errors */
     memgauge__spool_t spool;
     uint32_t attempt;     /* failed attempts of the oldest file */
     uint64_t next_try_ns; /* 0: now */
@@ -275,6 +284,31 @@ static void add_stat(memgauge__tr_t *t, uint64_t *field, uint64_t n)
     pthread_mutex_unlock(&t->lock);
 }
 
+/* A diagnostic message (never with t->lock held). */
+static void say(memgauge__tr_t *t, int kind, int level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void say(memgauge__tr_t *t, int kind, int level, const char *fmt, ...)
+{
+    if (t->cfg.log == NULL)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    t->cfg.log(t->cfg.log_ctx, kind, level, msg);
+}
+
+/* A spool write the disk refused: what it held is counted as dropped by the
+ * caller; the error is counted and told. */
+static void spool_refused(memgauge__tr_t *t, int err, const char *what)
+{
+    add_stat(t, &t->stats.spool_write_errors, 1);
+    say(t, MEMGAUGE__TR_LOG_SPOOL, 0, "memgauge: cannot write the spool in %s (%s): %s",
+        t->cfg.spool_dir, strerror(err), what);
+}
+
 /* The request body of an encoded batch: gzip'd unless refused (*gz is then
  * the buffer to free). */
 static void compress(memgauge__tr_t *t, const char *json, size_t len, const void **body,
@@ -298,7 +332,7 @@ static void compress(memgauge__tr_t *t, const char *json, size_t len, const void
 /* Encodes, compresses and spools one batch of windows [from, to) (with the
  * events when `with_events`). Halves the windows while over the size cap. */
 static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_events,
-                        memgauge__tr_dropped_t *dropped)
+                        memgauge__tr_dropped_t *dropped, int with_end)
 {
     memgauge__tr_window_t wins[MAX_PENDING_WINDOWS];
     for (size_t i = from; i < to; i++)
@@ -310,7 +344,9 @@ static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_even
                               .events = with_events ? t->events : NULL,
                               .event_count = with_events ? t->event_count : 0,
                               .previous = with_events && t->previous_pending ? &t->previous : NULL,
-                              .dropped = dropped};
+                              .dropped = dropped,
+                              .clean_end = with_end,
+                              .end_ms = t->end_ms};
     memgauge__tr_uuid(b.batch_id);
     size_t len = 0;
     char *json = memgauge__tr_encode(&b, &len);
@@ -318,8 +354,8 @@ static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_even
         if (to - from > 1) {
             free(json);
             size_t mid = from + (to - from) / 2;
-            spool_batch(t, from, mid, with_events, dropped);
-            spool_batch(t, mid, to, 0, NULL);
+            spool_batch(t, from, mid, with_events, dropped, 0);
+            spool_batch(t, mid, to, 0, NULL, with_end); /* the end goes last */
             return;
         }
         /* one window over the cap: its aggregates go, its samples do not */
@@ -343,10 +379,14 @@ static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_even
     if (memgauge__spool_write(&t->spool, b.batch_id, b.sent_unix_ms, flags, body, body_len, name) ==
         0) {
         add_stat(t, &t->stats.spooled, 1);
+        if (with_end)
+            t->end_written = 1;
         if (t->cfg.on_spooled != NULL)
             t->cfg.on_spooled(b.batch_id, t->cfg.on_spooled_ctx);
     } else {
+        int err = errno;
         t->lost.windows += to - from; /* the disk refused it: counted, never a crash */
+        spool_refused(t, err, "a batch was dropped (counted in dropped_windows)");
     }
     add_stat(t, &t->stats.batches_built, 1);
     free(gz);
@@ -390,7 +430,9 @@ static int write_pending(memgauge__tr_t *t, uint64_t *written_ms)
                               .events = t->events,
                               .event_count = t->event_count,
                               .previous = t->previous_pending ? &t->previous : NULL,
-                              .dropped = &d};
+                              .dropped = &d,
+                              .clean_end = t->ending,
+                              .end_ms = t->end_ms};
     if (first) {
         memgauge__tr_uuid(t->pend_id);
         t->pend_created = b.sent_unix_ms;
@@ -411,11 +453,15 @@ static int write_pending(memgauge__tr_t *t, uint64_t *written_ms)
     compress(t, json, len, &body, &body_len, &flags, &gz);
     int rc = memgauge__spool_write_pending(&t->spool, t->pend_id, t->pend_created, flags, body,
                                            body_len, t->pend_name);
+    int err = errno;
     free(gz);
     free(json);
-    if (rc != 0)
+    if (rc != 0) {
+        spool_refused(t, err, "the batch being assembled stays in memory until it is due");
         return -1;
+    }
     t->pend_wins = t->win_count;
+    t->pend_end = t->ending;
     t->pend_events = t->event_count;
     t->pend_previous = t->previous_pending;
     t->pend_total = total;
@@ -471,8 +517,9 @@ static void flush(memgauge__tr_t *t)
          * as new batches (never a window in two batch ids) */
         uint64_t ms;
         int whole = (t->pend_wins == t->win_count && t->pend_events == t->event_count &&
-                     t->pend_previous == t->previous_pending) ||
+                     t->pend_previous == t->previous_pending && t->pend_end == t->ending) ||
                     write_pending(t, &ms) == 0;
+        int carries_end = whole && t->ending;
         size_t wins = t->pend_wins, events = t->pend_events;
         int previous = t->pend_previous;
         memgauge__tr_dropped_t total = t->pend_total;
@@ -481,19 +528,24 @@ static void flush(memgauge__tr_t *t)
             if (previous)
                 t->previous_pending = 0;
             t->reported = total;
+            if (carries_end)
+                t->end_written = 1;
         }
-        if (whole && t->win_count == 0 && t->event_count == 0 && !t->previous_pending) {
+        if (whole && t->win_count == 0 && t->event_count == 0 && !t->previous_pending &&
+            (!t->ending || t->end_written)) {
             t->last_flush_ns = now_ns();
             return;
         }
     }
-    if (t->win_count == 0 && t->event_count == 0 && !t->previous_pending)
+    /* a clean stop says so in a batch of its own when nothing else is left */
+    int end_due = t->ending && !t->end_written;
+    if (t->win_count == 0 && t->event_count == 0 && !t->previous_pending && !end_due)
         return;
     memgauge__tr_dropped_t total, d;
     dropped_now(t, &total, &d);
     t->reported = total;
     size_t n = t->win_count;
-    spool_batch(t, 0, n, 1, &d);
+    spool_batch(t, 0, n, 1, &d, end_due);
     for (size_t i = 0; i < n; i++)
         free(t->wins[i].series);
     t->win_count = 0;
@@ -571,15 +623,53 @@ static int send_oldest(memgauge__tr_t *t, uint64_t deadline_ns)
     memgauge__tr_outcome_t out = memgauge__tr_classify(resp.status);
     pthread_mutex_lock(&t->lock);
     t->stats.last_status = resp.status;
+    int was_config_error = t->stats.config_error_status;
     if (out == MEMGAUGE__TR_DONE) {
         t->stats.batches_sent++;
         t->stats.bytes_sent += body_len;
+        t->stats.config_error_status = 0;
     } else if (out == MEMGAUGE__TR_DROP) {
         t->stats.batches_failed++;
+    } else if (out == MEMGAUGE__TR_CONFIG) {
+        t->stats.config_errors++;
+        t->stats.config_error_status = resp.status;
     } else {
         t->stats.batches_retried++;
     }
     pthread_mutex_unlock(&t->lock);
+    if (out == MEMGAUGE__TR_CONFIG) {
+        /* The endpoint or the key is wrong, not the batch: it stays in the
+         * spool (the budget still bounds it) and is tried again after a
+         * long wait, so fixing the collector's side brings it all in. */
+        t->config_attempt++;
+        uint64_t base = MEMGAUGE__TR_CONFIG_BACKOFF_MS < t->cfg.retry_max_ms
+                            ? MEMGAUGE__TR_CONFIG_BACKOFF_MS
+                            : t->cfg.retry_max_ms;
+        uint64_t wait = memgauge__tr_backoff_ms(t->config_attempt, (uint32_t)base,
+                                                t->cfg.retry_max_ms, random01());
+        t->next_try_ns = now_ns() + wait * 1000000u;
+        say(t, MEMGAUGE__TR_LOG_CONFIG, 0,
+            "memgauge: the collector answered %d to POST %s: %s; batches stay in the spool "
+            "(%llu file(s)) and are tried again in %llu s",
+            resp.status, t->cfg.url,
+            resp.status == 401 || resp.status == 403
+                ? "check options.api_key"
+                : "check options.endpoint_url (a base URL gets /v1/reports appended)",
+            (unsigned long long)t->spool.files, (unsigned long long)((wait + 999) / 1000));
+        free(plain);
+        free(buf);
+        return 1;
+    }
+    t->config_attempt = 0;
+    if (out == MEMGAUGE__TR_DONE && was_config_error)
+        say(t, MEMGAUGE__TR_LOG_RECOVERED, 2,
+            "memgauge: the collector at %s accepts batches again (after %d)", t->cfg.url,
+            was_config_error);
+    if (out == MEMGAUGE__TR_DROP)
+        say(t, MEMGAUGE__TR_LOG_REJECTED, 1,
+            "memgauge: the collector answered %d to POST %s: the batch was dropped (counted in "
+            "batches_failed)",
+            resp.status, t->cfg.url);
     if (out == MEMGAUGE__TR_RETRY) {
         t->attempt++;
         uint64_t wait = memgauge__tr_backoff_ms(t->attempt, t->cfg.retry_base_ms,
@@ -637,6 +727,10 @@ static void *worker_main(void *arg)
         }
         int stopping = t->stop;
         uint64_t deadline = t->deadline_ns;
+        if (stopping && t->end_set) {
+            t->ending = 1;
+            t->end_ms = t->end_ms_set;
+        }
         pthread_mutex_unlock(&t->lock);
 
         if (drain(t) || stopping)
@@ -672,6 +766,8 @@ static void destroy(memgauge__tr_t *t)
 {
     if (t->cfg.send_ctx_free != NULL)
         t->cfg.send_ctx_free(t->cfg.send_ctx);
+    if (t->cfg.log_ctx_free != NULL)
+        t->cfg.log_ctx_free(t->cfg.log_ctx);
     for (size_t i = 0; i < t->win_count; i++)
         free(t->wins[i].series);
     for (size_t i = 0; i < t->header_count; i++)
@@ -727,16 +823,13 @@ int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_met
                 : send == NULL                             ? MEMGAUGE__TR_E_NO_SENDER
                 : (t = calloc(1, sizeof *t)) == NULL       ? MEMGAUGE__TR_E_NO_MEMORY
                                                            : 0;
-    if (early != 0) {
-        if (cfg->send_ctx_free != NULL) /* send_ctx is ours whatever happens */
+    if (early != 0 || pthread_mutex_init(&t->lock, NULL) != 0) {
+        if (cfg->send_ctx_free != NULL) /* the contexts are ours whatever happens */
             cfg->send_ctx_free(cfg->send_ctx);
-        return early;
-    }
-    if (pthread_mutex_init(&t->lock, NULL) != 0) {
-        if (cfg->send_ctx_free != NULL)
-            cfg->send_ctx_free(cfg->send_ctx);
+        if (cfg->log_ctx_free != NULL)
+            cfg->log_ctx_free(cfg->log_ctx);
         free(t);
-        return MEMGAUGE__TR_E_NO_MEMORY;
+        return early != 0 ? early : MEMGAUGE__TR_E_NO_MEMORY;
     }
     /* from here on, destroy() owns send_ctx */
     int cond_rc = cond_init(&t->cond);
@@ -744,11 +837,14 @@ int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_met
     if (cond_rc != 0) {
         if (cfg->send_ctx_free != NULL)
             cfg->send_ctx_free(cfg->send_ctx);
+        if (cfg->log_ctx_free != NULL)
+            cfg->log_ctx_free(cfg->log_ctx);
         pthread_mutex_destroy(&t->lock);
         free(t);
         return MEMGAUGE__TR_E_NO_MEMORY;
     }
-    t->cfg.url = dup_or_null(cfg->url);
+    char url[MEMGAUGE__TR_URL_MAX];
+    t->cfg.url = memgauge__tr_resolve_url(cfg->url, url, sizeof url) == 0 ? dup_or_null(url) : NULL;
     t->cfg.ca_file = dup_or_null(cfg->ca_file);
     t->cfg.proxy = dup_or_null(cfg->proxy);
     t->cfg.spool_dir = dup_or_null(cfg->spool_dir);
@@ -797,6 +893,14 @@ int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_met
     }
     *out = t;
     return 0;
+}
+
+void memgauge__tr_end_clean(memgauge__tr_t *t, uint64_t end_ms)
+{
+    pthread_mutex_lock(&t->lock);
+    t->end_set = 1;
+    t->end_ms_set = end_ms;
+    pthread_mutex_unlock(&t->lock);
 }
 
 int memgauge__tr_stop(memgauge__tr_t *t, uint32_t timeout_ms)

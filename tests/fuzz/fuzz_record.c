@@ -113,13 +113,15 @@ static void check_one(const unsigned char *buf, size_t len)
             !terminated(b->boot_id, sizeof b->boot_id) ||
             !terminated(b->os_version, sizeof b->os_version) ||
             !terminated(b->build_id, sizeof b->build_id) ||
-            !terminated(b->device_model, sizeof b->device_model))
+            !terminated(b->device_model, sizeof b->device_model) ||
+            !terminated(b->os_build, sizeof b->os_build))
             FAIL("a string of the parsed body is not terminated");
     }
 
     static const memgauge__identity_t now = {
         .boot_id = "0b8c5a7e-4e1f-4d0e-9d43-8f3c2a1b0c9d",
         .os_version = "Linux 6.1.0-fuzz",
+        .os_build = "#1 SMP PREEMPT_DYNAMIC fuzz",
         .build_id = "00112233445566778899aabbccddeeff00112233",
         .device_model = "fuzz",
         .exe_name = "fuzz_record",
@@ -157,7 +159,8 @@ static void check_one(const unsigned char *buf, size_t len)
     if (!terminated(out.session_id, sizeof out.session_id) ||
         !terminated(out.app_version, sizeof out.app_version) ||
         !terminated(out.app_build, sizeof out.app_build) ||
-        !terminated(out.os_version, sizeof out.os_version))
+        !terminated(out.os_version, sizeof out.os_version) ||
+        !terminated(out.os_build, sizeof out.os_build))
         FAIL("a string of the diagnosis is not terminated");
 }
 

@@ -58,14 +58,19 @@ Test(identity, boot_id_is_the_kernels)
     cr_assert(eq(str, id.boot_id, expected));
 }
 
-Test(identity, os_version_is_unames_name_release_and_version)
+Test(identity, os_version_is_unames_name_and_release_and_os_build_its_version)
 {
-    char expected[256];
-    command_line("uname -s -r -v", expected, sizeof expected);
+    char expected[256], build[256];
+    command_line("uname -s -r", expected, sizeof expected);
+    command_line("uname -v", build, sizeof build);
     memgauge__identity_t id = identity_now();
 
     expected[sizeof id.os_version - 1] = '\0'; /* truncated to fit, never overflowed */
+    build[sizeof id.os_build - 1] = '\0';
     cr_assert(eq(str, id.os_version, expected));
+    cr_assert(eq(str, id.os_build, build));
+    cr_assert(eq(ptr, strchr(id.os_version + strlen("Linux "), ' '), NULL),
+              "a release reads like a version: %s", id.os_version);
 }
 
 Test(identity, build_id_is_the_gnu_build_id_that_readelf_finds_in_this_executable)

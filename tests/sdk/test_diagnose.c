@@ -34,9 +34,11 @@ static void setup(void)
     strcpy(b->app_version, "2.0");
     strcpy(b->app_build, "200");
     strcpy(b->os_version, "Linux 6.1");
+    strcpy(b->os_build, "#1 SMP PREEMPT_DYNAMIC");
     strcpy(b->boot_id, "boot-1");
     strcpy(b->build_id, "abc123");
     strcpy(now.os_version, "Linux 6.1");
+    strcpy(now.os_build, "#1 SMP PREEMPT_DYNAMIC");
     strcpy(now.boot_id, "boot-1");
     strcpy(now.build_id, "abc123");
     trail_n = 0;
@@ -168,6 +170,12 @@ Test(diagnose, an_unknown_value_on_either_side_proves_no_change)
 Test(diagnose, a_new_os_version_is_an_os_upgrade)
 {
     strcpy(now.os_version, "Linux 6.2");
+    cr_assert_eq(run().verdict, MEMGAUGE_END_OS_UPGRADED);
+}
+
+Test(diagnose, a_new_os_build_of_the_same_release_is_an_os_upgrade)
+{
+    strcpy(now.os_build, "#2 SMP PREEMPT_DYNAMIC");
     cr_assert_eq(run().verdict, MEMGAUGE_END_OS_UPGRADED);
 }
 

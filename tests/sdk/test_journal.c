@@ -21,6 +21,7 @@
 
 #include "internal.h"
 #include "platform.h"
+#include "record.h"
 
 #define MIB (UINT64_C(1) << 20)
 
@@ -100,6 +101,68 @@ Test(journal, first_launch_then_a_clean_stop_is_seen_by_the_next_start)
     cr_assert_geq(p.samples, 3);
     cr_assert_str_eq(p.app_version, "1.0");
     cr_assert_eq(p.pid, (uint64_t)getpid());
+    cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
+}
+
+Test(journal, the_previous_session_keeps_the_os_build_it_ran_on)
+{
+    memgauge_options_t o = options();
+    memgauge_t *h = NULL;
+    cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
+    cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
+    cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
+    memgauge_previous_session_t p = previous_of(h);
+    memgauge__identity_t id;
+    memgauge__platform_identity(&id);
+    cr_assert_str_eq(p.os_version, id.os_version);
+    cr_assert_str_eq(p.os_build, id.os_build);
+    cr_assert_neq(p.os_build[0], '\0', "uname -v is never empty");
+    cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
+}
+
+static atomic_int g_logs;
+static char g_first_log[512];
+
+static void count_log(int level, const char *message, void *user_data)
+{
+    (void)level;
+    (void)user_data;
+    if (atomic_fetch_add(&g_logs, 1) == 0)
+        snprintf(g_first_log, sizeof g_first_log, "%s", message);
+}
+
+static int no_space(int fd, uint64_t size)
+{
+    (void)fd;
+    (void)size;
+    return ENOSPC;
+}
+
+Test(journal, a_record_the_disk_cannot_hold_leaves_the_session_measuring_without_one)
+{
+    memgauge_options_t o = options();
+    o.on_log = count_log;
+    atomic_store(&g_logs, 0);
+    memgauge__record_set_preallocate(no_space);
+    memgauge_t *h = NULL;
+    int rc = memgauge_start(&o, &h);
+    memgauge__record_set_preallocate(NULL);
+    cr_assert_eq(rc, MEMGAUGE_OK, "%s", memgauge_strerror(rc));
+    memgauge_stats_t s = wait_samples(h, 3);
+    cr_assert_eq(s.record_active, 0);
+    cr_assert_eq(s.record_errno, ENOSPC);
+    cr_assert_eq(s.record_writes, 0);
+    cr_assert_eq(atomic_load(&g_logs), 1);
+    cr_assert_not_null(strstr(g_first_log, "no session record"), "%s", g_first_log);
+    cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
+    char file[128];
+    snprintf(file, sizeof file, "%s/session.mgrec", dir);
+    cr_assert_neq(access(file, F_OK), 0, "nothing half-made is left");
+
+    /* the next start, with room, finds no record of it and keeps one again */
+    cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
+    cr_assert_eq(previous_of(h).verdict, MEMGAUGE_END_NONE);
+    cr_assert_eq(stats_of(h).record_active, 1);
     cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
 }
 

@@ -1068,6 +1068,7 @@ static void tear_body(memgauge__record_body_t *b, uint64_t k)
     b->os_version[sizeof b->os_version - 1] = '\0';
     b->build_id[sizeof b->build_id - 1] = '\0';
     b->device_model[sizeof b->device_model - 1] = '\0';
+    b->os_build[sizeof b->os_build - 1] = '\0';
 }
 
 static void tear_entry(memgauge__trail_entry_t *e, uint64_t k)

@@ -53,7 +53,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
 {
-    (void)url;
     (void)method;
     (void)version;
     fault_server_t *s = cls;
@@ -77,6 +76,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     copy_header(c, "User-Agent", r.user_agent, sizeof r.user_agent);
     copy_header(c, "Content-Type", r.content_type, sizeof r.content_type);
     copy_header(c, "X-Test", r.extra, sizeof r.extra);
+    snprintf(r.path, sizeof r.path, "%s", url);
     const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
     r.gzip = enc != NULL && strcasecmp(enc, "gzip") == 0;
     if (r.gzip) {

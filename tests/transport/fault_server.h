@@ -29,6 +29,7 @@ typedef struct fault_request_s {
     char user_agent[128];
     char content_type[128];
     char extra[128]; /* X-Test header */
+    char path[128];  /* the request's path */
     double at_s;     /* seconds since the server started */
 } fault_request_t;
 

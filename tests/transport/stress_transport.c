@@ -43,6 +43,7 @@ static double now_s(void)
 
 static atomic_int g_sent;
 static atomic_int g_hang_ms;
+static atomic_int g_not_found; /* the hook answers 404: a wrong endpoint */
 
 static int counting_hook(const memgauge_http_request_t *req, char *retry_after, size_t cap,
                          void *ud)
@@ -55,8 +56,29 @@ static int counting_hook(const memgauge_http_request_t *req, char *retry_after, 
     int hang = atomic_load(&g_hang_ms);
     if (hang > 0)
         usleep((useconds_t)hang * 1000u);
+    if (atomic_load(&g_not_found))
+        return 404;
     /* every third attempt fails: retries race with new batches */
     return atomic_fetch_add(&g_sent, 1) % 3 == 2 ? 503 : 200;
+}
+
+static atomic_int g_logs, g_logs_after_stop, g_stopped;
+
+/* The diagnostic hook asks for stats, as an app's might, while the sampler,
+ * the worker and the readers run. */
+static void stats_asking_log(int level, const char *message, void *user_data)
+{
+    (void)level;
+    (void)message;
+    memgauge_t *h = atomic_load((memgauge_t * _Atomic *)user_data);
+    memgauge_stats_t s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    if (h != NULL)
+        memgauge_get_stats(h, &s);
+    atomic_fetch_add(&g_logs, 1);
+    if (atomic_load(&g_stopped))
+        atomic_fetch_add(&g_logs_after_stop, 1);
 }
 
 static atomic_int g_stop_readers;
@@ -143,6 +165,53 @@ static void stop_with_a_hook_that_hangs_returns_within_the_bound(void)
     atomic_store(&g_hang_ms, 0);
 }
 
+static memgauge_t *_Atomic g_handle;
+
+static void a_wrong_endpoint_told_through_the_log_hook_while_readers_race(void)
+{
+    atomic_store(&g_not_found, 1);
+    atomic_store(&g_logs, 0);
+    atomic_store(&g_logs_after_stop, 0);
+    atomic_store(&g_stopped, 0);
+    memgauge_options_t o = reporting();
+    o.on_log = stats_asking_log;
+    o.log_user_data = (void *)&g_handle;
+    memgauge_t *h;
+    int rc = memgauge_start(&o, &h);
+    CHECK(rc == MEMGAUGE_OK, "start: %s", memgauge_strerror(rc));
+    atomic_store(&g_handle, h);
+    pthread_t readers[2];
+    atomic_store(&g_stop_readers, 0);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&readers[i], NULL, stats_reader, h);
+    memgauge_stats_t s;
+    for (int i = 0; i < 100; i++) {
+        memset(&s, 0, sizeof s);
+        s.struct_size = sizeof s;
+        memgauge_get_stats(h, &s);
+        if (s.config_errors > 0 && atomic_load(&g_logs) > 0)
+            break;
+        usleep(20000);
+    }
+    atomic_store(&g_stop_readers, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(readers[i], NULL);
+    CHECK(s.config_error_status == 404, "config_error_status %d", s.config_error_status);
+    CHECK(atomic_load(&g_logs) == 1, "%d messages: one a minute", atomic_load(&g_logs));
+    /* a hook that hangs orphans the worker: it must not log after stop */
+    atomic_store(&g_hang_ms, 300);
+    usleep(100000);
+    atomic_store(&g_handle, NULL);
+    rc = memgauge_stop(h, 100);
+    atomic_store(&g_stopped, 1);
+    CHECK(rc == MEMGAUGE_OK || rc == MEMGAUGE_E_TIMEOUT, "stop: %s", memgauge_strerror(rc));
+    usleep(600000);
+    atomic_store(&g_hang_ms, 0);
+    atomic_store(&g_not_found, 0);
+    CHECK(atomic_load(&g_logs_after_stop) == 0, "%d messages after stop",
+          atomic_load(&g_logs_after_stop));
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/mg-stress-tr-XXXXXX");
@@ -150,6 +219,7 @@ int main(void)
         return 1;
     sampler_worker_and_readers_race_then_stop_flushes();
     stop_with_a_hook_that_hangs_returns_within_the_bound();
+    a_wrong_endpoint_told_through_the_log_hook_while_readers_race();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)

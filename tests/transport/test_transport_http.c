@@ -7,11 +7,14 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <memgauge/memgauge.h>
 
 #include "fault_server.h"
 #include "transport.h"
@@ -468,5 +471,303 @@ Test(transport_http, a_415_to_gzip_switches_to_plain_json)
     free(a.body);
     free(b.body);
     cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+/* ---- configuration errors, the base URL and the clean end ------------------ */
+
+static char g_logs[8][512];
+static int g_log_kinds[8];
+static int g_log_count;
+
+static void collect_log(void *ctx, int kind, int level, const char *message)
+{
+    (void)ctx;
+    (void)level;
+    if (g_log_count < 8) {
+        g_log_kinds[g_log_count] = kind;
+        snprintf(g_logs[g_log_count], sizeof g_logs[0], "%s", message);
+    }
+    g_log_count++;
+}
+
+static cJSON *session_of(cJSON *j)
+{
+    return cJSON_GetObjectItem(j, "session");
+}
+
+Test(transport_http, a_base_url_posts_to_v1_reports_and_a_url_with_a_path_is_used_as_given)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(s);
+    char url[80];
+    const char *given[] = {"", "/", "/ingest/memgauge"};
+    const char *want[] = {"/v1/reports", "/v1/reports", "/ingest/memgauge"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(url, sizeof url, "http://127.0.0.1:%d%s", fault_server_port(s), given[i]);
+        c.url = url;
+        memgauge__tr_meta_t m = meta();
+        memgauge__tr_t *t;
+        cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+        push_window(t, 0, 3);
+        cr_assert(eq(sz, fault_server_wait(s, i + 1, 5000), i + 1));
+        cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+        fault_request_t r = fault_server_request(s, i);
+        cr_expect(eq(str, r.path, (char *)want[i]), "%s", url);
+        free(r.body);
+    }
+    fault_server_stop(s);
+}
+
+/* Answered `status` twice, then 200: the batch waits in the spool through
+ * both, is sent again after the long backoff, and arrives once. */
+static void config_error_then_fixed(int status, const char *hint)
+{
+    fault_step_t steps[] = {{.status = status}, {.status = status}};
+    fault_server_t *s = fault_server_start(steps, 2, NULL);
+    memgauge__tr_config_t c = config(s);
+    c.retry_max_ms = 300; /* caps the configuration backoff (60 s by default) */
+    c.log = collect_log;
+    g_log_count = 0;
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    usleep(50000);
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(t, &st);
+    cr_expect(eq(int, st.config_error_status, status));
+    cr_expect(eq(sz, spool_files(), 1), "%d: the batch is kept", status);
+    cr_assert(eq(sz, fault_server_wait(s, 3, 5000), 3));
+    usleep(100000);
+    memgauge__tr_get_stats(t, &st);
+    cr_expect(eq(u64, st.config_errors, 2));
+    cr_expect(eq(u64, st.batches_failed, 0), "%d is not the batch's fault", status);
+    cr_expect(eq(u64, st.batches_sent, 1));
+    cr_expect(eq(int, st.config_error_status, 0), "cleared by the 200");
+    cr_expect(eq(sz, spool_files(), 0));
+    char a[37], b[37];
+    cr_expect(eq(str, batch_id(s, 0, a), batch_id(s, 2, b)), "the same batch, sent again");
+    fault_request_t r0 = fault_server_request(s, 0), r1 = fault_server_request(s, 1);
+    cr_expect(ge(dbl, r1.at_s - r0.at_s, 0.140), "%d: waited %.3f s, not the 20 ms retry base",
+              status, r1.at_s - r0.at_s);
+    free(r0.body);
+    free(r1.body);
+    cr_expect(eq(int, g_log_count, 3), "two configuration errors and the recovery told");
+    cr_expect(eq(int, g_log_kinds[0], MEMGAUGE__TR_LOG_CONFIG));
+    cr_expect(ne(ptr, strstr(g_logs[0], hint), NULL), "%s", g_logs[0]);
+    cr_expect(eq(int, g_log_kinds[2], MEMGAUGE__TR_LOG_RECOVERED));
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+Test(transport_http, answers_401_403_404_405_keep_the_batch_and_send_it_once_fixed)
+{
+    config_error_then_fixed(401, "api_key");
+    config_error_then_fixed(403, "api_key");
+    config_error_then_fixed(404, "endpoint_url");
+    config_error_then_fixed(405, "endpoint_url");
+}
+
+Test(transport_http, the_spool_budget_still_evicts_the_oldest_while_the_endpoint_is_wrong)
+{
+    fault_step_t not_found = {.status = 404};
+    fault_server_t *s = fault_server_start(NULL, 0, &not_found);
+    memgauge__tr_config_t c = config(s);
+    c.spool_max_files = 2;
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    memgauge__tr_stats_t st;
+    for (uint64_t i = 0; i < 5; i++) {
+        push_window(t, 1000 * i, 3);
+        for (int k = 0; k < 100; k++) { /* each window is its own batch */
+            memgauge__tr_get_stats(t, &st);
+            if (st.spooled > i)
+                break;
+            usleep(10000);
+        }
+    }
+    memgauge__tr_get_stats(t, &st);
+    cr_expect(eq(u64, st.spooled, 5));
+    cr_expect(le(sz, spool_files(), 2), "the budget holds");
+    cr_expect(ge(u64, st.spool_evicted, 3), "and what it evicts is counted");
+    cr_expect(eq(u64, st.batches_failed, 0));
+    cr_assert(eq(int, memgauge__tr_stop(t, 300), 0));
+    fault_server_stop(s);
+}
+
+Test(transport_http, a_clean_end_rides_in_the_final_batch_with_the_last_windows)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(s);
+    c.report_interval_ms = 60000; /* the windows wait for the stop */
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    push_window(t, 1000, 5);
+    memgauge__tr_end_clean(t, 1400);
+    cr_assert(eq(int, memgauge__tr_stop(t, 2000), 0));
+    cr_assert(eq(sz, fault_server_count(s), 1));
+    cJSON *j = body_json(s, 0);
+    cr_expect(eq(int, cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows")), 2));
+    cr_expect(eq(str, cJSON_GetObjectItem(session_of(j), "end")->valuestring, "clean_stop"));
+    cr_expect(eq(dbl, cJSON_GetObjectItem(session_of(j), "end_ms")->valuedouble, 1400));
+    cJSON_Delete(j);
+    fault_server_stop(s);
+}
+
+Test(transport_http, a_clean_end_with_nothing_left_is_a_batch_of_its_own)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    memgauge__tr_end_clean(t, 400);
+    cr_assert(eq(int, memgauge__tr_stop(t, 2000), 0));
+    cr_assert(eq(sz, fault_server_count(s), 2));
+    cJSON *j = body_json(s, 0);
+    cr_expect(eq(ptr, cJSON_GetObjectItem(session_of(j), "end"), NULL), "only the final batch");
+    cJSON_Delete(j);
+    j = body_json(s, 1);
+    cr_expect(eq(int, cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows")), 0));
+    cr_expect(eq(str, cJSON_GetObjectItem(session_of(j), "end")->valuestring, "clean_stop"));
+    cr_expect(eq(dbl, cJSON_GetObjectItem(session_of(j), "end_ms")->valuedouble, 400));
+    cJSON_Delete(j);
+    fault_server_stop(s);
+}
+
+Test(transport_http, a_clean_end_spooled_at_stop_is_sent_at_the_next_start)
+{
+    fault_server_t *gone = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(gone);
+    fault_server_stop(gone); /* nobody listens there now */
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 5);
+    memgauge__tr_end_clean(t, 555);
+    cr_assert(eq(int, memgauge__tr_stop(t, 300), 0));
+    cr_assert(ge(sz, spool_files(), 1));
+
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    c = config(s);
+    memgauge__tr_meta_t next = meta();
+    cr_assert(eq(int, memgauge__tr_create(&c, &next, NULL, &t), 0));
+    cr_assert(ge(sz, fault_server_wait(s, 1, 5000), 1));
+    size_t n = fault_server_count(s);
+    cJSON *j = body_json(s, n - 1);
+    cr_expect(eq(str, cJSON_GetObjectItem(session_of(j), "id")->valuestring, m.session_id),
+              "the previous run's batch");
+    cr_expect(eq(str, cJSON_GetObjectItem(session_of(j), "end")->valuestring, "clean_stop"));
+    cr_expect(eq(dbl, cJSON_GetObjectItem(session_of(j), "end_ms")->valuedouble, 555));
+    cJSON_Delete(j);
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+/* ---- the same through memgauge_start, as an app sees it -------------------- */
+
+static atomic_int g_app_logs;
+static int g_app_level;
+static char g_app_log[512];
+
+static void app_log(int level, const char *message, void *user_data)
+{
+    (void)user_data;
+    if (atomic_fetch_add(&g_app_logs, 1) == 0) {
+        g_app_level = level;
+        snprintf(g_app_log, sizeof g_app_log, "%s", message);
+    }
+}
+
+static memgauge_options_t app_options(const char *url)
+{
+    memgauge_options_t o;
+    memgauge_options_init(&o);
+    o.interval_ms = 20;
+    o.fast_interval_ms = 20;
+    o.window_ms = 100;
+    o.record = 0;
+    o.storage_dir = g_dir;
+    o.app_id = "transport-http";
+    o.endpoint_url = url;
+    o.report_interval_ms = 0;
+    o.retry_base_ms = 20;
+    o.retry_max_ms = 100;
+    o.on_log = app_log;
+    o.log_user_data = NULL;
+    return o;
+}
+
+Test(transport_http, a_wrong_endpoint_shows_in_stats_and_once_through_on_log)
+{
+    fault_step_t not_found = {.status = 404};
+    fault_server_t *s = fault_server_start(NULL, 0, &not_found);
+    char url[80];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/wrong", fault_server_port(s));
+    memgauge_options_t o = app_options(url);
+    atomic_store(&g_app_logs, 0);
+    memgauge_t *h;
+    cr_assert(eq(int, memgauge_start(&o, &h), MEMGAUGE_OK));
+    cr_assert(ge(sz, fault_server_wait(s, 4, 10000), 4), "retried, never dropped");
+    memgauge_stats_t st = {.struct_size = sizeof st};
+    cr_assert(eq(int, memgauge_get_stats(h, &st), MEMGAUGE_OK));
+    cr_expect(eq(i32, st.config_error_status, 404));
+    cr_expect(eq(i32, st.last_http_status, 404));
+    cr_expect(ge(u64, st.config_errors, 4));
+    cr_expect(eq(u64, st.batches_failed, 0));
+    cr_expect(ge(u64, st.spool_files, 1), "the batches wait in the spool");
+    cr_expect(eq(int, atomic_load(&g_app_logs), 1), "told once a minute: %d messages",
+              atomic_load(&g_app_logs));
+    cr_expect(ge(u64, st.log_suppressed, 3), "the repeats are counted");
+    cr_expect(eq(int, g_app_level, MEMGAUGE_LOG_ERROR));
+    cr_expect(ne(ptr, strstr(g_app_log, "404"), NULL), "%s", g_app_log);
+    cr_expect(ne(ptr, strstr(g_app_log, "endpoint_url"), NULL), "%s", g_app_log);
+    cr_expect(eq(int, st.record_active, 0));
+    cr_expect(eq(int, st.record_errno, 0), "off by option is not an error");
+    cr_assert(eq(int, memgauge_stop(h, 300), MEMGAUGE_OK));
+    fault_server_stop(s);
+}
+
+Test(transport_http, memgauge_stop_sends_a_final_batch_that_says_clean_stop)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    char url[80];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", fault_server_port(s));
+    memgauge_options_t o = app_options(url);
+    o.report_interval_ms = 60000; /* the windows wait for the stop */
+    memgauge_t *h;
+    cr_assert(eq(int, memgauge_start(&o, &h), MEMGAUGE_OK));
+    usleep(500000);
+    memgauge_stats_t st = {.struct_size = sizeof st};
+    cr_assert(eq(int, memgauge_get_stats(h, &st), MEMGAUGE_OK));
+    cr_assert(eq(int, memgauge_stop(h, 3000), MEMGAUGE_OK));
+    size_t n = fault_server_count(s);
+    cr_assert(ge(sz, n, 1));
+    for (size_t i = 0; i + 1 < n; i++) {
+        cJSON *j = body_json(s, i);
+        cr_expect(eq(ptr, cJSON_GetObjectItem(session_of(j), "end"), NULL), "batch %zu", i);
+        cJSON_Delete(j);
+    }
+    cJSON *j = body_json(s, n - 1);
+    cJSON *end = cJSON_GetObjectItem(session_of(j), "end");
+    cr_assert(ne(ptr, end, NULL), "the final batch says how the session ended");
+    cr_expect(eq(str, end->valuestring, "clean_stop"));
+    double end_ms = cJSON_GetObjectItem(session_of(j), "end_ms")->valuedouble;
+    uint64_t seen_ms = (st.last_ns - st.start_ns) / 1000000u;
+    cr_expect(ge(dbl, end_ms, (double)seen_ms), "the last sample, at or after %llu ms",
+              (unsigned long long)seen_ms);
+    cr_expect(le(dbl, end_ms, 3000.0), "%.0f ms", end_ms);
+    cr_expect(ge(int, cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows")), 4));
+    fault_request_t r = fault_server_request(s, n - 1);
+    cr_expect(eq(str, r.path, "/v1/reports"), "the base URL rule");
+    free(r.body);
+    cJSON_Delete(j);
     fault_server_stop(s);
 }

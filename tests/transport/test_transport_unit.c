@@ -19,16 +19,42 @@
 
 /* ---- retry --------------------------------------------------------------- */
 
-Test(retry, network_errors_and_the_listed_statuses_are_retried_other_4xx_dropped)
+Test(retry, network_errors_and_the_listed_statuses_are_retried_config_errors_kept_other_4xx_dropped)
 {
     static const int retry[] = {0, 408, 429, 500, 502, 503, 504, 507};
-    static const int drop[] = {400, 401, 403, 404, 405, 413, 415, 422, 501, 505, 302};
+    static const int config[] = {401, 403, 404, 405};
+    static const int drop[] = {400, 413, 415, 422, 501, 505, 302};
     for (size_t i = 0; i < sizeof retry / sizeof *retry; i++)
         cr_expect(eq(int, memgauge__tr_classify(retry[i]), MEMGAUGE__TR_RETRY), "%d", retry[i]);
+    for (size_t i = 0; i < sizeof config / sizeof *config; i++)
+        cr_expect(eq(int, memgauge__tr_classify(config[i]), MEMGAUGE__TR_CONFIG), "%d", config[i]);
     for (size_t i = 0; i < sizeof drop / sizeof *drop; i++)
         cr_expect(eq(int, memgauge__tr_classify(drop[i]), MEMGAUGE__TR_DROP), "%d", drop[i]);
     cr_expect(eq(int, memgauge__tr_classify(200), MEMGAUGE__TR_DONE));
     cr_expect(eq(int, memgauge__tr_classify(204), MEMGAUGE__TR_DONE));
+}
+
+Test(url, a_base_url_gets_the_reports_path_and_a_url_with_a_path_is_used_as_given)
+{
+    static const char *const cases[][2] = {
+        {"https://host:8443", "https://host:8443/v1/reports"},
+        {"https://host:8443/", "https://host:8443/v1/reports"},
+        {"http://127.0.0.1:8080?tenant=a", "http://127.0.0.1:8080/v1/reports?tenant=a"},
+        {"http://127.0.0.1:8080/?tenant=a", "http://127.0.0.1:8080/v1/reports?tenant=a"},
+        {"https://host/v1/reports", "https://host/v1/reports"},
+        {"https://host/ingest/memgauge", "https://host/ingest/memgauge"},
+        {"https://host/custom/", "https://host/custom/"},
+        {"http://[::1]:9000", "http://[::1]:9000/v1/reports"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cr_assert(eq(int, memgauge__tr_resolve_url(cases[i][0], out, sizeof out), 0), "%s",
+                  cases[i][0]);
+        cr_expect(eq(str, out, (char *)cases[i][1]), "%s", cases[i][0]);
+    }
+    char small[24];
+    cr_expect(eq(int, memgauge__tr_resolve_url("https://host:8443", small, sizeof small), -1),
+              "what does not fit is refused, never cut");
 }
 
 Test(retry, backoff_doubles_with_jitter_between_half_and_whole_step_up_to_the_cap)
@@ -328,6 +354,36 @@ Test(encode, empty_windows_are_left_out_and_unknown_strings_say_unknown)
     cr_expect(eq(int, cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows")), 0));
     cr_expect(eq(str, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "app"), "version")->valuestring,
                  "unknown"));
+    cJSON_Delete(j);
+    free(text);
+}
+
+Test(encode, a_clean_end_and_the_os_build_are_sent_only_when_known)
+{
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_batch_t b = {.meta = &m};
+    snprintf(b.batch_id, sizeof b.batch_id, "%s", ID1);
+    char *text = memgauge__tr_encode(&b, NULL);
+    cJSON *j = cJSON_Parse(text);
+    cJSON *ses = cJSON_GetObjectItem(j, "session");
+    cr_expect(eq(ptr, cJSON_GetObjectItem(ses, "end"), NULL), "no end unless a clean stop");
+    cr_expect(eq(ptr, cJSON_GetObjectItem(ses, "end_ms"), NULL));
+    cr_expect(eq(ptr, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "device"), "os_build"), NULL),
+              "an unknown build is left out, not sent as \"unknown\"");
+    cJSON_Delete(j);
+    free(text);
+
+    snprintf(m.os_build, sizeof m.os_build, "#1 SMP PREEMPT_DYNAMIC @0");
+    b.clean_end = 1;
+    b.end_ms = 61234;
+    text = memgauge__tr_encode(&b, NULL);
+    j = cJSON_Parse(text);
+    ses = cJSON_GetObjectItem(j, "session");
+    cr_expect(eq(str, cJSON_GetObjectItem(ses, "end")->valuestring, "clean_stop"));
+    cr_expect(eq(dbl, cJSON_GetObjectItem(ses, "end_ms")->valuedouble, 61234.0));
+    cr_expect(eq(str,
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(j, "device"), "os_build")->valuestring,
+                 "#1 SMP PREEMPT_DYNAMIC @0"));
     cJSON_Delete(j);
     free(text);
 }

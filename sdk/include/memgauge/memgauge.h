@@ -74,7 +74,7 @@ typedef enum memgauge_error_e {
     MEMGAUGE_E_PRESSURE_FRACTION = -22, /* pressure fractions not 0 < critical < warning < 1 */
     MEMGAUGE_E_FAST_INTERVAL = -23,     /* options.fast_interval_ms not in 10 .. 86400000 */
     MEMGAUGE_E_FAST_TRIGGER = -24,      /* options.fast_headroom_fraction not in [0, 1) */
-    MEMGAUGE_E_RECORD = -25,            /* the session record file could not be created */
+    MEMGAUGE_E_RECORD = -25,            /* no longer returned by start: see options.record */
     MEMGAUGE_E_APP_STATE = -26,         /* not a memgauge_app_state_t value */
     /* reporting (since 0.3.0) */
     MEMGAUGE_E_ENDPOINT = -27, /* options.endpoint_url not http(s)://, too long, or no sender */
@@ -282,6 +282,23 @@ typedef struct memgauge_http_request_s {
 typedef int (*memgauge_send_fn)(const memgauge_http_request_t *request, char *retry_after,
                                 size_t retry_after_cap, void *user_data);
 
+/* Levels of memgauge_log_fn messages. */
+typedef enum memgauge_log_level_e {
+    MEMGAUGE_LOG_ERROR = 0,   /* data is being lost or cannot be delivered */
+    MEMGAUGE_LOG_WARNING = 1, /* the SDK runs with less than it was asked for */
+    MEMGAUGE_LOG_INFO = 2     /* a problem reported earlier has cleared */
+} memgauge_log_level_t;
+
+/* A diagnostic log hook. `message` is one line of text without a newline,
+ * borrowed for the duration of the call. Runs on the SDK's own threads (the
+ * sampler or the transport thread), one call at a time, never after
+ * memgauge_stop has returned. It must return quickly: it must not block
+ * (no network, no waiting for locks the app holds for long) and must not
+ * call memgauge_stop. Rate-limited: each kind of problem is told at most
+ * once a minute (the next message says how many were held back), so the
+ * hook cannot be flooded. */
+typedef void (*memgauge_log_fn)(int level, const char *message, void *user_data);
+
 typedef struct memgauge_options_s {
     size_t struct_size;       /* sizeof(memgauge_options_t); set by memgauge_options_init */
     uint32_t interval_ms;     /* sampling interval; default 1000, range 10 .. 86400000 */
@@ -301,7 +318,13 @@ typedef struct memgauge_options_s {
     /* ---- the session record and the previous session (since 0.2.0) ---- */
     /* 1 (default): keep a crash-safe record of this session on disk, updated
      * every sample, and diagnose at start how the previous session ended.
-     * 0: neither (the fields below up to trail_seconds are then ignored). */
+     * 0: neither (the fields below up to trail_seconds are then ignored).
+     * The record's disk space is allocated when it is created, so a disk
+     * that fills later never faults the app. When it cannot be (a full
+     * disk, a read-only directory), the session still measures and reports
+     * without a record: memgauge_stats_t.record_active is 0 with
+     * record_errno, on_log is told, and the next launch finds no record of
+     * this session (MEMGAUGE_END_NONE). */
     int record;
     /* Directory for the record; created if missing (one level). NULL: the
      * platform default per app id (Linux $XDG_STATE_HOME or
@@ -335,9 +358,11 @@ typedef struct memgauge_options_s {
     memgauge_pressure_cb on_pressure; /* optional: every change of level */
 
     /* ---- reporting to a collector (since 0.3.0; docs/transport.md) ---- */
-    /* Where batches go: "https://collector.example/v1/reports" (wire format
-     * v1, docs/wire-format.md). NULL (default): no reporting, and every
-     * field below is ignored. At most 2048 bytes. Copied. */
+    /* Where batches go (wire format v1, docs/wire-format.md): the
+     * collector's base URL, "https://collector.example" (a URL whose path is
+     * empty or "/" gets "/v1/reports" appended), or a URL with a path, which
+     * is used as given. NULL (default): no reporting, and every field below
+     * is ignored. At most 2048 bytes. Copied. */
     const char *endpoint_url;
     /* Sent as "Authorization: Bearer <api_key>". NULL: no header. 1..512
      * printable ASCII bytes without spaces. Copied. */
@@ -373,7 +398,11 @@ typedef struct memgauge_options_s {
     /* Retries of network errors and 408, 429, 500, 502, 503, 504, 507:
      * exponential backoff from retry_base_ms (default 1000, 10 .. 3600000)
      * up to retry_max_ms (default 300000, base .. 86400000), with jitter;
-     * Retry-After is honoured up to retry_max_ms. */
+     * Retry-After is honoured up to retry_max_ms. 401, 403, 404 and 405 say
+     * the endpoint_url or api_key is wrong, not the batch: the batches stay
+     * in the spool and are retried with a backoff that starts at 60 s
+     * (capped at retry_max_ms); see memgauge_stats_t.config_error_status
+     * and on_log. Other answers (400, 413, ...) drop the batch and count it. */
     uint32_t retry_base_ms;
     uint32_t retry_max_ms;
     /* Samples and events waiting for the transport thread; a full queue
@@ -391,6 +420,14 @@ typedef struct memgauge_options_s {
      * memgauge_send_fn. */
     memgauge_send_fn send;
     void *send_user_data;
+
+    /* ---- diagnostics (since 0.4.0) ---- */
+    /* Optional: told about problems that keep the SDK from doing all of its
+     * job while the app goes on (the session record could not be created,
+     * the spool cannot be written, the collector refuses the endpoint or
+     * the key, a batch was rejected). See memgauge_log_fn. */
+    memgauge_log_fn on_log;
+    void *log_user_data;
 } memgauge_options_t;
 
 /* Fills *opts with the documented defaults (and struct_size). Any thread. */
@@ -409,13 +446,17 @@ MEMGAUGE_API int memgauge_start(const memgauge_options_t *opts, memgauge_t **out
 
 /* Stops the sampler, waiting up to timeout_ms for its thread to exit (it
  * wakes at once; only a callback still running can delay it), then frees the
- * handle. Returns MEMGAUGE_E_TIMEOUT if the thread has not exited by then;
- * the handle is then released by the thread itself when the callback
- * returns, and must not be used again either way. A handle that is not
- * running (already stopped) gives MEMGAUGE_E_NOT_RUNNING. In a child process
- * after fork() the sampler thread does not exist: stop just frees the handle.
- * Any thread except the sampler's own (from a callback: MEMGAUGE_E_ARGUMENT).
- * Blocks up to timeout_ms. */
+ * handle. With reporting on, the rest of timeout_ms sends what is pending;
+ * the final batch says the session ended with a clean stop (and is spooled
+ * for the next start, still saying so, when it cannot go in time). on_log
+ * is not called after this returns. Returns MEMGAUGE_E_TIMEOUT if the
+ * thread has not exited by then; the handle is then released by the thread
+ * itself when the callback returns, and must not be used again either way.
+ * A handle that is not running (already stopped) gives
+ * MEMGAUGE_E_NOT_RUNNING. In a child process after fork() the sampler
+ * thread does not exist: stop just frees the handle. Any thread except the
+ * sampler's own (from a callback: MEMGAUGE_E_ARGUMENT). Blocks up to
+ * timeout_ms. */
 MEMGAUGE_API int memgauge_stop(memgauge_t *handle, uint32_t timeout_ms);
 
 typedef struct memgauge_stats_s {
@@ -464,6 +505,16 @@ typedef struct memgauge_stats_s {
     uint64_t spool_files;     /* in the spool now */
     uint64_t spool_bytes;     /* in the spool now */
     int32_t last_http_status; /* of the last attempt; 0: none yet or a network error */
+    /* since 0.4.0 */
+    int32_t record_active; /* 1: the session record is kept; 0: off or not created */
+    int32_t record_errno;  /* why the record could not be created (e.g. ENOSPC), else 0 */
+    /* 401, 403, 404 or 405 while the collector keeps answering it (the
+     * endpoint_url or api_key is wrong; batches wait in the spool), 0 once
+     * a batch is accepted or before any answer */
+    int32_t config_error_status;
+    uint64_t config_errors;      /* answers 401, 403, 404, 405 (batches kept) */
+    uint64_t spool_write_errors; /* spool writes the disk refused (ENOSPC, EIO...) */
+    uint64_t log_suppressed;     /* on_log messages held back by the rate limit */
 } memgauge_stats_t;
 
 /* Copies a consistent snapshot of the session's aggregates into *out (up to
@@ -515,7 +566,7 @@ typedef enum memgauge_end_e {
     MEMGAUGE_END_EXIT = 4,             /* the process exited normally (atexit) */
     MEMGAUGE_END_CRASH = 5,            /* memgauge_note_crash was called */
     MEMGAUGE_END_APP_UPGRADED = 6,     /* app version, build or binary changed */
-    MEMGAUGE_END_OS_UPGRADED = 7,      /* OS version changed */
+    MEMGAUGE_END_OS_UPGRADED = 7,      /* OS version or build changed */
     MEMGAUGE_END_REBOOT = 8,           /* the machine rebooted since */
     MEMGAUGE_END_DEBUGGER = 9,         /* a debugger was attached */
     MEMGAUGE_END_BACKGROUND_KILL = 10, /* killed while in the background */
@@ -568,7 +619,7 @@ typedef struct memgauge_previous_session_s {
     char session_id[40]; /* UUID text of the previous session, "" if none */
     char app_version[32];
     char app_build[32];
-    char os_version[128];
+    char os_version[128]; /* name and release, e.g. "Linux 6.1.0-18-amd64", "iOS 17.5.1" */
     uint64_t pid;
     uint64_t start_wall_ns;
     uint64_t last_wall_ns; /* the last record update: within one interval of the end */
@@ -586,6 +637,9 @@ typedef struct memgauge_previous_session_s {
     uint64_t oom_kills_since;  /* kernel OOM kills in the cgroup since the last update */
     const memgauge_trail_point_t *trail; /* borrowed; valid until memgauge_stop */
     size_t trail_count;                  /* oldest first */
+    /* since 0.4.0: the OS build the previous session ran on (Linux: uname
+     * -v; Darwin: kern.osversion, e.g. "21F90"), "" if unknown */
+    char os_build[128];
 } memgauge_previous_session_t;
 
 /* How the previous session of this app (same storage directory) ended, as
