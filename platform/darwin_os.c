@@ -9,37 +9,40 @@ static bool known(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
-static const char *or_unknown(const char *s)
+static void put(char *out, size_t cap, const char *s)
 {
-    return known(s) ? s : "?";
+    if (out != NULL && cap > 0)
+        snprintf(out, cap, "%s", known(s) ? s : "");
 }
 
-void memgauge__darwin_os_version(const memgauge__darwin_os_t *in, char *out, size_t cap)
+void memgauge__darwin_os_version(const memgauge__darwin_os_t *in, char *out, size_t cap,
+                                 char *build_out, size_t build_cap)
 {
-    if (out == NULL || cap == 0)
-        return;
-    out[0] = '\0';
-    if (in == NULL)
+    put(out, cap, "");
+    put(build_out, build_cap, "");
+    if (in == NULL || out == NULL || cap == 0)
         return;
     const char *family = known(in->family) ? in->family : "Darwin";
-    const char *build = or_unknown(in->build);
 
     if (in->simulator) {
-        if (known(in->sim_version))
-            snprintf(out, cap, "%s %s (%s) simulator", family, in->sim_version,
-                     or_unknown(in->sim_build));
-        else if (known(in->product))
-            snprintf(out, cap, "%s simulator on macOS %s (%s)", family, in->product, build);
-        else
+        if (known(in->sim_version)) {
+            snprintf(out, cap, "%s %s simulator", family, in->sim_version);
+            put(build_out, build_cap, in->sim_build);
+        } else if (known(in->product)) {
+            snprintf(out, cap, "%s simulator on macOS %s", family, in->product);
+            put(build_out, build_cap, in->build);
+        } else {
             snprintf(out, cap, "%s simulator", family);
+        }
         return;
     }
-    if (strcmp(family, "iOS") == 0 && known(in->ios_support) && known(in->product)) {
-        snprintf(out, cap, "iOS %s app on macOS %s (%s)", in->ios_support, in->product, build);
-        return;
-    }
-    if (known(in->product))
-        snprintf(out, cap, "%s %s (%s)", family, in->product, build);
+    if (strcmp(family, "iOS") == 0 && known(in->ios_support) && known(in->product))
+        snprintf(out, cap, "iOS %s app on macOS %s", in->ios_support, in->product);
+    else if (known(in->product))
+        snprintf(out, cap, "%s %s", family, in->product);
     else if (known(in->release))
-        snprintf(out, cap, "Darwin %s (%s)", in->release, build);
+        snprintf(out, cap, "Darwin %s", in->release);
+    else
+        return;
+    put(build_out, build_cap, in->build);
 }

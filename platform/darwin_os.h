@@ -29,16 +29,18 @@ typedef struct memgauge__darwin_os_s {
     const char *ios_support;
 } memgauge__darwin_os_t;
 
-/* Writes the os_version text into out (cap bytes, always NUL-terminated):
- *   device or Mac:           "iOS 17.4 (21E219)", "macOS 14.4 (23E214)"
- *   simulator:               "iOS 17.4 (21E213) simulator"
- *                            without the environment: "iOS simulator on macOS 14.4 (23E214)"
- *   iOS app on a Mac:        "iOS 17.4 app on macOS 14.4 (23E214)"
- *   no product version:      "Darwin 23.4.0 (21E219)"
- * "?" stands for an unknown build. Nothing known at all gives "".
- * A change of this text between launches reads as an OS update, so a
- * simulator runtime update is one and a host Mac update under an unchanged
- * runtime is not. Pure: any thread. */
-void memgauge__darwin_os_version(const memgauge__darwin_os_t *in, char *out, size_t cap);
+/* Writes the os_version text into out and the build into build_out (each
+ * always NUL-terminated; build_out may be NULL). The text starts with the
+ * OS name, as the identity's os_version does (the report splits it there):
+ *   device or Mac:       "iOS 17.4", "macOS 14.4"                 build "21E219"
+ *   simulator:           "iOS 17.4 simulator"                     build of the runtime
+ *                        without the environment: "iOS simulator on macOS 14.4", host build
+ *   iOS app on a Mac:    "iOS 17.4 app on macOS 14.4"             build of macOS
+ *   no product version:  "Darwin 23.4.0"
+ * Nothing known at all gives "" for both. A change of either between
+ * launches reads as an OS update, so a simulator runtime update is one and
+ * a host Mac update under an unchanged runtime is not. Pure: any thread. */
+void memgauge__darwin_os_version(const memgauge__darwin_os_t *in, char *out, size_t cap,
+                                 char *build_out, size_t build_cap);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "darwin_os.h"
 #include "platform.h"
 
 /* The OS family name for os_version. Mac Catalyst also sets TARGET_OS_IOS. */
@@ -70,19 +71,25 @@ static void boot_id(char *dst, size_t cap)
 }
 
 /* "iOS 17.5.1" and, apart, its build "21F90" (kern.osversion), as the
- * system's About screen shows them. */
+ * system's About screen shows them; the simulator's and an iOS app on a
+ * Mac's rules are in darwin_os.c. */
 static void os_version(memgauge__identity_t *out)
 {
-    char product[32], release[32];
-    char *dst = out->os_version;
-    size_t cap = sizeof out->os_version;
-    dst[0] = '\0';
-    sysctl_string("kern.osversion", out->os_build, sizeof out->os_build);
-    /* kern.osproductversion: macOS 10.13.4, iOS 11.3 and later */
-    if (sysctl_string("kern.osproductversion", product, sizeof product) == 0)
-        snprintf(dst, cap, MEMGAUGE__OS_NAME " %s", product);
-    else if (sysctl_string("kern.osrelease", release, sizeof release) == 0)
-        snprintf(dst, cap, "Darwin %s", release);
+    char product[32], build[32], release[32], ios_support[32];
+    sysctl_string("kern.osproductversion", product, sizeof product); /* 10.13.4, iOS 11.3 on */
+    sysctl_string("kern.osversion", build, sizeof build);
+    sysctl_string("kern.osrelease", release, sizeof release);
+    sysctl_string("kern.iossupportversion", ios_support, sizeof ios_support);
+    memgauge__darwin_os_t in = {MEMGAUGE__OS_NAME,
+                                product,
+                                build,
+                                release,
+                                TARGET_OS_SIMULATOR != 0,
+                                getenv("SIMULATOR_RUNTIME_VERSION"),
+                                getenv("SIMULATOR_RUNTIME_BUILD_VERSION"),
+                                ios_support};
+    memgauge__darwin_os_version(&in, out->os_version, sizeof out->os_version, out->os_build,
+                                sizeof out->os_build);
 }
 
 static void to_hex(const uint8_t *bytes, size_t n, char *dst, size_t cap)

@@ -149,22 +149,26 @@ Test(darwin_pressure, a_clock_before_the_event_does_not_expire_it)
 
 /* ---- os_version ----------------------------------------------------------- */
 
+static char os_build[64];
+
 static const char *os_text(const memgauge__darwin_os_t *in)
 {
     static char out[128];
     memset(out, 'x', sizeof out);
-    memgauge__darwin_os_version(in, out, sizeof out);
+    memset(os_build, 'x', sizeof os_build);
+    memgauge__darwin_os_version(in, out, sizeof out, os_build, sizeof os_build);
     return out;
 }
 
-Test(darwin_os, device_reads_its_own_version)
+Test(darwin_os, device_reads_its_own_version_and_build_apart)
 {
     memgauge__darwin_os_t in = {.family = "iOS",
                                 .product = "17.4",
                                 .build = "21E219",
                                 .release = "23.4.0",
                                 .ios_support = ""};
-    cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4 (21E219)"));
+    cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4"));
+    cr_assert(eq(str, os_build, "21E219"));
 }
 
 Test(darwin_os, simulator_reads_the_runtime_not_the_host_mac)
@@ -175,60 +179,61 @@ Test(darwin_os, simulator_reads_the_runtime_not_the_host_mac)
                                 .simulator = true,
                                 .sim_version = "17.4",
                                 .sim_build = "21E213"};
-    cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4 (21E213) simulator"));
+    cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4 simulator"));
+    cr_assert(eq(str, os_build, "21E213"));
 }
 
 Test(darwin_os, simulator_without_its_environment_names_the_host)
 {
     memgauge__darwin_os_t in = {
         .family = "iOS", .product = "14.4", .build = "23E214", .simulator = true};
-    cr_assert(eq(str, (char *)os_text(&in), "iOS simulator on macOS 14.4 (23E214)"));
+    cr_assert(eq(str, (char *)os_text(&in), "iOS simulator on macOS 14.4"));
+    cr_assert(eq(str, os_build, "23E214"));
 }
 
-Test(darwin_os, simulator_runtime_without_build_marks_it_unknown)
+Test(darwin_os, simulator_runtime_without_build_leaves_the_build_empty)
 {
     memgauge__darwin_os_t in = {.family = "tvOS", .simulator = true, .sim_version = "17.0"};
-    cr_assert(eq(str, (char *)os_text(&in), "tvOS 17.0 (?) simulator"));
+    cr_assert(eq(str, (char *)os_text(&in), "tvOS 17.0 simulator"));
+    cr_assert(eq(str, os_build, ""));
 }
 
 Test(darwin_os, ios_app_on_an_apple_silicon_mac_is_labelled)
 {
     memgauge__darwin_os_t in = {
         .family = "iOS", .product = "14.4", .build = "23E214", .ios_support = "17.4"};
-    cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4 app on macOS 14.4 (23E214)"));
+    cr_assert(eq(str, (char *)os_text(&in), "iOS 17.4 app on macOS 14.4"));
+    cr_assert(eq(str, os_build, "23E214"));
 }
 
 Test(darwin_os, catalyst_is_macos_whatever_the_ios_support_version)
 {
     memgauge__darwin_os_t in = {
         .family = "macOS", .product = "14.4", .build = "23E214", .ios_support = "17.4"};
-    cr_assert(eq(str, (char *)os_text(&in), "macOS 14.4 (23E214)"));
+    cr_assert(eq(str, (char *)os_text(&in), "macOS 14.4"));
 }
 
 Test(darwin_os, no_product_version_falls_back_to_the_kernel_release)
 {
     memgauge__darwin_os_t in = {.family = "iOS", .build = "15A372", .release = "17.0.0"};
-    cr_assert(eq(str, (char *)os_text(&in), "Darwin 17.0.0 (15A372)"));
-}
-
-Test(darwin_os, unknown_build_is_a_question_mark)
-{
-    memgauge__darwin_os_t in = {.family = "macOS", .product = "14.4"};
-    cr_assert(eq(str, (char *)os_text(&in), "macOS 14.4 (?)"));
+    cr_assert(eq(str, (char *)os_text(&in), "Darwin 17.0.0"));
+    cr_assert(eq(str, os_build, "15A372"));
 }
 
 Test(darwin_os, nothing_known_is_empty)
 {
-    memgauge__darwin_os_t in = {.family = "iOS"};
+    memgauge__darwin_os_t in = {.family = "iOS", .build = "21E219"};
     cr_assert(eq(str, (char *)os_text(&in), ""));
+    cr_assert(eq(str, os_build, ""));
 }
 
 Test(darwin_os, long_text_is_cut_and_terminated)
 {
     memgauge__darwin_os_t in = {.family = "iOS", .product = "17.4", .build = "21E219"};
-    char out[8];
-    memgauge__darwin_os_version(&in, out, sizeof out);
+    char out[8], build[4];
+    memgauge__darwin_os_version(&in, out, sizeof out, build, sizeof build);
     cr_assert(eq(str, out, "iOS 17."));
-    memgauge__darwin_os_version(NULL, out, sizeof out);
+    cr_assert(eq(str, build, "21E"));
+    memgauge__darwin_os_version(NULL, out, sizeof out, NULL, 0);
     cr_assert(eq(str, out, ""));
 }
