@@ -26,3 +26,12 @@ int memgauge__platform_preallocate(int fd, uint64_t size)
     }
     return ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
 }
+
+/* PROTECTION_CLASS_D from xnu's bsd/sys/content_protection.h, not in the
+ * public SDK headers: "no protection", readable before first unlock. */
+#define MEMGAUGE__PROTECTION_CLASS_D 4
+
+int memgauge__platform_protect_file(int fd)
+{
+    return fcntl(fd, F_SETPROTECTIONCLASS, MEMGAUGE__PROTECTION_CLASS_D) == 0 ? 0 : errno;
+}

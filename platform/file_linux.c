@@ -16,3 +16,9 @@ int memgauge__platform_preallocate(int fd, uint64_t size)
         rc = memgauge__write_zeros(fd, size);
     return rc;
 }
+
+int memgauge__platform_protect_file(int fd)
+{
+    (void)fd; /* Linux has no per-file protection classes */
+    return 0;
+}

@@ -49,6 +49,14 @@ void memgauge__platform_invalidate(void);
  * value (ENOSPC when the disk cannot hold it). */
 int memgauge__platform_preallocate(int fd, uint64_t size);
 
+/* Lets the file `fd` be read and written while the device is locked: Darwin
+ * data protection class D (PROTECTION_CLASS_D = 4, xnu
+ * bsd/sys/content_protection.h), set before anything is written, so that a
+ * locked iPhone cannot make the sampler's mapping fault. A no-op returning
+ * 0 on Linux. Returns 0 or an errno value; ENOTSUP (a volume without data
+ * protection, the simulator, most Macs) is not a failure for the caller. */
+int memgauge__platform_protect_file(int fd);
+
 /* The portable fallback of memgauge__platform_preallocate: writes `size`
  * zero bytes from offset 0 (the blocks exist once written). 0 or an errno. */
 int memgauge__write_zeros(int fd, uint64_t size);

@@ -155,16 +155,21 @@ static int make_dirs(const char *dir)
     return access(path, W_OK | X_OK);
 }
 
-/* Reads the previous record if there is one. Sets *absent or *busy, or
- * returns a heap image of the file in *buf. */
-static int load_previous(const char *path, unsigned char **buf, size_t *len, int *absent, int *busy)
+/* Reads the previous record if there is one. Sets *absent, *busy or
+ * *denied (the system refuses it to us for now), or returns a heap image of
+ * the file in *buf. */
+static int load_previous(const char *path, unsigned char **buf, size_t *len, int *absent, int *busy,
+                         int *denied)
 {
     *buf = NULL;
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
+        /* Before the first unlock after a reboot, iOS refuses a protected
+         * file with EPERM: the record is there, just not to be read yet */
+        *denied = errno == EPERM || errno == EACCES;
         *absent = errno == ENOENT;
-        return *absent ? 0 : -1;
+        return *absent || *denied ? 0 : -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
@@ -215,18 +220,24 @@ static void to_points(memgauge__journal_t *j, const memgauge__trail_entry_t *t, 
     j->previous.trail_count = n;
 }
 
-static void diagnose_previous(memgauge__journal_t *j, const memgauge_options_t *opts,
-                              const char *path, const memgauge__os_pressure_t *os)
+/* Returns 0, or the errno that keeps the previous record from us for now
+ * (it is then left for a later launch, and this one runs without). */
+static int diagnose_previous(memgauge__journal_t *j, const memgauge_options_t *opts,
+                             const char *path, const memgauge__os_pressure_t *os)
 {
     unsigned char *buf;
     size_t len;
-    int absent = 0, busy = 0;
+    int absent = 0, busy = 0, denied = 0;
     memgauge__diagnosis_input_t in;
     memset(&in, 0, sizeof in);
     memgauge__record_view_t view;
     memgauge__trail_entry_t *trail = NULL;
-    if (load_previous(path, &buf, &len, &absent, &busy) != 0) {
+    if (load_previous(path, &buf, &len, &absent, &busy, &denied) != 0) {
         in.parse_status = MEMGAUGE__RECORD_BAD_SIZE; /* exists but cannot be read */
+    } else if (denied) {
+        j->previous.struct_size = sizeof j->previous;
+        j->previous.verdict = MEMGAUGE_END_NONE; /* nothing known yet: never "unreadable" */
+        return EPERM;
     } else if (!absent && !busy) {
         size_t cap = len / sizeof *trail + 1;
         trail = malloc(cap * sizeof *trail);
@@ -249,6 +260,7 @@ static void diagnose_previous(memgauge__journal_t *j, const memgauge_options_t *
         copy_str(j->previous.os_build, sizeof j->previous.os_build, view.body.os_build);
     to_points(j, trail, in.trail_count);
     free(trail);
+    return 0;
 }
 
 static void fill_body(memgauge__journal_t *j, const memgauge_options_t *opts, const char *app_id,
@@ -318,8 +330,10 @@ int memgauge__journal_open(memgauge__journal_t *j, const memgauge_options_t *opt
     memgauge__os_pressure_t os;
     memset(&os, 0, sizeof os);
     memgauge__platform_pressure(&os);
-    diagnose_previous(j, opts, path, &os);
-    if (j->previous.verdict != MEMGAUGE_END_STILL_RUNNING) {
+    int denied = diagnose_previous(j, opts, path, &os);
+    if (denied != 0) {
+        j->record_errno = denied; /* the previous record waits for a later launch */
+    } else if (j->previous.verdict != MEMGAUGE_END_STILL_RUNNING) {
         /* keep the last session's file for inspection; the new one replaces it */
         rename(path, previous);
         fill_body(j, opts, app_id, &os);

@@ -119,6 +119,8 @@ int memgauge__record_create(memgauge__record_t *r, const char *path, uint32_t tr
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
+    /* class D before the first byte: a locked device keeps it open to us */
+    (void)memgauge__platform_protect_file(fd);
     unsigned char *map = MAP_FAILED;
     /* Every block is allocated before the file is mapped: a sparse file
      * would get its pages backed only when first stored to, and on a full

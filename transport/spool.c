@@ -292,6 +292,11 @@ static int write_file(memgauge__spool_t *s, const char *name, const char *batch_
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
+#ifdef F_SETPROTECTIONCLASS
+    /* Darwin data protection class D (xnu content_protection.h: 4), as the
+     * session record: a locked device must not stop the spool */
+    (void)fcntl(fd, F_SETPROTECTIONCLASS, 4);
+#endif
     /* A full disk (ENOSPC) fails a write or the fsync: the temp file goes,
      * the file under `name` (a previous version) is left as it was. */
     int rc = write_all(fd, h, sizeof h) != 0 || write_all(fd, body, len) != 0 || fsync(fd) != 0;

@@ -20,6 +20,7 @@
 #include <memgauge/memgauge.h>
 
 #include "internal.h"
+#include "journal.h"
 #include "platform.h"
 #include "record.h"
 
@@ -168,6 +169,77 @@ Test(journal, a_record_the_disk_cannot_hold_leaves_the_session_measuring_without
 
 /* A child samples, then dies without a word (SIGKILL): the next start reads
  * the samples it took. */
+/* What a child that may not read the record saw, for the parent. */
+enum { DENIED_OK = 0, DENIED_START = 40, DENIED_VERDICT, DENIED_STATS, DENIED_SETUID };
+
+static int start_without_access(void)
+{
+    /* nobody may write the directory but not read root's 0600 record: the
+     * kernel answers EACCES, as iOS answers EPERM before the first unlock */
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+        return DENIED_SETUID;
+    memgauge_options_t o = options();
+    memgauge_t *h = NULL;
+    if (memgauge_start(&o, &h) != MEMGAUGE_OK)
+        return DENIED_START;
+    memgauge_previous_session_t p = {.struct_size = sizeof p};
+    memgauge_previous_session(h, &p);
+    memgauge_stats_t st = {.struct_size = sizeof st};
+    for (int i = 0; i < 400 && memgauge_get_stats(h, &st) == MEMGAUGE_OK && st.samples < 3; i++)
+        sleep_ms(5); /* measuring all the same */
+    memgauge_stop(h, 1000);
+    if (p.verdict != MEMGAUGE_END_NONE)
+        return DENIED_VERDICT;
+    if (st.record_active != 0 || st.record_errno != EPERM || st.samples == 0)
+        return DENIED_STATS;
+    return DENIED_OK;
+}
+
+Test(journal, a_record_the_system_will_not_open_yet_is_left_for_a_later_launch)
+{
+    if (getuid() != 0)
+        cr_skip_test("needs root to run a child as another user");
+    memgauge_options_t o = options();
+    memgauge_t *h;
+    cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
+    wait_samples(h, 3);
+    cr_assert_eq(memgauge_stop(h, 1000), MEMGAUGE_OK);
+    char path[128], before[8192], after[8192];
+    snprintf(path, sizeof path, "%s/" MEMGAUGE__RECORD_FILE, dir);
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    ssize_t n1 = read(fd, before, sizeof before);
+    close(fd);
+    cr_assert_eq(chmod(dir, 0777), 0);
+    char lock[128];
+    snprintf(lock, sizeof lock, "%s/" MEMGAUGE__LOCK_FILE, dir);
+    chmod(lock, 0666);
+
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(start_without_access());
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    cr_assert_eq(WEXITSTATUS(status), DENIED_OK,
+                 "step %d: 40 start failed, 41 verdict not none, 42 stats, 43 setuid",
+                 WEXITSTATUS(status));
+
+    /* untouched: the next launch that may read it still can */
+    fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    ssize_t n2 = read(fd, after, sizeof after);
+    close(fd);
+    cr_assert_eq(n1, n2);
+    cr_assert_eq(memcmp(before, after, (size_t)n1), 0, "the unreadable record was replaced");
+    cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
+    memgauge_previous_session_t p = {.struct_size = sizeof p};
+    memgauge_previous_session(h, &p);
+    memgauge_stop(h, 1000);
+    cr_assert_eq(p.verdict, MEMGAUGE_END_CLEAN_STOP, "verdict %s", memgauge_end_name(p.verdict));
+}
+
 Test(journal, the_trail_holds_the_samples_the_killed_session_took)
 {
     int pipefd[2];
