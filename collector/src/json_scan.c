@@ -5,79 +5,68 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
+enum { SCALAR, SPACE, QUOTE, OPEN, CLOSE, COMMA, COLON };
+
+/* what each byte starts or ends; 0 (SCALAR) for the bytes of numbers and
+ * literals, and for junk the parser will refuse */
+static const unsigned char kind[256] = {
+    ['\0'] = SPACE, [' '] = SPACE, ['\t'] = SPACE, ['\n'] = SPACE, ['\r'] = SPACE, ['"'] = QUOTE,
+    ['{'] = OPEN,   ['['] = OPEN,  ['}'] = CLOSE,  [']'] = CLOSE,  [','] = COMMA,  [':'] = COLON,
+};
+
 int memgauge__json_scan(const char *text, size_t len, memgauge__json_scan_t *out)
 {
     memset(out, 0, sizeof *out);
+    const unsigned char *t = (const unsigned char *)text;
     /* per open container: 1 for an array, and its element count */
     unsigned char is_array[MEMGAUGE__SCAN_MAX_DEPTH + 1];
     size_t elements[MEMGAUGE__SCAN_MAX_DEPTH + 1];
-    size_t depth = 0, colons = 0;
+    size_t depth = 0, colons = 0, values = 0;
     size_t i = 0;
     while (i < len) {
-        unsigned char c = (unsigned char)text[i];
-        int value = 0;
-        if (c == '"') {
+        unsigned char k = kind[t[i]];
+        if (k == SPACE || k == COMMA || k == CLOSE || k == COLON) {
+            colons += k == COLON;
+            depth -= k == CLOSE && depth;
+            i++;
+            continue;
+        }
+        if (k == QUOTE) {
             size_t start = ++i;
-            while (i < len && text[i] != '"')
-                i += text[i] == '\\' ? 2 : 1;
+            for (; i < len && t[i] != '"'; i++)
+                i += t[i] == '\\';
             out->strings++;
             out->string_bytes += (i < len ? i : len) - start + 1;
             i++;
-            value = 1;
-        } else if (c == '{' || c == '[') {
+        } else if (k == OPEN) {
             if (depth == MEMGAUGE__SCAN_MAX_DEPTH)
                 return MEMGAUGE__SCAN_TOO_DEEP;
-            value = 1; /* counted in its parent before descending */
-        } else if (c == '}' || c == ']') {
-            if (depth)
-                depth--;
-            i++;
-            continue;
-        } else if (c == ',') {
-            i++;
-            continue;
-        } else if (c == ':') {
-            colons++;
-            i++;
-            continue;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            i++;
-            continue;
         } else {
-            /* a number, true, false, null (or junk the parser will refuse) */
             size_t start = i;
-            while (i < len && !strchr(" \t\r\n,:[]{}\"", text[i])) /* '\0' stops it too */
+            while (i < len && kind[t[i]] == SCALAR)
                 i++;
-            if (i == start)
-                i++; /* a NUL byte: one junk value */
             if (i - start > out->longest_scalar)
                 out->longest_scalar = i - start;
-            value = 1;
         }
-        if (!value)
-            continue;
-        out->values++;
-        if (depth && is_array[depth]) {
-            if (++elements[depth] > MEMGAUGE__SCAN_MAX_ARRAY)
-                return MEMGAUGE__SCAN_ARRAY_TOO_LONG;
-            if (elements[depth] > out->longest_array)
-                out->longest_array = elements[depth];
-        }
-        /* a key is a string followed by ':' and is no node: corrected below */
-        if (out->values - colons > MEMGAUGE__SCAN_MAX_VALUES)
+        /* a key is a string followed by ':' and no node: taken off below */
+        values++;
+        if (depth && is_array[depth] && ++elements[depth] > MEMGAUGE__SCAN_MAX_ARRAY)
+            return MEMGAUGE__SCAN_ARRAY_TOO_LONG;
+        if (values - colons > MEMGAUGE__SCAN_MAX_VALUES + 1)
             return MEMGAUGE__SCAN_TOO_MANY_VALUES;
-        if (c == '{' || c == '[') {
+        if (k == OPEN) {
             depth++;
-            is_array[depth] = c == '[';
+            is_array[depth] = t[i] == '[';
             elements[depth] = 0;
+            out->objects += t[i] == '{';
             if (depth > out->depth)
                 out->depth = depth;
-            if (c == '{')
-                out->objects++;
             i++;
         }
     }
-    out->values = out->values > colons ? out->values - colons : 0;
+    out->values = values > colons ? values - colons : 0;
+    if (out->values > MEMGAUGE__SCAN_MAX_VALUES)
+        return MEMGAUGE__SCAN_TOO_MANY_VALUES;
     return MEMGAUGE__SCAN_OK;
 }
 

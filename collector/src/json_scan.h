@@ -1,6 +1,6 @@
 /* A bound on what a JSON text will cost to parse, taken from the raw bytes
  * before any tree is built: how many values (cJSON nodes), how deep, how
- * long the longest array, how many string bytes. Not a parser: it only
+ * many string bytes, with every array held to v1's longest. Not a parser: it only
  * counts tokens, and leaves syntax errors to the parser, which runs only
  * when the counts are within bounds. */
 #ifndef MEMGAUGE_COLLECTOR_JSON_SCAN_H
@@ -27,12 +27,11 @@
 #define MEMGAUGE__SCAN_MAX_ARRAY MEMGAUGE__MAX_WINDOW_SAMPLES
 
 typedef struct memgauge__json_scan_s {
-    size_t values;       /* nodes the parser would create (keys are not nodes) */
-    size_t strings;      /* strings, keys included (each one allocation) */
-    size_t string_bytes; /* their raw bytes plus one terminator each */
-    size_t objects;      /* objects among the values */
-    size_t depth;        /* deepest nesting seen */
-    size_t longest_array;
+    size_t values;         /* nodes the parser would create (keys are not nodes) */
+    size_t strings;        /* strings, keys included (each one allocation) */
+    size_t string_bytes;   /* their raw bytes plus one terminator each */
+    size_t objects;        /* objects among the values */
+    size_t depth;          /* deepest nesting seen */
     size_t longest_scalar; /* bytes of the longest number or literal */
 } memgauge__json_scan_t;
 
