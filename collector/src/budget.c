@@ -93,6 +93,12 @@ void memgauge__json_hooks_install(void)
     pthread_once(&once, install);
 }
 
+void memgauge__json_watch_begin(void)
+{
+    limit.active = 0;
+    limit.failed = 0;
+}
+
 void memgauge__json_limit_begin(size_t bytes)
 {
     limit.active = 1;

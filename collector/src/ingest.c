@@ -107,7 +107,10 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     }
     memgauge__batch_t b;
     memgauge__wire_error_t err;
-    memgauge__json_limit_begin(tree);
+    if (tree >= MEMGAUGE__JSON_LIMIT_MIN)
+        memgauge__json_limit_begin(tree);
+    else
+        memgauge__json_watch_begin();
     int rc = memgauge__wire_parse(text, len, &b, &err);
     int short_of_memory = memgauge__json_limit_end();
     free(text);
