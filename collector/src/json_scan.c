@@ -21,12 +21,11 @@ int memgauge__json_scan(const char *text, size_t len, memgauge__json_scan_t *out
     /* per open container: 1 for an array, and its element count */
     unsigned char is_array[MEMGAUGE__SCAN_MAX_DEPTH + 1];
     size_t elements[MEMGAUGE__SCAN_MAX_DEPTH + 1];
-    size_t depth = 0, colons = 0, values = 0;
+    size_t depth = 0;
     size_t i = 0;
     while (i < len) {
         unsigned char k = kind[t[i]];
         if (k == SPACE || k == COMMA || k == CLOSE || k == COLON) {
-            colons += k == COLON;
             depth -= k == CLOSE && depth;
             i++;
             continue;
@@ -38,6 +37,14 @@ int memgauge__json_scan(const char *text, size_t len, memgauge__json_scan_t *out
             out->strings++;
             out->string_bytes += (i < len ? i : len) - start + 1;
             i++;
+            /* a string followed by ':' is a key, stored in its member's node */
+            size_t j = i;
+            while (j < len && kind[t[j]] == SPACE && t[j])
+                j++;
+            if (j < len && t[j] == ':') {
+                i = j + 1;
+                continue;
+            }
         } else if (k == OPEN) {
             if (depth == MEMGAUGE__SCAN_MAX_DEPTH)
                 return MEMGAUGE__SCAN_TOO_DEEP;
@@ -48,11 +55,10 @@ int memgauge__json_scan(const char *text, size_t len, memgauge__json_scan_t *out
             if (i - start > out->longest_scalar)
                 out->longest_scalar = i - start;
         }
-        /* a key is a string followed by ':' and no node: taken off below */
-        values++;
+        out->values++;
         if (depth && is_array[depth] && ++elements[depth] > MEMGAUGE__SCAN_MAX_ARRAY)
             return MEMGAUGE__SCAN_ARRAY_TOO_LONG;
-        if (values - colons > MEMGAUGE__SCAN_MAX_VALUES + 1)
+        if (out->values > MEMGAUGE__SCAN_MAX_VALUES)
             return MEMGAUGE__SCAN_TOO_MANY_VALUES;
         if (k == OPEN) {
             depth++;
@@ -64,9 +70,6 @@ int memgauge__json_scan(const char *text, size_t len, memgauge__json_scan_t *out
             i++;
         }
     }
-    out->values = values > colons ? values - colons : 0;
-    if (out->values > MEMGAUGE__SCAN_MAX_VALUES)
-        return MEMGAUGE__SCAN_TOO_MANY_VALUES;
     return MEMGAUGE__SCAN_OK;
 }
 
