@@ -100,6 +100,16 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     size_t tree = memgauge__json_scan_tree_bytes(&scan);
     size_t decoded = scan.values * sizeof(uint64_t) +
                      scan.objects * (sizeof(memgauge__window_t) + sizeof(memgauge__event_t));
+    if (bud && bud->held + tree + decoded > bud->pool->limit) {
+        /* more than the whole pool: waiting would never help */
+        free(text);
+        give(bud, text_held);
+        count(&stats->too_large, 1);
+        memgauge__reply_error(out, 413, "body too large", "body",
+                              "parsing it would take more memory than the collector allows "
+                              "(--max-memory)");
+        return;
+    }
     if (take(bud, tree + decoded)) {
         free(text);
         give(bud, text_held);

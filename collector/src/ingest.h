@@ -29,10 +29,10 @@ typedef struct memgauge__ingest_request_s {
  * and validate against wire format v1 within that reservation, check the
  * key may write the batch's app, store in one transaction. Answers 200
  * stored/duplicate, 400 naming the first bad field, 403 naming an app the
- * key is not bound to, 413 when the inflated body passes the cap, 500 when
- * the store fails, 503 with retry_after_s when memory (the pool, the
- * reservation or malloc) ran short. Takes ownership of req->body. Reserved
- * bytes are given back before it returns. Thread-safe. */
+ * key is not bound to, 413 when the inflated body passes the cap or its tree
+ * would not fit the whole memory pool, 500 when the store fails, 503 with retry_after_s when memory
+ * (the pool, the reservation or malloc) ran short. Takes ownership of req->body. Reserved bytes are
+ * given back before it returns. Thread-safe. */
 void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
                       memgauge__ingest_stats_t *stats, memgauge__reply_t *out);
 

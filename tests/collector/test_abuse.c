@@ -373,28 +373,10 @@ Test(abuse, a_tree_within_v1_bounds_costs_what_was_reserved)
     free(z);
 }
 
-Test(abuse, a_tree_larger_than_the_memory_cap_is_503_with_retry_after)
+/* A POST of `z` with Content-Length, read raw (for Retry-After). */
+static int post_gzip_raw(const unsigned char *z, size_t zlen, char *resp, size_t cap)
 {
-    collector_start(&srv, NULL,
-                    (const char *const[]){"--max-memory", "48M", "--max-body", "8M", NULL});
-    size_t len, zlen;
-    char *doc = zeros(10, 100000, &len); /* its tree needs about 88 MB */
-    unsigned char *z = gzip_buf(doc, len, &zlen);
-    long base = status_kb(srv.pid, "VmRSS");
-    reset_peak(srv.pid);
-    double t0 = now_s();
-    http_result_t r = http_request(srv.port, "POST", "/v1/reports", GZIP_JSON, z, zlen);
-    long peak = status_kb(srv.pid, "VmHWM");
-    fprintf(stderr,
-            "abuse: 1,000,000 values with --max-memory 48M -> %ld in %.3f s %s; peak RSS +%ld "
-            "KiB\n",
-            r.status, now_s() - t0, r.body, peak - base);
-    cr_expect_eq(r.status, 503);
-    cr_expect(strstr(r.body, "busy") != NULL);
-    cr_expect_lt(peak - base, 32 * 1024);
-    http_result_free(&r);
-    /* the status line says Retry-After: read it raw */
-    char head[512], resp[2048];
+    char head[512];
     int n = snprintf(head, sizeof head,
                      "POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TEST_KEY
                      "\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
@@ -403,13 +385,67 @@ Test(abuse, a_tree_larger_than_the_memory_cap_is_503_with_retry_after)
     char *req = malloc((size_t)n + zlen);
     memcpy(req, head, (size_t)n);
     memcpy(req + n, z, zlen);
-    cr_expect_eq(
-        exchange("127.0.0.1", srv.port, req, (size_t)n + zlen, resp, sizeof resp, 5000, NULL), 503);
-    cr_expect(strstr(resp, "Retry-After: 2\r\n") != NULL, "%s", resp);
-    cr_expect_eq(post_valid(srv.port, 1), 200);
+    int status = exchange("127.0.0.1", srv.port, req, (size_t)n + zlen, resp, cap, 5000, NULL);
     free(req);
+    return status;
+}
+
+Test(abuse, a_tree_that_does_not_fit_the_memory_left_is_503_and_one_that_never_fits_413)
+{
+    collector_start(&srv, NULL,
+                    (const char *const[]){"--max-memory", "128M", "--max-body", "16M", NULL});
+    size_t len, zlen, len2, zlen2;
+    char *doc = zeros(10, 100000, &len); /* 1 M values: its tree needs about 88 MB */
+    unsigned char *z = gzip_buf(doc, len, &zlen);
+    char *big = zeros(20, 100000, &len2); /* 2 M values: about 176 MB, more than the pool */
+    unsigned char *z2 = gzip_buf(big, len2, &zlen2);
+    char resp[2048];
+    long base = status_kb(srv.pid, "VmRSS");
+    reset_peak(srv.pid);
+    double t0 = now_s();
+    int status = post_gzip_raw(z2, zlen2, resp, sizeof resp);
+    long peak = status_kb(srv.pid, "VmHWM");
+    fprintf(stderr,
+            "abuse: 2,000,000 values with --max-memory 128M -> %d in %.3f s; peak RSS +%ld KiB\n",
+            status, now_s() - t0, peak - base);
+    cr_expect_eq(status, 413, "%s", resp);
+    cr_expect(strstr(resp, "--max-memory") != NULL, "%s", resp);
+    cr_expect_lt(peak - base, 32 * 1024);
+
+    /* three 16 MiB bodies in flight hold 48 MiB: 1 M values no longer fit */
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST /v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TEST_KEY
+                     "\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n{",
+                     16u << 20);
+    int held[3];
+    for (int i = 0; i < 3; i++) {
+        held[i] = raw_connect(srv.port);
+        raw_send(held[i], head, (size_t)n);
+    }
+    sleep_ms(200);
+    base = status_kb(srv.pid, "VmRSS");
+    reset_peak(srv.pid);
+    t0 = now_s();
+    status = post_gzip_raw(z, zlen, resp, sizeof resp);
+    peak = status_kb(srv.pid, "VmHWM");
+    fprintf(stderr,
+            "abuse: 1,000,000 values while 48 MiB of bodies are in flight, --max-memory 128M -> "
+            "%d in %.3f s; peak RSS +%ld KiB\n",
+            status, now_s() - t0, peak - base);
+    cr_expect_eq(status, 503, "%s", resp);
+    cr_expect(strstr(resp, "Retry-After: 2\r\n") != NULL, "%s", resp);
+    cr_expect_lt(peak - base, 32 * 1024);
+    for (int i = 0; i < 3; i++)
+        close(held[i]);
+    sleep_ms(200);
+    status = post_gzip_raw(z, zlen, resp, sizeof resp);
+    cr_expect_eq(status, 400, "alone it fits, is parsed and refused as no batch: %s", resp);
+    cr_expect_eq(post_valid(srv.port, 1), 200);
     free(doc);
     free(z);
+    free(big);
+    free(z2);
 }
 
 Test(abuse, bodies_in_flight_past_the_memory_cap_are_503_before_being_read)
