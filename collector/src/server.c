@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,7 +34,14 @@ struct memgauge__server_s {
     memgauge__ingest_stats_t ingest;
     memgauge__mempool_t memory;    /* bodies, inflated bodies and trees of requests in flight */
     memgauge__conn_guard_t *guard; /* header-phase deadlines */
+    pthread_mutex_t mhd_log_lock;  /* the fields below */
+    time_t mhd_log_second;
+    unsigned mhd_log_lines;
+    uint64_t mhd_log_dropped;
 };
+
+/* libmicrohttpd's own messages per second in the log; the rest are counted */
+#define MHD_LOG_PER_SECOND 10
 
 /* what a client should wait before retrying when the memory pool is full */
 #define BUSY_RETRY_AFTER "2"
@@ -133,6 +142,42 @@ static void log_line(memgauge__server_t *srv, struct MHD_Connection *c, request_
     if (n > (int)sizeof line - 1)
         n = (int)sizeof line - 1;
     fwrite(line, 1, (size_t)n, srv->log); /* one call per line: lines never interleave */
+}
+
+/* libmicrohttpd's own messages (a connection closed mid-request, a header
+ * it refused, ...): escaped like request lines, and at most
+ * MHD_LOG_PER_SECOND a second, so that a burst of bad connections cannot
+ * flood the log. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    memgauge__server_t *srv = cls;
+    time_t now = time(NULL);
+    uint64_t dropped = 0;
+    pthread_mutex_lock(&srv->mhd_log_lock);
+    if (now != srv->mhd_log_second) {
+        dropped = srv->mhd_log_dropped;
+        srv->mhd_log_second = now;
+        srv->mhd_log_lines = 0;
+        srv->mhd_log_dropped = 0;
+    }
+    int keep = srv->mhd_log_lines < MHD_LOG_PER_SECOND;
+    srv->mhd_log_lines += keep;
+    srv->mhd_log_dropped += !keep;
+    pthread_mutex_unlock(&srv->mhd_log_lock);
+    if (dropped)
+        fprintf(srv->log, "memgauge-collector: libmicrohttpd: %llu more messages not logged\n",
+                (unsigned long long)dropped);
+    if (!keep || srv->cli->quiet)
+        return;
+    char raw[400], line[4 * sizeof raw];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    size_t n = strlen(raw);
+    while (n && raw[n - 1] == '\n')
+        raw[--n] = '\0';
+    memgauge__log_escape(line, sizeof line, raw, 0);
+    fprintf(srv->log, "memgauge-collector: libmicrohttpd: %s\n", line);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -507,10 +552,12 @@ int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store,
     srv->store = store;
     srv->log = log;
     srv->memory.limit = cli->max_memory;
+    pthread_mutex_init(&srv->mhd_log_lock, NULL);
     memgauge__json_hooks_install();
     srv->guard = memgauge__conn_guard_start(cli->header_timeout_s, cli->idle_timeout_s);
     if (!srv->guard) {
         snprintf(err, errlen, "cannot start the connection guard");
+        pthread_mutex_destroy(&srv->mhd_log_lock);
         free(srv);
         return -1;
     }
@@ -518,18 +565,19 @@ int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store,
     inet_pton(AF_INET, cli->host, &addr.sin_addr);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     srv->daemon = MHD_start_daemon(
-        flags, cli->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (const struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, cli->threads,
-        MHD_OPTION_CONNECTION_LIMIT, cli->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        cli->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        flags, cli->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        cli->threads, MHD_OPTION_CONNECTION_LIMIT, cli->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cli->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(128 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
         memgauge__conn_guard_notify, srv->guard, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         cli->max_connections_per_ip, MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)", cli->host,
                  (unsigned)cli->port);
         memgauge__conn_guard_stop(srv->guard);
+        pthread_mutex_destroy(&srv->mhd_log_lock);
         free(srv);
         return -1;
     }
@@ -560,7 +608,11 @@ unsigned memgauge__server_stop(memgauge__server_t *srv, unsigned drain_s)
         nanosleep(&tick, NULL);
     }
     MHD_stop_daemon(srv->daemon); /* closes what remains; completion callbacks run */
+    if (srv->mhd_log_dropped)
+        fprintf(srv->log, "memgauge-collector: libmicrohttpd: %llu more messages not logged\n",
+                (unsigned long long)srv->mhd_log_dropped);
     memgauge__conn_guard_stop(srv->guard);
+    pthread_mutex_destroy(&srv->mhd_log_lock);
     free(srv);
     return left;
 }

@@ -252,6 +252,14 @@ Test(abuse, connections_closed_during_their_headers_are_released_at_once)
     cr_expect_eq(status, 200);
     cr_expect_lt(secs, 1.0);
     cr_expect_leq(after - before, 2, "closed connections still held: %d", after - before);
+    collector_stop(&srv);
+    char *log = collector_log(&srv);
+    int lines = 0;
+    for (const char *p = log; (p = strstr(p, "libmicrohttpd: ")); p++)
+        lines++;
+    fprintf(stderr, "abuse: libmicrohttpd: %d lines in the log for the 600 connections\n", lines);
+    cr_expect_leq(lines, 40, "the burst flooded the log");
+    free(log);
 }
 
 Test(abuse, header_drips_are_cut_at_the_header_timeout)
