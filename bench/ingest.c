@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define KEY "bench-key"
+#define KEY "bench-key-0123456789"
 #define PAGE 16384u
 
 typedef struct body_s {

@@ -2,7 +2,8 @@
 # Runs every collector test: formatting, the wire-format corpus against the
 # JSON Schema, a -Werror build with the whole suite on SQLite and on a
 # throwaway PostgreSQL server, the suite again under AddressSanitizer+UBSan,
-# the libFuzzer target for a bounded time, and a short ingest benchmark.
+# the libFuzzer target for a bounded time, a short ingest benchmark, and the
+# abuse suite's measured figures.
 # Prints "collector: N passed, M failed" last; exits non-zero on any failure.
 # Usage: scripts/collector-test.sh   (as root on a fresh Debian 12: installs what it needs)
 #   FUZZ_SECONDS=60  how long the fuzzer runs
@@ -180,6 +181,19 @@ fuzz() {
 
 bench_smoke() { build/collector/bench/ingest --quick; }
 
+# The abuse suite (tests/collector/test_abuse.c) runs in both ctest steps;
+# once more here on the release build for its figures, which
+# docs/collector.md quotes ("What an attacker ... can cost us").
+abuse_figures() {
+    local out rc
+    out="$(build/collector/tests/test_abuse --jobs 1 2>&1)"
+    rc=$?
+    grep '^abuse:' <<<"$out"
+    grep -E '^\[(FAIL|----)\]' <<<"$out" | head -n 40
+    grep 'Synthesis' <<<"$out" | tail -n 1
+    return "$rc"
+}
+
 step deps deps
 step format format_check
 step schema schema_check
@@ -190,6 +204,7 @@ step build-asan-ubsan build_asan
 step test-asan-ubsan test_asan
 step fuzz fuzz
 step bench-smoke bench_smoke
+step abuse abuse_figures
 
 pg_stop_quiet
 echo

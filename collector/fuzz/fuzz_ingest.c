@@ -1,7 +1,10 @@
 /* libFuzzer target over what a request body goes through: bounded gunzip,
- * UTF-8 and JSON parsing, wire-format validation, and the sample blob codec
- * (a round trip of every decoded series must give it back exactly). */
+ * the cost scan, UTF-8 and JSON parsing, wire-format validation, and the
+ * sample blob codec (a round trip of every decoded series must give it back
+ * exactly; the tree must fit what the scan reserved for it). */
+#include "budget.h"
 #include "gunzip.h"
+#include "json_scan.h"
 #include "series_codec.h"
 #include "wire_parse.h"
 
@@ -37,7 +40,15 @@ static void parse(const char *body, size_t len)
 {
     memgauge__batch_t b;
     memgauge__wire_error_t err;
-    if (memgauge__wire_parse(body, len, &b, &err) != MEMGAUGE__WIRE_OK) {
+    memgauge__json_scan_t scan;
+    int scanned = memgauge__json_scan(body, len, &scan) == MEMGAUGE__SCAN_OK;
+    memgauge__json_hooks_install();
+    if (scanned)
+        memgauge__json_limit_begin(memgauge__json_scan_tree_bytes(&scan));
+    int rc = memgauge__wire_parse(body, len, &b, &err);
+    if (scanned && memgauge__json_limit_end())
+        abort(); /* the reservation made from the raw text did not cover the tree */
+    if (rc != MEMGAUGE__WIRE_OK) {
         if (!err.field[0])
             abort(); /* every refusal names a field */
         return;

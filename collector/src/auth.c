@@ -28,30 +28,49 @@ static const char *bearer(const char *authorization, size_t *len)
     return n ? key : NULL;
 }
 
-/* no early exit: every entry is compared */
-static int any(const char *key, size_t n, const char (*list)[MEMGAUGE__KEY_MAX + 1], size_t count)
+/* The index of the entry equal to key, or -1. No early exit: every entry is
+ * compared. */
+static int find(const char *key, size_t n, const char (*list)[MEMGAUGE__KEY_MAX + 1], size_t count)
 {
-    int ok = 0;
-    for (size_t i = 0; i < count; i++)
-        ok |= same(key, n, list[i]);
-    return ok;
+    int found = -1;
+    for (size_t i = 0; i < count; i++) {
+        int hit = same(key, n, list[i]);
+        found = hit ? (int)i : found;
+    }
+    return found;
+}
+
+int memgauge__auth_key(const memgauge__cli_t *cli, const char *authorization)
+{
+    size_t n;
+    const char *key = bearer(authorization, &n);
+    return key ? find(key, n, cli->keys, cli->key_count) : -1;
 }
 
 int memgauge__auth_check(const memgauge__cli_t *cli, const char *authorization)
 {
-    size_t n;
-    const char *key = bearer(authorization, &n);
-    return key && any(key, n, cli->keys, cli->key_count);
+    return memgauge__auth_key(cli, authorization) >= 0;
 }
 
 int memgauge__auth_read_check(const memgauge__cli_t *cli, const char *authorization)
 {
     size_t n;
     const char *key = bearer(authorization, &n);
-    if (!key)
-        return 0;
-    int ok = any(key, n, cli->read_tokens, cli->read_token_count);
-    if (cli->loopback)
-        ok |= any(key, n, cli->keys, cli->key_count);
-    return ok;
+    return key && find(key, n, cli->read_tokens, cli->read_token_count) >= 0;
+}
+
+int memgauge__auth_app_allowed(const char *apps, const char *app_id)
+{
+    if (!apps || !apps[0])
+        return 1;
+    size_t n = strlen(app_id);
+    for (const char *p = apps; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && memcmp(p, app_id, n) == 0)
+            return 1;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
 }

@@ -9,18 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define APP_ID_MAX 128 /* wire format v1: strings are at most 128 bytes */
+
 const char memgauge__cli_usage[] =
     "usage: memgauge-collector --api-key KEY [options]\n"
     "  --listen HOST:PORT      address to serve (default 127.0.0.1:8080; port 0 = any free)\n"
     "  --db PATH|URL           SQLite file (default ./memgauge.db) or postgres://user@host/db\n"
     "  --api-key KEY           accept this bearer key (repeatable)\n"
-    "  --api-keys FILE         accept every key in FILE, one per line, # comments\n"
+    "  --api-keys FILE         accept every key in FILE, one per line, # comments;\n"
+    "                          'KEY app.one,app.two' lets KEY write those apps only\n"
     "  --read-token TOKEN      bearer token for the dashboard and query API (repeatable);\n"
     "                          required unless listening on loopback, where one is made up\n"
+    "  --read-tokens FILE      read tokens from FILE, one per line, # comments\n"
     "  --dashboard-dir DIR     the dashboard's files (default: dashboard/ beside the binary)\n"
     "  --max-body BYTES        body cap, compressed and after gunzip (default 16M; K/M suffix)\n"
     "  --threads N             HTTP worker threads (default 2)\n"
     "  --max-connections N     concurrent connections (default 512)\n"
+    "  --max-connections-per-ip N  from one client address (default 64; 0 = no limit)\n"
+    "  --header-timeout S      a request's headers must arrive within S seconds (default 5)\n"
+    "  --max-memory BYTES      memory all requests in flight may hold (default 512M)\n"
     "  --idle-timeout S        close a silent connection after S seconds (default 15)\n"
     "  --request-timeout S     a request body must arrive within S seconds (default 30)\n"
     "  --drain-timeout S       on SIGTERM, wait S seconds for in-flight requests (default 10)\n"
@@ -59,6 +66,9 @@ static int parse_uint(const char *s, unsigned long long lo, unsigned long long h
     } else if (suffixes && (*end == 'M' || *end == 'm')) {
         v = v > (~0ull >> 20) ? ~0ull : v << 20;
         end++;
+    } else if (suffixes && (*end == 'G' || *end == 'g')) {
+        v = v > (~0ull >> 30) ? ~0ull : v << 30;
+        end++;
     }
     if (*end || v < lo || v > hi)
         return -1;
@@ -78,35 +88,65 @@ static int printable_token(const char *key, const char *what, const char *where,
     return 0;
 }
 
-static int add_key(memgauge__cli_t *o, const char *key, const char *where, char *err, size_t errlen)
+/* apps: "" or "app.one,app.two" (ids of 1 to 128 printable bytes) */
+static int add_key(memgauge__cli_t *o, const char *key, const char *apps, const char *where,
+                   char *err, size_t errlen)
 {
     if (printable_token(key, "an API key", where, err, errlen))
         return -1;
+    if (strlen(key) < MEMGAUGE__KEY_MIN)
+        return bad(err, errlen,
+                   "%s: an API key must be at least %d bytes, so that it cannot be "
+                   "guessed",
+                   where, MEMGAUGE__KEY_MIN);
     if (o->key_count == MEMGAUGE__MAX_KEYS)
         return bad(err, errlen, "%s: more than 64 API keys", where);
-    memcpy(o->keys[o->key_count++], key, strlen(key) + 1);
+    size_t n = strlen(apps);
+    if (n >= MEMGAUGE__KEY_APPS_MAX)
+        return bad(err, errlen, "%s: the app list is longer than %d bytes", where,
+                   MEMGAUGE__KEY_APPS_MAX - 1);
+    for (const char *p = apps; n && *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len > APP_ID_MAX)
+            return bad(err, errlen, "%s: app ids are 1 to 128 bytes, separated by commas", where);
+        for (size_t i = 0; i < len; i++)
+            if (!isgraph((unsigned char)p[i]))
+                return bad(err, errlen, "%s: app ids must be printable ASCII", where);
+        p += len;
+        if (*p == ',' && !*++p)
+            return bad(err, errlen, "%s: the app list ends with a comma", where);
+    }
+    memcpy(o->keys[o->key_count], key, strlen(key) + 1);
+    memcpy(o->key_apps[o->key_count], apps, n + 1);
+    o->key_count++;
     return 0;
 }
 
-static int add_read_token(memgauge__cli_t *o, const char *tok, char *err, size_t errlen)
+static int add_read_token(memgauge__cli_t *o, const char *tok, const char *where, char *err,
+                          size_t errlen)
 {
-    if (printable_token(tok, "a read token", "--read-token", err, errlen))
+    if (printable_token(tok, "a read token", where, err, errlen))
         return -1;
-    if (strlen(tok) < 16)
-        return bad(err, errlen, "--read-token: at least 16 bytes, so that it cannot be guessed");
+    if (strlen(tok) < MEMGAUGE__KEY_MIN)
+        return bad(err, errlen, "%s: at least %d bytes, so that it cannot be guessed", where,
+                   MEMGAUGE__KEY_MIN);
     if (o->read_token_count == MEMGAUGE__MAX_READ_TOKENS)
-        return bad(err, errlen, "--read-token: more than %d read tokens",
-                   MEMGAUGE__MAX_READ_TOKENS);
+        return bad(err, errlen, "%s: more than %d read tokens", where, MEMGAUGE__MAX_READ_TOKENS);
     memcpy(o->read_tokens[o->read_token_count++], tok, strlen(tok) + 1);
     return 0;
 }
 
-static int read_keys(memgauge__cli_t *o, const char *path, char *err, size_t errlen)
+/* A file of keys (--api-keys: "KEY [app,app]") or read tokens
+ * (--read-tokens: "TOKEN"), one per line, # comments, blank lines ignored:
+ * secrets kept out of the command line, which every local user can see. */
+static int read_secrets(memgauge__cli_t *o, const char *option, const char *path, char *err,
+                        size_t errlen)
 {
+    int tokens = !strcmp(option, "--read-tokens");
     FILE *f = fopen(path, "r");
     if (!f)
-        return bad(err, errlen, "--api-keys: cannot read %s: %s", path, strerror(errno));
-    char line[1024];
+        return bad(err, errlen, "%s: cannot read %s: %s", option, path, strerror(errno));
+    char line[MEMGAUGE__KEY_MAX + MEMGAUGE__KEY_APPS_MAX + 8];
     int rc = 0, lineno = 0;
     while (!rc && fgets(line, sizeof line, f)) {
         lineno++;
@@ -119,8 +159,18 @@ static int read_keys(memgauge__cli_t *o, const char *path, char *err, size_t err
         if (!n || s[0] == '#')
             continue;
         char where[64];
-        snprintf(where, sizeof where, "--api-keys: line %d", lineno);
-        rc = add_key(o, s, where, err, errlen);
+        snprintf(where, sizeof where, "%s: line %d", option, lineno);
+        char *apps = s + strcspn(s, " \t");
+        if (*apps) {
+            *apps++ = '\0';
+            while (*apps == ' ' || *apps == '\t')
+                apps++;
+        }
+        if (tokens && *apps)
+            rc = bad(err, errlen, "%s: one token per line", where);
+        else
+            rc = tokens ? add_read_token(o, s, where, err, errlen)
+                        : add_key(o, s, apps, where, err, errlen);
     }
     fclose(f);
     return rc;
@@ -154,6 +204,9 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
     o->max_body = 16u << 20;
     o->threads = 2;
     o->max_connections = 512;
+    o->max_connections_per_ip = 64;
+    o->header_timeout_s = 5;
+    o->max_memory = (size_t)512 << 20;
     o->idle_timeout_s = 15;
     o->request_timeout_s = 30;
     o->drain_timeout_s = 10;
@@ -187,6 +240,10 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                                              "--port-file",
                                              "--log",
                                              "--read-token",
+                                             "--read-tokens",
+                                             "--max-connections-per-ip",
+                                             "--header-timeout",
+                                             "--max-memory",
                                              "--dashboard-dir",
                                              NULL};
         int known = 0;
@@ -206,11 +263,11 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                 return bad(err, errlen, "--db: empty path");
             o->db = v;
         } else if (!strcmp(a, "--api-key")) {
-            rc = add_key(o, v, "--api-key", err, errlen);
-        } else if (!strcmp(a, "--api-keys")) {
-            rc = read_keys(o, v, err, errlen);
+            rc = add_key(o, v, "", "--api-key", err, errlen);
+        } else if (!strcmp(a, "--api-keys") || !strcmp(a, "--read-tokens")) {
+            rc = read_secrets(o, a, v, err, errlen);
         } else if (!strcmp(a, "--read-token")) {
-            rc = add_read_token(o, v, err, errlen);
+            rc = add_read_token(o, v, "--read-token", err, errlen);
         } else if (!strcmp(a, "--dashboard-dir")) {
             if (!v[0] || strlen(v) >= sizeof o->dashboard_dir)
                 return bad(err, errlen, "--dashboard-dir: expected a directory path");
@@ -219,6 +276,10 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
             if (parse_uint(v, 1024, 1ull << 30, 1, &n))
                 return bad(err, errlen, "--max-body: expected 1K .. 1024M bytes, got '%s'", v);
             o->max_body = (size_t)n;
+        } else if (!strcmp(a, "--max-memory")) {
+            if (parse_uint(v, 16ull << 20, 1ull << 40, 1, &n))
+                return bad(err, errlen, "--max-memory: expected 16M .. 1024G bytes, got '%s'", v);
+            o->max_memory = (size_t)n;
         } else if (!strcmp(a, "--sync")) {
             if (strcmp(v, "normal") && strcmp(v, "full"))
                 return bad(err, errlen, "--sync: expected normal or full, got '%s'", v);
@@ -234,6 +295,8 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                 unsigned long long lo, hi;
             } nums[] = {{"--threads", &o->threads, 1, 64},
                         {"--max-connections", &o->max_connections, 1, 65536},
+                        {"--max-connections-per-ip", &o->max_connections_per_ip, 0, 65536},
+                        {"--header-timeout", &o->header_timeout_s, 1, 3600},
                         {"--idle-timeout", &o->idle_timeout_s, 1, 3600},
                         {"--request-timeout", &o->request_timeout_s, 1, 3600},
                         {"--drain-timeout", &o->drain_timeout_s, 0, 3600},
@@ -256,6 +319,10 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
         return 0;
     if (o->key_count == 0)
         return bad(err, errlen, "no API key: give --api-key KEY or --api-keys FILE");
+    /* a body the size of the cap must fit, compressed and inflated */
+    if (o->max_memory < 2 * o->max_body + (1u << 20))
+        return bad(err, errlen, "--max-memory: at least twice --max-body plus 1M (%zu bytes)",
+                   2 * o->max_body + (1u << 20));
     /* an API key ships inside every app: it must not also read everyone's data */
     for (size_t i = 0; i < o->read_token_count; i++)
         for (size_t k = 0; k < o->key_count; k++)

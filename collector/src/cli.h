@@ -10,6 +10,8 @@
 #define MEMGAUGE__KEY_MAX 256
 #define MEMGAUGE__MAX_READ_TOKENS 8
 #define MEMGAUGE__DIR_MAX 4096
+#define MEMGAUGE__KEY_MIN 16        /* shorter keys and tokens could be guessed */
+#define MEMGAUGE__KEY_APPS_MAX 1024 /* a key's app list in the --api-keys file */
 
 typedef struct memgauge__cli_s {
     char host[64];  /* numeric IPv4 address to bind */
@@ -17,6 +19,9 @@ typedef struct memgauge__cli_s {
     const char *db; /* SQLite path or postgres:// URL */
     size_t key_count;
     char keys[MEMGAUGE__MAX_KEYS][MEMGAUGE__KEY_MAX + 1];
+    /* The app ids each key may write, comma-separated ("" = any app):
+     * "KEY app.one,app.two" lines of the --api-keys file. */
+    char key_apps[MEMGAUGE__MAX_KEYS][MEMGAUGE__KEY_APPS_MAX];
     /* Read tokens: what the dashboard and the query API accept (auth.h).
      * Required unless host is a loopback address; main.c makes one up when
      * none was given on loopback. */
@@ -29,6 +34,9 @@ typedef struct memgauge__cli_s {
     size_t max_body;  /* bytes, compressed and after gunzip */
     unsigned threads; /* HTTP worker threads */
     unsigned max_connections;
+    unsigned max_connections_per_ip; /* 0 = no per-address limit */
+    unsigned header_timeout_s;       /* a request's headers must be complete within this */
+    size_t max_memory; /* bytes all requests in flight may hold: bodies, inflated bodies, trees */
     unsigned idle_timeout_s;    /* a connection silent this long is closed */
     unsigned request_timeout_s; /* a request body must arrive within this */
     unsigned drain_timeout_s;   /* on SIGTERM, wait this long for in-flight requests */
@@ -43,7 +51,8 @@ typedef struct memgauge__cli_s {
 /* Parses argv into *out (defaults first). Returns 0, or -1 with a message
  * naming the bad option in err[0 .. errlen). Reads the --api-keys file.
  * Refuses a non-loopback --listen without --read-token: the data would be
- * readable by anyone who can reach the port.
+ * readable by anyone who can reach the port. Refuses keys and tokens
+ * shorter than MEMGAUGE__KEY_MIN bytes.
  * Borrows argv strings (db, port_file, log_file point into argv). */
 int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *out, char *err, size_t errlen);
 

@@ -7,17 +7,40 @@
 int memgauge__gunzip(const unsigned char *in, size_t in_len, size_t max_out, char **out,
                      size_t *out_len)
 {
+    return memgauge__gunzip_budget(in, in_len, max_out, NULL, out, out_len, NULL);
+}
+
+/* Reserves (grow) bytes for the output buffer from b; NULL b: no accounting. */
+static int charge(memgauge__budget_t *b, size_t grow)
+{
+    return b ? memgauge__budget_take(b, grow) : 0;
+}
+
+int memgauge__gunzip_budget(const unsigned char *in, size_t in_len, size_t max_out,
+                            memgauge__budget_t *b, char **out, size_t *out_len, size_t *held)
+{
     *out = NULL;
     *out_len = 0;
-    z_stream z = {0};
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) /* 16: gzip wrapper only */
-        return MEMGAUGE__GUNZIP_NO_MEMORY;
+    if (held)
+        *held = 0;
     size_t cap = in_len * 4 < 65536 ? 65536 : in_len * 4;
     if (cap > max_out)
         cap = max_out;
+    /* zlib's own state: about 7 KiB plus the 32 KiB window */
+    size_t taken = (cap + 1) + (40u << 10);
+    if (charge(b, taken))
+        return MEMGAUGE__GUNZIP_NO_MEMORY;
+    z_stream z = {0};
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { /* 16: gzip wrapper only */
+        if (b)
+            memgauge__budget_give(b, taken);
+        return MEMGAUGE__GUNZIP_NO_MEMORY;
+    }
     char *buf = malloc(cap + 1);
     if (!buf) {
         inflateEnd(&z);
+        if (b)
+            memgauge__budget_give(b, taken);
         return MEMGAUGE__GUNZIP_NO_MEMORY;
     }
     size_t used = 0;
@@ -42,6 +65,11 @@ int memgauge__gunzip(const unsigned char *in, size_t in_len, size_t max_out, cha
                 break;
             }
             size_t ncap = cap * 2 > max_out ? max_out : cap * 2;
+            if (charge(b, ncap - cap)) {
+                rc = MEMGAUGE__GUNZIP_NO_MEMORY;
+                break;
+            }
+            taken += ncap - cap;
             char *nbuf = realloc(buf, ncap + 1);
             if (!nbuf) {
                 rc = MEMGAUGE__GUNZIP_NO_MEMORY;
@@ -66,10 +94,17 @@ int memgauge__gunzip(const unsigned char *in, size_t in_len, size_t max_out, cha
             break;
     }
     inflateEnd(&z);
+    taken -= 40u << 10; /* zlib's state is gone */
+    if (b)
+        memgauge__budget_give(b, 40u << 10);
     if (rc != MEMGAUGE__GUNZIP_OK) {
         free(buf);
+        if (b)
+            memgauge__budget_give(b, taken);
         return rc;
     }
+    if (held)
+        *held = taken;
     buf[used] = '\0';
     *out = buf;
     *out_len = used;

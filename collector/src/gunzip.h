@@ -1,6 +1,8 @@
 #ifndef MEMGAUGE_COLLECTOR_GUNZIP_H
 #define MEMGAUGE_COLLECTOR_GUNZIP_H
 
+#include "budget.h"
+
 #include <stddef.h>
 
 #define MEMGAUGE__GUNZIP_OK 0
@@ -15,5 +17,13 @@
  * Borrows `in`. Thread-safe. */
 int memgauge__gunzip(const unsigned char *in, size_t in_len, size_t max_out, char **out,
                      size_t *out_len);
+
+/* The same, charging the output buffer (and zlib's state while it lives) to
+ * `b` (may be NULL) as it grows: MEMGAUGE__GUNZIP_NO_MEMORY when the pool
+ * refuses. On success the buffer's bytes stay reserved and *held (may be
+ * NULL) says how many, for the caller to give back when it frees *out; on
+ * failure nothing stays reserved. */
+int memgauge__gunzip_budget(const unsigned char *in, size_t in_len, size_t max_out,
+                            memgauge__budget_t *b, char **out, size_t *out_len, size_t *held);
 
 #endif

@@ -1,13 +1,18 @@
 /* POST /v1/reports once its body has arrived. */
 #include "ingest.h"
 
+#include "auth.h"
 #include "gunzip.h"
+#include "json_scan.h"
 #include "wire_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* what a client should wait before retrying when memory ran short */
+#define BUSY_RETRY_AFTER_S 2
 
 uint64_t memgauge__now_unix_ms(void)
 {
@@ -21,42 +26,122 @@ static void count(uint64_t *c, uint64_t n)
     __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
-void memgauge__ingest(memgauge__store_t *st, const char *body, size_t len, int gzip, size_t cap,
+/* Short of memory is never the sender's fault: 503, retry later. */
+static void busy(memgauge__ingest_stats_t *stats, memgauge__reply_t *out, const char *what)
+{
+    count(&stats->busy, 1);
+    memgauge__reply_error(out, 503, "busy", NULL, what);
+    out->retry_after_s = BUSY_RETRY_AFTER_S;
+    snprintf(out->note, sizeof out->note, "busy: %s", what);
+}
+
+static int take(memgauge__budget_t *b, size_t n)
+{
+    return b ? memgauge__budget_take(b, n) : 0;
+}
+
+static void give(memgauge__budget_t *b, size_t n)
+{
+    if (b)
+        memgauge__budget_give(b, n);
+}
+
+static const char *const scan_reasons[] = {
+    [1] = "more JSON values than a v1 batch can hold",
+    [2] = "nested deeper than a v1 batch can be",
+    [3] = "an array longer than any in a v1 batch",
+};
+
+void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
                       memgauge__ingest_stats_t *stats, memgauge__reply_t *out)
 {
-    char *inflated = NULL;
-    if (gzip) {
-        size_t n;
-        int rc = memgauge__gunzip((const unsigned char *)body, len, cap, &inflated, &n);
+    memgauge__budget_t *bud = req->budget;
+    char *text = req->body;
+    size_t len = req->len, text_held = req->body_held;
+    req->body = NULL;
+    if (req->gzip) {
+        char *inflated;
+        size_t n, held;
+        int rc = memgauge__gunzip_budget((const unsigned char *)text, len, req->cap, bud, &inflated,
+                                         &n, &held);
+        free(text); /* the compressed body is no longer needed, whatever the outcome */
+        give(bud, text_held);
+        text = NULL;
         if (rc == MEMGAUGE__GUNZIP_TOO_LARGE) {
             count(&stats->too_large, 1);
             memgauge__reply_error(out, 413, "body too large", "body",
                                   "the decompressed body exceeds the collector's cap");
             return;
         }
-        if (rc == MEMGAUGE__GUNZIP_NO_MEMORY) {
-            memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
-            return;
-        }
+        if (rc == MEMGAUGE__GUNZIP_NO_MEMORY)
+            return busy(stats, out, "no memory to decompress the body");
         if (rc) {
             count(&stats->invalid, 1);
             memgauge__reply_error(out, 400, "invalid", "body", "not a valid gzip stream");
             return;
         }
-        body = inflated;
+        text = inflated;
         len = n;
+        text_held = held;
+    }
+
+    memgauge__json_scan_t scan;
+    int sc = memgauge__json_scan(text ? text : "", len, &scan);
+    if (sc) {
+        free(text);
+        give(bud, text_held);
+        count(&stats->invalid, 1);
+        memgauge__reply_error(out, 400, "invalid", "body", scan_reasons[-sc]);
+        return;
+    }
+    /* the tree while it lives, then the decoded batch: every value becomes
+     * at most one 8-byte column entry, every object at most one window or
+     * event record */
+    size_t tree = memgauge__json_scan_tree_bytes(&scan);
+    size_t decoded = scan.values * sizeof(uint64_t) +
+                     scan.objects * (sizeof(memgauge__window_t) + sizeof(memgauge__event_t));
+    if (bud && bud->held + tree + decoded > bud->pool->limit) {
+        /* more than the whole pool: waiting would never help */
+        free(text);
+        give(bud, text_held);
+        count(&stats->too_large, 1);
+        memgauge__reply_error(out, 413, "body too large", "body",
+                              "parsing it would take more memory than the collector allows "
+                              "(--max-memory)");
+        return;
+    }
+    if (take(bud, tree + decoded)) {
+        free(text);
+        give(bud, text_held);
+        return busy(stats, out, "no memory to parse the body");
     }
     memgauge__batch_t b;
     memgauge__wire_error_t err;
-    int rc = memgauge__wire_parse(body, len, &b, &err);
-    free(inflated);
-    if (rc == MEMGAUGE__WIRE_NO_MEMORY) {
-        memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
-        return;
+    if (tree >= MEMGAUGE__JSON_LIMIT_MIN)
+        memgauge__json_limit_begin(tree);
+    else
+        memgauge__json_watch_begin();
+    int rc = memgauge__wire_parse(text, len, &b, &err);
+    int short_of_memory = memgauge__json_limit_end();
+    free(text);
+    give(bud, text_held + tree);
+    if (rc == MEMGAUGE__WIRE_NO_MEMORY || (rc && short_of_memory)) {
+        give(bud, decoded);
+        return busy(stats, out, "no memory to parse the body");
     }
     if (rc) {
+        give(bud, decoded);
         count(&stats->invalid, 1);
         memgauge__reply_error(out, 400, "invalid", err.field, err.reason);
+        return;
+    }
+    if (req->apps && !memgauge__auth_app_allowed(req->apps, b.app_id)) {
+        count(&stats->forbidden, 1);
+        char reason[200];
+        snprintf(reason, sizeof reason, "this API key may not write app '%s'", b.app_id);
+        memgauge__reply_error(out, 403, "forbidden", "app.id", reason);
+        memgauge__batch_clear(&b);
+        give(bud, decoded);
         return;
     }
     int duplicate = 0;
@@ -67,6 +152,7 @@ void memgauge__ingest(memgauge__store_t *st, const char *body, size_t len, int g
                 memgauge__store_error(st));
         memgauge__reply_error(out, 500, "storage failure", NULL, "the batch was not stored; retry");
         memgauge__batch_clear(&b);
+        give(bud, decoded);
         return;
     }
     count(duplicate ? &stats->duplicates : &stats->stored, 1);
@@ -79,4 +165,5 @@ void memgauge__ingest(memgauge__store_t *st, const char *body, size_t len, int g
     memgauge__reply_json(out, 200, j);
     snprintf(out->note, sizeof out->note, "%s %s", duplicate ? "duplicate" : "stored", b.batch_id);
     memgauge__batch_clear(&b);
+    give(bud, decoded);
 }

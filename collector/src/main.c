@@ -7,11 +7,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 static int write_port_file(const char *path, unsigned port)
 {
@@ -76,11 +78,18 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The log names clients, paths and batch ids: readable by its owner
+     * only (an existing file keeps its mode; the operator chose it). */
     FILE *log = stderr;
-    if (cli.log_file && !(log = fopen(cli.log_file, "a"))) {
-        fprintf(stderr, "memgauge-collector: --log: cannot open %s: %s\n", cli.log_file,
-                strerror(errno));
-        return 2;
+    if (cli.log_file) {
+        int fd = open(cli.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0 || !(log = fdopen(fd, "a"))) {
+            fprintf(stderr, "memgauge-collector: --log: cannot open %s: %s\n", cli.log_file,
+                    strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return 2;
+        }
     }
     setvbuf(log, NULL, _IOLBF, 0);
 
@@ -109,10 +118,17 @@ int main(int argc, char **argv)
     if (!have_dashboard)
         fprintf(log, "memgauge-collector: no dashboard files in %s (see docs/dashboard.md)\n",
                 cli.dashboard_dir);
-    if (cli.read_token_generated)
-        fprintf(log, "memgauge-collector: dashboard: http://%s:%u/#token=%s\n", cli.host, port,
+    /* a made-up token goes to the terminal only, never into a log file that
+     * outlives the run (and may be read by others) */
+    if (cli.read_token_generated) {
+        fprintf(stderr, "memgauge-collector: dashboard: http://%s:%u/#token=%s\n", cli.host, port,
                 cli.read_tokens[0]);
-    else
+        if (log != stderr)
+            fprintf(log,
+                    "memgauge-collector: dashboard: http://%s:%u/ (read token made up for "
+                    "this run, printed on the terminal)\n",
+                    cli.host, port);
+    } else
         fprintf(log, "memgauge-collector: dashboard: http://%s:%u/ (read token required)\n",
                 cli.host, port);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char out_of_memory[] = "{\"error\":\"out of memory\"}";
+static const char out_of_memory[] = "{\"error\":\"busy\",\"reason\":\"out of memory\"}";
 
 void memgauge__reply_json(memgauge__reply_t *r, int status, cJSON *json)
 {
@@ -13,7 +13,8 @@ void memgauge__reply_json(memgauge__reply_t *r, int status, cJSON *json)
     cJSON_Delete(json);
     r->status = status;
     if (!r->body) {
-        r->status = 500;
+        r->status = 503;
+        r->retry_after_s = 2;
         r->body = strdup(out_of_memory);
     }
     r->len = r->body ? strlen(r->body) : 0;

@@ -3,13 +3,18 @@
 #include "server.h"
 
 #include "auth.h"
+#include "budget.h"
+#include "conn_guard.h"
 #include "ingest.h"
+#include "log_escape.h"
 #include "query.h"
 #include "static.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,10 +28,23 @@ struct memgauge__server_s {
     memgauge__store_t *store;
     FILE *log;
     uint16_t port;
-    unsigned in_flight; /* requests between their first line and their end; atomic */
-    uint64_t requests;  /* atomic */
+    unsigned in_flight;   /* requests between their first line and their end; atomic */
+    uint64_t requests;    /* atomic */
+    uint64_t bad_framing; /* atomic: requests refused for ambiguous framing */
     memgauge__ingest_stats_t ingest;
+    memgauge__mempool_t memory;    /* bodies, inflated bodies and trees of requests in flight */
+    memgauge__conn_guard_t *guard; /* header-phase deadlines */
+    pthread_mutex_t mhd_log_lock;  /* the fields below */
+    time_t mhd_log_second;
+    unsigned mhd_log_lines;
+    uint64_t mhd_log_dropped;
 };
+
+/* libmicrohttpd's own messages per second in the log; the rest are counted */
+#define MHD_LOG_PER_SECOND 10
+
+/* what a client should wait before retrying when the memory pool is full */
+#define BUSY_RETRY_AFTER "2"
 
 enum route_e { ROUTE_NONE, ROUTE_INGEST };
 
@@ -40,10 +58,19 @@ typedef struct request_s {
     int status;
     char *body; /* ingest body, grown up to max_body */
     size_t len, cap, received;
+    memgauge__budget_t budget; /* what this request holds of srv->memory */
+    int key;                   /* index of the API key that wrote, -1 before */
     char method[12];
     char path[160];
     char note[128];
 } request_t;
+
+static void *socket_context(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
 
 static double elapsed_ms(const struct timespec *since)
 {
@@ -57,12 +84,15 @@ static double elapsed_ms(const struct timespec *since)
  * before headers, so that its latency and the drain count include them. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    (void)c;
     memgauge__server_t *srv = cls;
+    /* the request line is in: its headers get header_timeout_s from here */
+    memgauge__conn_guard_request_line(srv->guard, socket_context(c));
     request_t *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->srv = srv;
+    r->budget.pool = &srv->memory;
+    r->key = -1;
     clock_gettime(CLOCK_MONOTONIC, &r->start);
     size_t n = strcspn(uri, "?");
     if (n >= sizeof r->path)
@@ -78,7 +108,7 @@ static void log_line(memgauge__server_t *srv, struct MHD_Connection *c, request_
 {
     if (srv->cli->quiet)
         return;
-    char ts[40], ip[INET6_ADDRSTRLEN] = "-", line[600];
+    char ts[40], ip[INET6_ADDRSTRLEN] = "-", line[1200];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
@@ -93,15 +123,61 @@ static void log_line(memgauge__server_t *srv, struct MHD_Connection *c, request_
     char status[24];
     if (r->status)
         snprintf(status, sizeof status, "%d", r->status);
+    else if (memgauge__conn_guard_was_cut(socket_context(c)))
+        snprintf(status, sizeof status, "closed:%s",
+                 memgauge__conn_guard_was_cut(socket_context(c)) == MEMGAUGE__CONN_CUT_DEADLINE
+                     ? "header-timeout"
+                     : "client-abort");
     else
         snprintf(status, sizeof status, "closed:%s",
                  (unsigned)toe < sizeof ends / sizeof ends[0] ? ends[toe] : "?");
+    /* everything that came from the client is escaped: one request, one line */
+    char method[4 * sizeof r->method], path[4 * sizeof r->path], note[4 * sizeof r->note];
+    memgauge__log_escape(method, sizeof method, r->method[0] ? r->method : "-", 1);
+    memgauge__log_escape(path, sizeof path, r->path, 1);
+    memgauge__log_escape(note, sizeof note, r->note, 0);
     int n = snprintf(line, sizeof line, "%s.%03ldZ %s %s %s %s %.3fms in=%zu %s\n", ts,
-                     now.tv_nsec / 1000000, ip, r->method[0] ? r->method : "-", r->path, status,
-                     elapsed_ms(&r->start), r->received, r->note);
+                     now.tv_nsec / 1000000, ip, method, path, status, elapsed_ms(&r->start),
+                     r->received, note);
     if (n > (int)sizeof line - 1)
         n = (int)sizeof line - 1;
     fwrite(line, 1, (size_t)n, srv->log); /* one call per line: lines never interleave */
+}
+
+/* libmicrohttpd's own messages (a connection closed mid-request, a header
+ * it refused, ...): escaped like request lines, and at most
+ * MHD_LOG_PER_SECOND a second, so that a burst of bad connections cannot
+ * flood the log. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    memgauge__server_t *srv = cls;
+    time_t now = time(NULL);
+    uint64_t dropped = 0;
+    pthread_mutex_lock(&srv->mhd_log_lock);
+    if (now != srv->mhd_log_second) {
+        dropped = srv->mhd_log_dropped;
+        srv->mhd_log_second = now;
+        srv->mhd_log_lines = 0;
+        srv->mhd_log_dropped = 0;
+    }
+    int keep = srv->mhd_log_lines < MHD_LOG_PER_SECOND;
+    srv->mhd_log_lines += keep;
+    srv->mhd_log_dropped += !keep;
+    pthread_mutex_unlock(&srv->mhd_log_lock);
+    if (dropped)
+        fprintf(srv->log, "memgauge-collector: libmicrohttpd: %llu more messages not logged\n",
+                (unsigned long long)dropped);
+    if (!keep || srv->cli->quiet)
+        return;
+    char raw[400], line[4 * sizeof raw];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    size_t n = strlen(raw);
+    while (n && raw[n - 1] == '\n')
+        raw[--n] = '\0';
+    memgauge__log_escape(line, sizeof line, raw, 0);
+    fprintf(srv->log, "memgauge-collector: libmicrohttpd: %s\n", line);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -112,7 +188,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     if (!r)
         return;
     log_line(srv, c, r, toe);
+    /* the next request on this connection: its headers are bounded too */
+    memgauge__conn_guard_request_done(srv->guard, socket_context(c));
     free(r->body);
+    memgauge__budget_release(&r->budget);
     free(r);
     *req_cls = NULL;
     __atomic_fetch_sub(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
@@ -132,6 +211,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, request_t *r, memgau
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (extra_name)
         MHD_add_response_header(resp, extra_name, extra_value);
+    if (rep->retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", rep->retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     r->status = rep->status;
     r->responded = 1;
     if (rep->note[0] && !r->note[0])
@@ -192,7 +276,8 @@ static const char *get_arg(void *cls, const char *name)
 static enum MHD_Result start_ingest(struct MHD_Connection *c, request_t *r)
 {
     memgauge__server_t *srv = r->srv;
-    if (!memgauge__auth_check(srv->cli, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
+    r->key = memgauge__auth_key(srv->cli, header(c, MHD_HTTP_HEADER_AUTHORIZATION));
+    if (r->key < 0)
         return reply_error(c, r, 401, "unauthorized", "a valid bearer API key is required",
                            MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (!json_content_type(header(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
@@ -212,6 +297,14 @@ static enum MHD_Result start_ingest(struct MHD_Connection *c, request_t *r)
             __atomic_fetch_add(&srv->ingest.too_large, 1, __ATOMIC_RELAXED);
             return reply_error(c, r, 413, "body too large",
                                "Content-Length exceeds the collector's cap", NULL, NULL);
+        }
+        /* the whole body is reserved before a byte of it is read: when the
+         * pool is full the answer is 503 at once, the body never read */
+        if (memgauge__budget_take(&r->budget, (size_t)n + 1)) {
+            __atomic_fetch_add(&srv->ingest.busy, 1, __ATOMIC_RELAXED);
+            return reply_error(c, r, 503, "busy",
+                               "the collector holds as many bodies as it may; retry",
+                               MHD_HTTP_HEADER_RETRY_AFTER, BUSY_RETRY_AFTER);
         }
         r->cap = (size_t)n; /* allocate once when the length is known */
     }
@@ -238,6 +331,15 @@ static enum MHD_Result take_body(request_t *r, const char *data, size_t size)
             cap *= 2;
         if (cap > srv->cli->max_body)
             cap = srv->cli->max_body;
+        /* a chunked body reserves as it grows (one with a Content-Length
+         * reserved all of it in start_ingest); libmicrohttpd cannot answer
+         * in the middle of a body, so a full pool closes the connection */
+        if (cap + 1 > r->budget.held &&
+            memgauge__budget_take(&r->budget, cap + 1 - r->budget.held)) {
+            __atomic_fetch_add(&srv->ingest.busy, 1, __ATOMIC_RELAXED);
+            snprintf(r->note, sizeof r->note, "busy: memory for bodies in flight is full");
+            return MHD_NO;
+        }
         char *b = realloc(r->body, cap + 1);
         if (!b)
             return MHD_NO;
@@ -272,6 +374,18 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
     cJSON_AddNumberToObject(in, "store_errors",
                             (double)__atomic_load_n(&s->store_errors, __ATOMIC_RELAXED));
     cJSON_AddNumberToObject(in, "samples", (double)__atomic_load_n(&s->samples, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "forbidden",
+                            (double)__atomic_load_n(&s->forbidden, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "busy", (double)__atomic_load_n(&s->busy, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "bad_framing",
+                            (double)__atomic_load_n(&srv->bad_framing, __ATOMIC_RELAXED));
+    const memgauge__mempool_t *m = &srv->memory;
+    cJSON *mem = cJSON_AddObjectToObject(j, "memory");
+    cJSON_AddNumberToObject(mem, "limit", (double)m->limit);
+    cJSON_AddNumberToObject(mem, "in_use", (double)__atomic_load_n(&m->used, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(mem, "peak", (double)__atomic_load_n(&m->peak, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(mem, "refused", (double)__atomic_load_n(&m->refused, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(j, "header_timeouts", (double)memgauge__conn_guard_cuts(srv->guard));
     memgauge__reply_t rep = {0};
     memgauge__reply_json(&rep, ok ? 200 : 503, j);
     return send_reply(c, r, &rep, NULL, NULL);
@@ -312,11 +426,51 @@ static enum MHD_Result static_file(struct MHD_Connection *c, request_t *r, const
     return ok;
 }
 
+typedef struct framing_s {
+    unsigned content_length, transfer_encoding;
+    int chunked_only; /* every Transfer-Encoding is exactly "chunked" */
+} framing_t;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    framing_t *f = cls;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->content_length++;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->transfer_encoding++;
+        f->chunked_only &= value && !strcasecmp(value, "chunked");
+    }
+    return MHD_YES;
+}
+
+/* A body framed two ways is read one way here and another way by a proxy in
+ * front (request smuggling, RFC 9112 6.3): libmicrohttpd 0.9.75 takes
+ * Transfer-Encoding over Content-Length and the first of two lengths, so
+ * such requests are refused before routing. */
+static int ambiguous_framing(struct MHD_Connection *c)
+{
+    framing_t f = {0, 0, 1};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    return f.content_length > 1 || (f.content_length && f.transfer_encoding) ||
+           f.transfer_encoding > 1 || (f.transfer_encoding && !f.chunked_only);
+}
+
 static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const char *url,
                                   const char *method)
 {
     memgauge__server_t *srv = r->srv;
     snprintf(r->method, sizeof r->method, "%s", method);
+    /* the headers are complete: the header-phase deadline no longer applies */
+    memgauge__conn_guard_headers_done(srv->guard, socket_context(c));
+    if (ambiguous_framing(c)) {
+        __atomic_fetch_add(&srv->bad_framing, 1, __ATOMIC_RELAXED);
+        return reply_error(c, r, 400, "bad request",
+                           "a body framed by both Content-Length and Transfer-Encoding, by two "
+                           "lengths or by an encoding other than chunked",
+                           MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!strcmp(url, "/v1/reports")) {
         if (strcmp(method, "POST"))
@@ -370,11 +524,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return ok;
     }
+    memgauge__server_t *srv = r->srv;
+    memgauge__ingest_request_t in = {
+        .body = r->body,
+        .len = r->len,
+        .body_held = r->budget.held,
+        .gzip = r->gzip,
+        .cap = srv->cli->max_body,
+        .apps = srv->cli->key_apps[r->key],
+        .budget = &r->budget,
+    };
+    r->body = NULL; /* ingest owns it now */
     memgauge__reply_t rep = {0};
-    memgauge__ingest(r->srv->store, r->body ? r->body : "", r->len, r->gzip, r->srv->cli->max_body,
-                     &r->srv->ingest, &rep);
-    free(r->body);
-    r->body = NULL;
+    memgauge__ingest(srv->store, &in, &srv->ingest, &rep);
     return send_reply(c, r, &rep, NULL, NULL);
 }
 
@@ -389,19 +551,33 @@ int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store,
     srv->cli = cli;
     srv->store = store;
     srv->log = log;
+    srv->memory.limit = cli->max_memory;
+    pthread_mutex_init(&srv->mhd_log_lock, NULL);
+    memgauge__json_hooks_install();
+    srv->guard = memgauge__conn_guard_start(cli->header_timeout_s, cli->idle_timeout_s);
+    if (!srv->guard) {
+        snprintf(err, errlen, "cannot start the connection guard");
+        pthread_mutex_destroy(&srv->mhd_log_lock);
+        free(srv);
+        return -1;
+    }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(cli->port)};
     inet_pton(AF_INET, cli->host, &addr.sin_addr);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     srv->daemon = MHD_start_daemon(
-        flags, cli->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (const struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, cli->threads,
-        MHD_OPTION_CONNECTION_LIMIT, cli->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        cli->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        flags, cli->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        cli->threads, MHD_OPTION_CONNECTION_LIMIT, cli->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cli->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(128 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        memgauge__conn_guard_notify, srv->guard, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        cli->max_connections_per_ip, MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%u (address in use or not available)", cli->host,
                  (unsigned)cli->port);
+        memgauge__conn_guard_stop(srv->guard);
+        pthread_mutex_destroy(&srv->mhd_log_lock);
         free(srv);
         return -1;
     }
@@ -432,6 +608,11 @@ unsigned memgauge__server_stop(memgauge__server_t *srv, unsigned drain_s)
         nanosleep(&tick, NULL);
     }
     MHD_stop_daemon(srv->daemon); /* closes what remains; completion callbacks run */
+    if (srv->mhd_log_dropped)
+        fprintf(srv->log, "memgauge-collector: libmicrohttpd: %llu more messages not logged\n",
+                (unsigned long long)srv->mhd_log_dropped);
+    memgauge__conn_guard_stop(srv->guard);
+    pthread_mutex_destroy(&srv->mhd_log_lock);
     free(srv);
     return left;
 }

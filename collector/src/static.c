@@ -1,11 +1,14 @@
 /* Static files for the dashboard. */
 #include "static.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const struct {
@@ -52,18 +55,65 @@ int memgauge__static_url_ok(const char *url)
     return memgauge__static_type(url) != NULL;
 }
 
+/* The file flags: O_NONBLOCK so that a FIFO put in the folder cannot hold
+ * a worker thread in open() (it is then refused as not a regular file). */
+#define FILE_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+/* Without openat2 (Linux < 5.6, or a seccomp filter): one openat per
+ * component, none of them a symbolic link. */
+static int open_walk(int dirfd, const char *rel)
+{
+    char name[256];
+    int at = dirfd;
+    for (;;) {
+        size_t n = strcspn(rel, "/");
+        if (n == 0 || n >= sizeof name)
+            break;
+        memcpy(name, rel, n);
+        name[n] = '\0';
+        int last = rel[n] == '\0';
+        int fd =
+            openat(at, name, last ? FILE_FLAGS : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (at != dirfd)
+            close(at);
+        if (fd < 0 || last)
+            return fd;
+        at = fd;
+        rel += n + 1;
+    }
+    if (at != dirfd)
+        close(at);
+    errno = ENOENT;
+    return -1;
+}
+
+/* rel beneath dirfd with no symbolic link at any level (O_NOFOLLOW alone
+ * covers only the last component) and no way out of the folder. */
+static int open_beneath(int dirfd, const char *rel)
+{
+    struct open_how how = {
+        .flags = FILE_FLAGS,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+        return (int)fd;
+    return open_walk(dirfd, rel);
+}
+
 int memgauge__static_open(const char *dir, const char *url, memgauge__static_file_t *out)
 {
     if (!strcmp(url, "/"))
         url = "/index.html";
     if (!dir[0] || !memgauge__static_url_ok(url))
         return 404;
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s%s", dir, url) >= (int)sizeof path)
+    /* the folder itself may be reached through links (an install's
+     * share/ directory often is); nothing beneath it may */
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
         return 404;
-    /* O_NOFOLLOW refuses a link as the last component; the name check above
-     * already keeps every lookup inside dir */
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open_beneath(dirfd, url + 1);
+    close(dirfd);
     if (fd < 0)
         return 404;
     struct stat st;

@@ -38,6 +38,8 @@ static void spawn(collector_t *c, const char *const *extra)
     argv[n++] = c->db;
     argv[n++] = "--api-key";
     argv[n++] = TEST_KEY;
+    argv[n++] = "--read-token";
+    argv[n++] = TEST_READ_TOKEN;
     argv[n++] = "--port-file";
     argv[n++] = portfile;
     argv[n++] = "--log";

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #define TEST_KEY "test-key-0123456789"
+#define TEST_READ_TOKEN "test-read-token-0123456789" /* API keys never read */
 
 typedef struct collector_s {
     pid_t pid;
@@ -16,7 +17,8 @@ typedef struct collector_s {
     char log[300];
 } collector_t;
 
-/* Starts the collector with --listen 127.0.0.1:0 --api-key TEST_KEY, a
+/* Starts the collector with --listen 127.0.0.1:0 --api-key TEST_KEY
+ * --read-token TEST_READ_TOKEN, a
  * database (db_url, or a fresh SQLite file under dir when NULL) and the
  * given extra arguments (NULL-terminated list). With db_url NULL the
  * backend under test is used (fixture_store). Waits until it listens. */

@@ -377,15 +377,21 @@ Test(http, bad_command_lines_exit_2_with_a_message)
         const char *says;
     } cases[] = {
         {{"memgauge-collector", NULL}, "no API key"},
-        {{"memgauge-collector", "--api-key", "k", "--listen", "localhost", NULL}, "--listen"},
-        {{"memgauge-collector", "--api-key", "k", "--listen", "example.com:80", NULL},
+        {{"memgauge-collector", "--api-key", "k-0123456789abcdef", "--listen", "localhost", NULL},
+         "--listen"},
+        {{"memgauge-collector", "--api-key", "k-0123456789abcdef", "--listen", "example.com:80",
+          NULL},
          "numeric IPv4"},
-        {{"memgauge-collector", "--api-key", "k", "--max-body", "lots", NULL}, "--max-body"},
-        {{"memgauge-collector", "--api-key", "k", "--threads", "0", NULL}, "--threads"},
-        {{"memgauge-collector", "--api-key", "k", "--frobnicate", NULL}, "unknown option"},
+        {{"memgauge-collector", "--api-key", "k-0123456789abcdef", "--max-body", "lots", NULL},
+         "--max-body"},
+        {{"memgauge-collector", "--api-key", "k-0123456789abcdef", "--threads", "0", NULL},
+         "--threads"},
+        {{"memgauge-collector", "--api-key", "k-0123456789abcdef", "--frobnicate", NULL},
+         "unknown option"},
         {{"memgauge-collector", "--api-key", NULL}, "needs a value"},
         {{"memgauge-collector", "--api-keys", "/nonexistent/keys", NULL}, "--api-keys"},
         {{"memgauge-collector", "--api-key", "has space", NULL}, "printable"},
+        {{"memgauge-collector", "--api-key", "short-key", NULL}, "at least 16 bytes"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[2048];
@@ -406,7 +412,7 @@ Test(http, api_keys_file_and_busy_port)
     char keys[400], listen[64], out[2048];
     snprintf(keys, sizeof keys, "%s/keys", srv.dir);
     FILE *f = fopen(keys, "w");
-    fputs("# team keys\n\nkey-one\n  key-two  \n", f);
+    fputs("# team keys\n\nkey-one-0123456789abc\n  key-two-0123456789abc  \n", f);
     fclose(f);
     snprintf(listen, sizeof listen, "127.0.0.1:%d", srv.port);
     char db[400];
@@ -417,7 +423,8 @@ Test(http, api_keys_file_and_busy_port)
     cr_expect(strstr(out, "cannot listen") != NULL, "%s", out);
     collector_stop(&srv);
     collector_restart(&srv, (const char *const[]){"--api-keys", keys, NULL});
-    const char *two[] = {"Authorization: Bearer key-two", "Content-Type: application/json", NULL};
+    const char *two[] = {"Authorization: Bearer key-two-0123456789abc",
+                         "Content-Type: application/json", NULL};
     char bid[37], sid[37];
     fixture_batch_t fb = {.batch_id = fixture_uuid(bid, 9), .session_id = fixture_uuid(sid, 9)};
     char *json = fixture_batch_json(&fb);

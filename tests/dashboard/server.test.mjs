@@ -66,9 +66,9 @@ test('the query API needs the read token', async () => {
   const ok = await rawGet(c.port, '/v1/apps', { Authorization: `Bearer ${READ_TOKEN}` });
   assert.equal(ok.status, 200);
   assert.deepEqual(JSON.parse(ok.body), { apps: [] });
-  // on loopback an API key reads too (local tools); elsewhere it would not
+  // API keys ship inside apps: they never read, not even on loopback
   const key = await rawGet(c.port, '/v1/apps', { Authorization: `Bearer ${API_KEY}` });
-  assert.equal(key.status, 200);
+  assert.equal(key.status, 401);
 });
 
 test('a read token cannot write reports', async () => {
