@@ -59,8 +59,22 @@ void memgauge__ingest(memgauge__store_t *st, const char *body, size_t len, int g
         memgauge__reply_error(out, 400, "invalid", err.field, err.reason);
         return;
     }
-    int duplicate = 0;
-    rc = st->ops->put_batch(st, &b, memgauge__now_unix_ms(), &duplicate);
+    memgauge__put_result_t res;
+    rc = st->ops->put_batch(st, &b, memgauge__now_unix_ms(), &res);
+    int duplicate = res.duplicate;
+    if (rc == MEMGAUGE__STORE_CONFLICT) {
+        count(&stats->invalid, 1);
+        memgauge__reply_error(out, 409, "conflict", "session.id", memgauge__store_error(st));
+        memgauge__batch_clear(&b);
+        return;
+    }
+    if (rc == MEMGAUGE__STORE_BUSY) { /* server.c adds Retry-After to a 503 */
+        count(&stats->store_errors, 1);
+        memgauge__reply_error(out, 503, "storage busy", NULL,
+                              "the database is locked by another writer; retry");
+        memgauge__batch_clear(&b);
+        return;
+    }
     if (rc) {
         count(&stats->store_errors, 1);
         fprintf(stderr, "memgauge-collector: storing batch %s: %s\n", b.batch_id,
@@ -76,7 +90,10 @@ void memgauge__ingest(memgauge__store_t *st, const char *body, size_t len, int g
     cJSON_AddStringToObject(j, "status", duplicate ? "duplicate" : "stored");
     cJSON_AddStringToObject(j, "batch_id", b.batch_id);
     cJSON_AddNumberToObject(j, "samples", (double)b.total_samples);
+    if (res.samples_trimmed) /* beyond the per-session cap: kept as aggregates only */
+        cJSON_AddNumberToObject(j, "samples_trimmed", (double)res.samples_trimmed);
     memgauge__reply_json(out, 200, j);
-    snprintf(out->note, sizeof out->note, "%s %s", duplicate ? "duplicate" : "stored", b.batch_id);
+    snprintf(out->note, sizeof out->note, "%s %s%s", duplicate ? "duplicate" : "stored", b.batch_id,
+             res.samples_trimmed ? " trimmed" : "");
     memgauge__batch_clear(&b);
 }

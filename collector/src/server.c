@@ -254,8 +254,14 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
     memgauge__server_t *srv = r->srv;
     int version = 0;
     int ok = srv->store->ops->schema_version(srv->store, &version) == 0;
+    /* reads answer on their own connection; say so when writes cannot start */
+    int writes = ok ? srv->store->ops->write_check(srv->store) : MEMGAUGE__STORE_ERROR;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "status", ok ? "ok" : "store unavailable");
+    cJSON_AddStringToObject(j, "status", !ok ? "store unavailable" : writes ? "degraded" : "ok");
+    cJSON_AddStringToObject(j, "writes",
+                            writes == MEMGAUGE__STORE_BUSY ? "busy"
+                            : writes                       ? "failing"
+                                                           : "ok");
     cJSON_AddStringToObject(j, "store", srv->store->ops->name);
     cJSON_AddNumberToObject(j, "schema", version);
     cJSON_AddNumberToObject(j, "requests",
@@ -273,7 +279,7 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
                             (double)__atomic_load_n(&s->store_errors, __ATOMIC_RELAXED));
     cJSON_AddNumberToObject(in, "samples", (double)__atomic_load_n(&s->samples, __ATOMIC_RELAXED));
     memgauge__reply_t rep = {0};
-    memgauge__reply_json(&rep, ok ? 200 : 503, j);
+    memgauge__reply_json(&rep, ok && !writes ? 200 : 503, j);
     return send_reply(c, r, &rep, NULL, NULL);
 }
 
@@ -375,7 +381,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                      &r->srv->ingest, &rep);
     free(r->body);
     r->body = NULL;
-    return send_reply(c, r, &rep, NULL, NULL);
+    /* 503: the store was busy (another writer) for longer than its short wait */
+    return send_reply(c, r, &rep, rep.status == 503 ? "Retry-After" : NULL, "1");
 }
 
 int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store, FILE *log,

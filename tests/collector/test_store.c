@@ -42,12 +42,12 @@ static int put(const fixture_batch_t *f)
     memgauge__wire_error_t err;
     cr_assert_eq(memgauge__wire_parse(json, strlen(json), &b, &err), 0, "%s: %s", err.field,
                  err.reason);
-    int duplicate = -1;
-    int rc = st->ops->put_batch(st, &b, 1718000020000ull, &duplicate);
+    memgauge__put_result_t res;
+    int rc = st->ops->put_batch(st, &b, 1718000020000ull, &res);
     cr_assert_eq(rc, 0, "put_batch: %s", memgauge__store_error(st));
     memgauge__batch_clear(&b);
     free(json);
-    return duplicate;
+    return res.duplicate;
 }
 
 static memgauge__store_counts_t counts(void)
@@ -88,7 +88,8 @@ Test(store, batch_is_stored_with_every_row)
                          .threshold = 1,
                          .pressure = 1,
                          .verdict = "oom_suspected",
-                         .prev_session = fixture_uuid(p, 99)};
+                         .prev_session = fixture_uuid(p, 99),
+                         .no_trail = 1};
     cr_expect_eq(put(&f), 0);
     memgauge__store_counts_t c = counts();
     cr_expect_eq(c.batches, 1);
@@ -174,8 +175,12 @@ Test(store, windows_return_every_sample_exactly)
     put(&f);
     memgauge__window_row_t *w = NULL;
     size_t n = 0;
-    cr_assert_eq(st->ops->windows(st, s, &w, &n), 0, "%s", memgauge__store_error(st));
+    memgauge__window_query_t q = {
+        .session_id = s, .to_ms = UINT64_MAX, .blob_budget = MEMGAUGE__MAX_SESSION_SAMPLES};
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
     cr_assert_eq(n, 2);
+    cr_expect_eq(q.series_total, 60);
+    cr_assert_eq(memgauge__window_row_decode(&w[1]), 0);
     cr_expect_eq(w[1].start_ms, 30000);
     cr_expect_eq(w[1].end_ms, 59000);
     cr_expect_str_eq(w[1].metric, "phys_footprint");
