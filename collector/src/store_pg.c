@@ -23,6 +23,7 @@ typedef struct pg_store_s {
     unsigned count;
     PGconn *conn[MAX_CONNS];
     int busy[MAX_CONNS];
+    int last_write_busy; /* the latest write gave up on another writer's lock */
 } pg_store_t;
 
 static void set_error(pg_store_t *s, const char *what, PGconn *c)
@@ -530,6 +531,7 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
         else
             rc = simple(s, c, "COMMIT");
     }
+    __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
     release(s, slot);
     return rc;
 }
@@ -793,6 +795,8 @@ static int pg_write_check(memgauge__store_t *base)
     PGconn *c = acquire(s, &slot);
     int rc = simple(s, c, "SELECT 1");
     release(s, slot);
+    if (!rc && __atomic_load_n(&s->last_write_busy, __ATOMIC_RELAXED))
+        rc = MEMGAUGE__STORE_BUSY; /* until a write succeeds again */
     return rc;
 }
 
