@@ -135,9 +135,11 @@ export async function session(ctx, id) {
   const showStatus = () => {
     const where = range ? ` from +${fmt.duration(range[0])} to +${fmt.duration(range[1])}` : '';
     const n = samples.samples_in_range ?? samples.samples_total;
-    status.textContent = samples.decimated
-      ? `${fmt.count(samples.points)} of ${fmt.count(n)} samples${where} (min–max decimated on the collector: every peak that stands out at this resolution is kept)`
-      : `all ${fmt.count(n)} samples${where}`;
+    status.textContent = samples.resolution === 'windows'
+      ? `${fmt.count(samples.points)} points${where}, one per window (its lowest footprint and its peak): its ${fmt.count(n)} samples are more than the collector reads at once; zoom in to see them`
+      : samples.decimated
+        ? `${fmt.count(samples.points)} of ${fmt.count(n)} samples${where} (min–max decimated on the collector: every peak that stands out at this resolution is kept)`
+        : `all ${fmt.count(n)} samples${where}`;
     box.dataset.points = samples.points;
     box.dataset.requested = points;
     if (range) [box.dataset.fromMs, box.dataset.toMs] = range;

@@ -585,6 +585,13 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
         return memgauge__reply_error(out, 500, "storage failure", NULL, NULL);
     }
     size_t kept = memgauge__decimate(p.fp, p.pk, p.n, points, idx);
+    /* at window resolution: the samples of the windows the range touches */
+    uint64_t range_samples = p.n;
+    if (q.over_budget) {
+        range_samples = p.n - nw; /* the trail's points */
+        for (size_t i = 0; i < nw; i++)
+            range_samples += w[i].samples;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "session_id", id);
     add_u64(j, "start_unix_ms", row.start_unix_ms);
@@ -592,9 +599,9 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
     add_u64(j, "trail_samples", row.trail_samples);
     add_range_end(j, "from_ms", has_from, from);
     add_range_end(j, "to_ms", has_to, to);
-    add_u64(j, "samples_in_range", p.n);
+    add_u64(j, "samples_in_range", range_samples);
     add_u64(j, "points", kept);
-    cJSON_AddBoolToObject(j, "decimated", kept < p.n);
+    cJSON_AddBoolToObject(j, "decimated", kept < range_samples);
     cJSON_AddStringToObject(j, "resolution", q.over_budget ? "windows" : "samples");
     cJSON *jt = cJSON_AddArrayToObject(j, "t_ms");
     cJSON *jf = cJSON_AddArrayToObject(j, "footprint");

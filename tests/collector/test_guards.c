@@ -179,3 +179,55 @@ Test(guards, trail_pages_are_bounded)
     cr_expect(strstr(r.body, "\"limit\":50"), "the default page: %s", r.body);
     http_result_free(&r);
 }
+
+/* A session stored before the per-session cap (or copied in by hand) may
+ * hold more samples than one query decodes: it is answered from its
+ * windows' aggregates, one point per window, without decoding a series. */
+Test(guards, a_session_beyond_the_decode_budget_is_answered_per_window)
+{
+    if (fixture_backend_is_pg())
+        cr_skip_test("the windows are copied with SQLite");
+    collector_start(&srv, NULL, NULL);
+    char b[37], s[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1),
+                         .session_id = fixture_uuid(s, 1),
+                         .windows = 10,
+                         .samples_per_window = 1000,
+                         .interval_ms = 10}; /* 100 s in windows of 10 s */
+    cr_assert_eq(post(&f, NULL, 0), 200);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(srv.db, &db), SQLITE_OK);
+    /* 110 more copies of the 10 windows, each 100 s later: 1,110,000 samples */
+    char *err = NULL;
+    cr_assert_eq(
+        sqlite3_exec(db,
+                     "WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k "
+                     "WHERE n < 110) INSERT INTO windows SELECT w.session_id, "
+                     "w.start_ms + k.n * 100000, w.end_ms + k.n * 100000, w.samples, "
+                     "w.first_bytes, w.last_bytes, w.min_bytes, w.max_bytes, w.mean_bytes, "
+                     "w.peak_bytes, w.kernel_peak_bytes, w.limit_bytes, w.headroom_bytes, "
+                     "w.metric, w.series, w.batch_id FROM windows w, k",
+                     NULL, NULL, &err),
+        SQLITE_OK, "%s", err);
+    sqlite3_close(db);
+    char path[200];
+    snprintf(path, sizeof path, "/v1/sessions/%s/samples?points=4000", s);
+    http_result_t r = get(path);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cJSON *j = cJSON_Parse(r.body);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "resolution")->valuestring, "windows");
+    cr_expect_eq(cJSON_GetObjectItem(j, "samples_total")->valuedouble, 1110000);
+    cr_expect_eq(cJSON_GetObjectItem(j, "samples_in_range")->valuedouble, 1110000);
+    cr_expect_eq(cJSON_GetObjectItem(j, "points")->valuedouble, 1110, "one per window");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(j, "decimated")));
+    cJSON_Delete(j);
+    http_result_free(&r);
+    /* a range within the budget is read sample by sample */
+    snprintf(path, sizeof path, "/v1/sessions/%s/samples?points=4000&from_ms=0&to_ms=9990", s);
+    r = get(path);
+    j = cJSON_Parse(r.body);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "resolution")->valuestring, "samples");
+    cr_expect_eq(cJSON_GetObjectItem(j, "samples_in_range")->valuedouble, 1000);
+    cJSON_Delete(j);
+    http_result_free(&r);
+}
