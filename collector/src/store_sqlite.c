@@ -746,6 +746,25 @@ static uint64_t clamp_ms(uint64_t v)
     return v > INT64_MAX ? INT64_MAX : v;
 }
 
+/* Samples in the session's stored series, every window (samples_total). */
+static int series_total(sqlite_store_t *s, memgauge__window_query_t *q)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s,
+                     "SELECT coalesce(sum(samples), 0) FROM windows "
+                     "WHERE session_id = ?1 AND series IS NOT NULL",
+                     &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, q->session_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        q->series_total = col_u64(st, 0);
+    else
+        rc = db_fail_on(s, s->rdb, "count samples");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int sq_windows(memgauge__store_t *base, memgauge__window_query_t *q,
                       memgauge__window_row_t **rows, size_t *n)
 {
@@ -769,18 +788,7 @@ static int sq_windows(memgauge__store_t *base, memgauge__window_query_t *q,
         bind_u64(st, 3, clamp_ms(q->to_ms));
         rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, window_row, clear_window_blob,
                      (void **)rows, n);
-    }
-    if (!rc && !(rc = prepare(s,
-                              "SELECT coalesce(sum(samples), 0) FROM windows "
-                              "WHERE session_id = ?1 AND series IS NOT NULL",
-                              &st))) {
-        bind_text(st, 1, q->session_id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            q->series_total = col_u64(st, 0);
-        else
-            rc = db_fail_on(s, s->rdb, "count samples");
-        sqlite3_finalize(st);
-        if (rc)
+        if (!rc && (rc = series_total(s, q)))
             memgauge__window_rows_free(*rows, *n);
     }
     window_ctx = NULL;
