@@ -153,6 +153,10 @@ Test(guards, a_held_database_answers_503_and_stalls_nothing_else)
     cr_expect_eq(r.status, 200, "%s", r.body);
     cr_expect_lt(r.seconds, 0.5, "%.3f s", r.seconds);
     http_result_free(&r);
+    r = http_request(srv.port, "GET", "/index.html", NULL, NULL, 0);
+    cr_expect(r.status == 200 || r.status == 404, "%ld", r.status); /* the files, if staged */
+    cr_expect_lt(r.seconds, 0.5, "the dashboard's files do not wait: %.3f s", r.seconds);
+    http_result_free(&r);
 
     release_hold(&h);
     http_result_t ok = http_post_json(srv.port, json);
