@@ -525,7 +525,7 @@ static uint64_t col_u64(sqlite3_stmt *st, int i)
 }
 
 /* Runs a prepared query, calling row() for each result into a growing array. */
-typedef int (*row_fn)(sqlite3_stmt *st, void *row);
+typedef int (*row_fn)(sqlite3_stmt *st, void *row, void *ctx);
 
 /* Frees what a decoded row owns (its series) when a later row fails. */
 static void clear_termination(void *row)
@@ -534,7 +534,7 @@ static void clear_termination(void *row)
 }
 
 static int collect(sqlite_store_t *s, sqlite3_stmt *st, size_t size, size_t max, row_fn row,
-                   void (*clear)(void *row), void **out, size_t *n)
+                   void *ctx, void (*clear)(void *row), void **out, size_t *n)
 {
     size_t cap = 16, count = 0;
     char *rows = calloc(cap, size);
@@ -551,7 +551,7 @@ static int collect(sqlite_store_t *s, sqlite3_stmt *st, size_t size, size_t max,
             memset(rows + cap * size, 0, cap * size);
             cap *= 2;
         }
-        rc = row(st, rows + count * size);
+        rc = row(st, rows + count * size, ctx);
         count++;
     }
     if (!rc && count < max && step != SQLITE_DONE)
@@ -581,8 +581,9 @@ static int prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **st)
     return prepare_on(s, s->rdb, sql, st);
 }
 
-static int app_row(sqlite3_stmt *st, void *p)
+static int app_row(sqlite3_stmt *st, void *p, void *ctx)
 {
+    (void)ctx;
     memgauge__app_row_t *r = p;
     col_text(st, 0, r->app_id, sizeof r->app_id);
     col_text(st, 1, r->app_version, sizeof r->app_version);
@@ -601,8 +602,8 @@ static int sq_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *
                      "GROUP BY app_id, app_version ORDER BY app_id, max(start_unix_ms) DESC",
                      &st);
     if (!rc)
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, app_row, NULL, (void **)rows,
-                     n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, app_row, NULL, NULL,
+                     (void **)rows, n);
     pthread_mutex_unlock(&s->rlock);
     return rc;
 }
@@ -623,8 +624,9 @@ static int sq_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *
     "  OR t.verdict = ?5)"                                                                         \
     " AND (?6 IS NULL OR s.session_id = ?6)"
 
-static int session_row(sqlite3_stmt *st, void *p)
+static int session_row(sqlite3_stmt *st, void *p, void *ctx)
 {
+    (void)ctx;
     memgauge__session_row_t *r = p;
     col_text(st, 0, r->session_id, sizeof r->session_id);
     col_text(st, 1, r->app_id, sizeof r->app_id);
@@ -680,7 +682,7 @@ static int sq_sessions(memgauge__store_t *base, const memgauge__session_filter_t
                      &st);
     if (!rc) {
         bind_filter(st, f, MEMGAUGE__STORE_MAX_ROWS);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, session_row, NULL,
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, session_row, NULL, NULL,
                      (void **)rows, n);
     }
     pthread_mutex_unlock(&s->rlock);
@@ -708,9 +710,7 @@ typedef struct window_ctx_s {
     uint64_t used;
 } window_ctx_t;
 
-static window_ctx_t *window_ctx;
-
-static int window_row(sqlite3_stmt *st, void *p)
+static int window_row(sqlite3_stmt *st, void *p, void *ctx)
 {
     memgauge__window_row_t *r = p;
     uint64_t *v[] = {&r->start_ms, &r->end_ms,      &r->samples, &r->first,
@@ -722,7 +722,7 @@ static int window_row(sqlite3_stmt *st, void *p)
     if (sqlite3_column_type(st, 13) == SQLITE_NULL)
         return 0;
     r->has_series = 1;
-    window_ctx_t *c = window_ctx;
+    window_ctx_t *c = ctx;
     if (c->used + r->samples > c->q->blob_budget) {
         c->q->over_budget = 1;
         return 0;
@@ -774,7 +774,6 @@ static int sq_windows(memgauge__store_t *base, memgauge__window_query_t *q,
     q->over_budget = 0;
     q->series_total = 0;
     pthread_mutex_lock(&s->rlock);
-    window_ctx = &ctx; /* read under rlock only */
     /* windows_by_session (session_id, start_ms) bounds the scan by to_ms */
     int rc = prepare(s,
                      "SELECT start_ms, end_ms, samples, first_bytes, last_bytes, min_bytes, "
@@ -786,12 +785,11 @@ static int sq_windows(memgauge__store_t *base, memgauge__window_query_t *q,
         bind_text(st, 1, q->session_id);
         bind_u64(st, 2, clamp_ms(q->from_ms));
         bind_u64(st, 3, clamp_ms(q->to_ms));
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, window_row, clear_window_blob,
-                     (void **)rows, n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, window_row, &ctx,
+                     clear_window_blob, (void **)rows, n);
         if (!rc && (rc = series_total(s, q)))
             memgauge__window_rows_free(*rows, *n);
     }
-    window_ctx = NULL;
     pthread_mutex_unlock(&s->rlock);
     return rc;
 }
@@ -832,8 +830,9 @@ static int sq_trail(memgauge__store_t *base, const char *session_id, memgauge__s
     return rc;
 }
 
-static int event_row(sqlite3_stmt *st, void *p)
+static int event_row(sqlite3_stmt *st, void *p, void *ctx)
 {
+    (void)ctx;
     memgauge__event_row_t *r = p;
     col_text(st, 0, r->kind, sizeof r->kind);
     r->t_ms = col_u64(st, 1);
@@ -860,15 +859,16 @@ static int sq_events(memgauge__store_t *base, const char *session_id, memgauge__
                      &st);
     if (!rc) {
         bind_text(st, 1, session_id);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, event_row, NULL, (void **)rows,
-                     n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, event_row, NULL, NULL,
+                     (void **)rows, n);
     }
     pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 
-static int termination_row(sqlite3_stmt *st, void *p)
+static int termination_row(sqlite3_stmt *st, void *p, void *ctx)
 {
+    (void)ctx;
     memgauge__termination_row_t *r = p;
     col_text(st, 0, r->session_id, sizeof r->session_id);
     col_text(st, 1, r->reported_by, sizeof r->reported_by);
@@ -912,7 +912,7 @@ static int sq_terminations(memgauge__store_t *base, const memgauge__session_filt
         &st);
     if (!rc) {
         bind_filter(st, f, MEMGAUGE__STORE_PAGE_MAX);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_PAGE_MAX, termination_row,
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_PAGE_MAX, termination_row, NULL,
                      clear_termination, (void **)rows, n);
         if (rc == MEMGAUGE__STORE_CORRUPT)
             snprintf(s->base.error, sizeof s->base.error, "sqlite: a stored trail is corrupt");
