@@ -60,7 +60,7 @@ rm -f "$LOGS/tap.txt" # node appends to a file a longer earlier run left
 node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$LOGS/tap.txt" \
-    tests/dashboard/server.test.mjs tests/dashboard/dashboard.test.mjs
+    tests/dashboard/server.test.mjs tests/dashboard/dashboard.test.mjs tests/dashboard/verdicts.test.mjs
 rc=$?
 passed="$(grep -E '^# pass ' "$LOGS/tap.txt" | awk '{print $3}')"
 failed="$(grep -E '^# fail ' "$LOGS/tap.txt" | awk '{print $3}')"

@@ -10,6 +10,8 @@ function groupTable(app, version, groups, key, label, filter) {
     { label: 'sessions', num: true, cell: (g) => fmt.count(g.sessions) },
     { label: 'OOM-free', num: true, cell: (g) => fmt.percent(g.oom_free_rate, 2) },
     { label: 'suspected OOMs', num: true, cell: (g) => (g.oom_sessions ? h('span', { class: 'badge bad' }, String(g.oom_sessions)) : '0') },
+    { label: 'low-conf. OOMs', num: true, title: 'OOM verdicts without memory evidence (grade low or none): not in the OOM-free rate',
+      cell: (g) => h('span', { class: 'low-oom', dataset: { count: g.oom_low_confidence_sessions ?? 0 } }, fmt.count(g.oom_low_confidence_sessions ?? 0)) },
     { label: 'p50 peak', num: true, cell: (g) => h('span', { class: 'value', dataset: { value: g.peak_bytes.p50 } }, fmt.bytes(g.peak_bytes.p50)) },
     { label: 'p90 peak', num: true, cell: (g) => h('span', { class: 'value', dataset: { value: g.peak_bytes.p90 } }, fmt.bytes(g.peak_bytes.p90)) },
     { label: 'p99 peak', num: true, cell: (g) => h('span', { class: 'value', dataset: { value: g.peak_bytes.p99 } }, fmt.bytes(g.peak_bytes.p99)) },

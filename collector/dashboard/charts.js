@@ -18,7 +18,7 @@ export async function load() {
 export const COLORS = {
   p50: '#94a3b8', p90: '#4f46e5', p99: '#e11d48',
   footprint: '#2563eb', peak: '#93c5fd', resident: '#059669', limit: '#dc2626',
-  kernel: '#d97706', warning: '#d97706', critical: '#dc2626', normal: '#16a34a', threshold: '#7c3aed',
+  kernel: '#d97706', trail: '#ea580c', warning: '#d97706', critical: '#dc2626', normal: '#16a34a', threshold: '#7c3aed',
 };
 
 function missing(el) {
@@ -102,7 +102,7 @@ function marksHook(marks) {
 }
 
 // One session over time. `series` = {t (unix s), footprint, peak, resident?,
-// limit, kernel} aligned on t (null where a series has no value); marks() the
+// trail?, limit, kernel} aligned on t (null where a series has no value); marks() the
 // events to draw; onZoom(min, max | null) after a zoom or its reset.
 export function timeline(el, series, marks, onZoom, { limitShown = true } = {}) {
   el.classList.add('chart');
@@ -117,6 +117,12 @@ export function timeline(el, series, marks, onZoom, { limitShown = true } = {}) 
   if (series.resident) {
     s.push({ label: 'resident', stroke: COLORS.resident, width: 1, spanGaps: true, value: (u, v) => fmt.bytes(v) });
     data.push(series.resident);
+  }
+  if (series.trail) {
+    // the session's last seconds as only the verdict's trail recorded them
+    s.push({ label: 'from verdict trail', stroke: COLORS.trail, width: 2, dash: [3, 3], spanGaps: false,
+      points: { show: true, size: 5, fill: COLORS.trail }, value: (u, v) => fmt.bytes(v) });
+    data.push(series.trail);
   }
   s.push({ label: 'limit', stroke: COLORS.limit, width: 1.5, dash: [6, 4], spanGaps: true, show: limitShown, value: (u, v) => fmt.bytes(v) });
   data.push(series.limit);

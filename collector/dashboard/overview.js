@@ -51,15 +51,19 @@ export async function overview(ctx, app) {
 
   const total = rows.reduce((s, r) => s + r.stats.overall.sessions, 0);
   const ooms = rows.reduce((s, r) => s + r.stats.overall.oom_sessions, 0);
+  // OOM verdicts without memory evidence (grade low, or none): apart, never in the rate
+  const weak = rows.reduce((s, r) => s + (r.stats.overall.oom_low_confidence_sessions ?? 0), 0);
+  const noData = rows.reduce((s, r) => s + (r.stats.overall.sessions_without_data ?? 0), 0);
   const judged = rows.reduce((s, r) => s + r.stats.overall.judged_sessions, 0);
   const latest = rows[rows.length - 1];
   const regressions = rows.filter((r) => r.regressed).length;
   add(ctx.main, h('div', { class: 'cards' },
-    card('sessions', fmt.count(total), `${rows.length} versions${entry.versions.length > rows.length ? ` (latest ${rows.length} shown)` : ''}`, { dataset: { kpi: 'sessions' } }),
-    card('OOM-free sessions', fmt.percent(total ? (total - ooms) / total : null, 2), `${fmt.count(judged)} judged by a later launch`, { dataset: { kpi: 'oom-free' } }),
+    card('sessions', fmt.count(total), `${rows.length} versions${entry.versions.length > rows.length ? ` (latest ${rows.length} shown)` : ''}${noData ? `; ${fmt.count(noData)} without data, left out of the peaks` : ''}`, { dataset: { kpi: 'sessions' } }),
+    card('OOM-free sessions', fmt.percent(total ? (total - ooms) / total : null, 2), `${fmt.count(judged)} judged by a later launch; only OOM verdicts with memory evidence (medium or high) count`, { dataset: { kpi: 'oom-free' } }),
     card(`p90 peak, ${latest.version}`, fmt.bytes(latest.stats.overall.peak_bytes.p90),
       latest.d.p90 ? `${latest.d.p90.text} against ${rows[rows.length - 2].version}` : 'first version', { dataset: { kpi: 'latest-p90' } }),
     card('suspected OOMs', fmt.count(ooms), h('a', { href: route(['apps', app, 'oom']) }, 'see the trails'), { dataset: { kpi: 'ooms' } }),
+    card('low-confidence OOMs', fmt.count(weak), `${fmt.percent(total ? weak / total : null, 2)} of sessions: deaths nothing else explained, without memory evidence (grade low or none); not in the OOM-free rate`, { dataset: { kpi: 'oom-low' } }),
     regressions ? card('regressions', String(regressions), 'versions worse than the one before', { class: 'card alert' }) : null));
 
   const chartBox = h('div', { id: 'versions-chart' });
@@ -72,10 +76,13 @@ export async function overview(ctx, app) {
   const cols = [
     { label: 'version', cell: (r) => [h('a', { href: route(['apps', app, 'breakdown'], { version: r.version }) }, r.version),
       r.regressed ? h('span', { class: 'badge bad' }, 'regression') : null] },
-    { label: 'sessions', num: true, cell: (r) => h('a', { href: route(['apps', app, 'sessions'], { version: r.version }) }, fmt.count(r.stats.overall.sessions)) },
+    { label: 'sessions', num: true, cell: (r) => [h('a', { href: route(['apps', app, 'sessions'], { version: r.version }) }, fmt.count(r.stats.overall.sessions)),
+      r.stats.overall.sessions_without_data ? h('span', { class: 'muted no-data', title: 'killed or stopped before their first sample: left out of the peak percentiles', dataset: { count: r.stats.overall.sessions_without_data } }, ` (${r.stats.overall.sessions_without_data} without data)`) : null] },
     { label: 'OOM-free', num: true, cell: (r) => [h('span', { class: 'value', dataset: { value: r.stats.overall.oom_free_rate } }, fmt.percent(r.stats.overall.oom_free_rate, 2)),
       r.d.rate && r.d.rate.diff ? h('span', { class: `delta ${r.d.rate.worse ? 'worse' : r.d.rate.diff > RATE_DROP ? 'better' : ''}` },
         `${r.d.rate.diff > 0 ? '+' : '−'}${Math.abs(r.d.rate.diff * 100).toFixed(2)} pt`) : null] },
+    { label: 'low-conf. OOMs', num: true, title: 'OOM verdicts without memory evidence (grade low or none): counted apart, not in the OOM-free rate',
+      cell: (r) => h('span', { class: 'low-oom', dataset: { count: r.stats.overall.oom_low_confidence_sessions ?? 0 } }, fmt.count(r.stats.overall.oom_low_confidence_sessions ?? 0)) },
     { label: 'p50 peak', num: true, cell: (r) => valueCell(r.stats.overall.peak_bytes.p50, r.d.p50) },
     { label: 'p90 peak', num: true, cell: (r) => valueCell(r.stats.overall.peak_bytes.p90, r.d.p90) },
     { label: 'p99 peak', num: true, cell: (r) => valueCell(r.stats.overall.peak_bytes.p99, r.d.p99) },

@@ -43,13 +43,22 @@ export function align(s, marks = kernelMarks(s.windows)) {
   const base = s.start_unix_ms;
   const rows = new Map();
   const at = (tms) => {
-    if (!rows.has(tms)) rows.set(tms, { tms, fp: null, pk: null, rs: null, kernel: null });
+    if (!rows.has(tms)) rows.set(tms, { tms, fp: null, pk: null, rs: null, tr: null, kernel: null });
     return rows.get(tms);
   };
+  // points from a verdict's trail (the session's last seconds, whose window
+  // was lost) go to their own series; the last window point before them is
+  // repeated there so that the two lines meet
+  const fromTrail = s.from_trail || [];
   s.t_ms.forEach((t, i) => {
     const r = at(t);
-    r.fp = s.footprint[i];
-    r.pk = s.peak[i];
+    if (fromTrail[i]) {
+      r.tr = s.footprint[i];
+      if (i > 0 && !fromTrail[i - 1]) at(s.t_ms[i - 1]).tr = s.footprint[i - 1];
+    } else {
+      r.fp = s.footprint[i];
+      r.pk = s.peak[i];
+    }
     if (s.resident) r.rs = s.resident[i];
   });
   // the kernel's peak where it rose in a window above every sample of it
@@ -66,6 +75,7 @@ export function align(s, marks = kernelMarks(s.windows)) {
     footprint: sorted.map((r) => r.fp),
     peak: sorted.map((r) => r.pk),
     resident: s.resident ? sorted.map((r) => r.rs) : null,
+    trail: s.from_trail ? sorted.map((r) => r.tr) : null,
     limit: sorted.map((r) => limitAt(r.tms)),
     kernel: sorted.map((r) => r.kernel),
   };
@@ -88,12 +98,16 @@ export async function session(ctx, id) {
     h('p', { class: 'crumbs' }, h('a', { href: route(['apps', s.app_id]) }, s.app_id), ' › ',
       h('a', { href: route(['apps', s.app_id, 'sessions'], { version: s.app_version }) }, s.app_version), ' › ',
       `${s.device_model}, ${s.os_name} ${s.os_version}`));
+  const ending = s.verdict_source === 'session'
+    ? 'reported by the session itself (clean stop); the next launch confirms or overrides it'
+    : s.verdict ? 'judged at the next launch' : 'no later launch reported yet';
   add(ctx.main, h('div', { class: 'cards' },
-    card('peak', fmt.bytes(s.peak_bytes), `highest sample ${fmt.bytes(s.max_bytes)}`, { dataset: { kpi: 'peak' } }),
+    card('peak', s.has_data === false ? 'no data' : fmt.bytes(s.peak_bytes), s.has_data === false ? 'no sample arrived: left out of the version’s peaks' : `highest sample ${fmt.bytes(s.max_bytes)}`, { dataset: { kpi: 'peak' } }),
     card('limit', s.limit_bytes ? fmt.bytes(s.limit_bytes) : 'unknown', s.peak_fraction != null ? `peak at ${fmt.percent(s.peak_fraction)} of it` : null),
     card('length', fmt.duration(s.last_ms), `started ${fmt.dateTime(s.start_unix_ms)}`),
-    card('samples', fmt.count(s.samples), `${s.interval_ms ? `every ${fmt.interval(s.interval_ms)}` : 'interval unknown'}, ${s.windows} windows${s.dropped ? `, ${s.dropped} dropped` : ''}`, { dataset: { kpi: 'samples' } }),
-    card('ended', verdictBadge(s.verdict, s.grade), s.verdict ? 'judged at the next launch' : 'no later launch reported yet'),
+    card('samples', fmt.count(s.samples), `${s.interval_ms ? `every ${fmt.interval(s.interval_ms)}` : 'interval unknown'}, ${s.windows} windows${s.trail_samples ? `, ${fmt.count(s.trail_samples)} from the verdict’s trail` : ''}${s.samples_trimmed ? `, ${fmt.count(s.samples_trimmed)} kept as window aggregates only (session cap)` : ''}${s.dropped ? `, ${s.dropped} dropped` : ''}`, { dataset: { kpi: 'samples' } }),
+    card('ended', verdictBadge(s.verdict, s.grade), ending, { dataset: { kpi: 'ended', source: s.verdict_source || '' } }),
+    card('OS', `${s.os_name} ${s.os_version}`, s.os_build ? `build ${s.os_build}` : 'build not reported', { class: 'card small', dataset: { kpi: 'os' } }),
     card('metric', s.metric, null, { class: 'card small' })));
 
   const box = h('div', { id: 'session-chart' });
@@ -101,6 +115,7 @@ export async function session(ctx, id) {
   const resetZoom = h('button', { type: 'button', class: 'link-button', hidden: true }, 'reset zoom');
   add(ctx.main, h('section', { class: 'panel' },
     h('div', { class: 'panel-head' }, h('h2', null, 'Footprint over time'), resetZoom),
+    s.trail_samples ? h('p', { class: 'hint', 'data-role': 'trail-note' }, `The last ${fmt.count(s.trail_samples)} samples (dashed orange) come from the footprint trail the next launch reported, not from a window: the window that held them was lost when the session was killed.`) : null,
     h('p', { class: 'hint' }, 'Drag across the chart to zoom in; double-click or "reset zoom" to see the whole session. Orange dots (kernel peak): a spike between samples that only the kernel saw — drawn at the end of a window where the kernel’s high-water mark rose to a new high above every sample of that window. The mark never falls (it is the process’s peak so far), so windows after a spike that stay below it get no dot.'),
     box, status));
 
@@ -120,9 +135,11 @@ export async function session(ctx, id) {
   const showStatus = () => {
     const where = range ? ` from +${fmt.duration(range[0])} to +${fmt.duration(range[1])}` : '';
     const n = samples.samples_in_range ?? samples.samples_total;
-    status.textContent = samples.decimated
-      ? `${fmt.count(samples.points)} of ${fmt.count(n)} samples${where} (min–max decimated on the collector: every peak that stands out at this resolution is kept)`
-      : `all ${fmt.count(n)} samples${where}`;
+    status.textContent = samples.resolution === 'windows'
+      ? `${fmt.count(samples.points)} points${where}, one per window (its lowest footprint and its peak): its ${fmt.count(n)} samples are more than the collector reads at once; zoom in to see them`
+      : samples.decimated
+        ? `${fmt.count(samples.points)} of ${fmt.count(n)} samples${where} (min–max decimated on the collector: every peak that stands out at this resolution is kept)`
+        : `all ${fmt.count(n)} samples${where}`;
     box.dataset.points = samples.points;
     box.dataset.requested = points;
     if (range) [box.dataset.fromMs, box.dataset.toMs] = range;
@@ -131,9 +148,11 @@ export async function session(ctx, id) {
   // the chart's series are fixed when it is made: resident stays a series
   // (all null) in a range whose windows did not report it
   const hasResident = Boolean(whole.resident);
+  const hasTrail = Boolean(whole.from_trail);
   const pick = (a) => {
     const out = { t: a.t, peak: a.peak, footprint: a.footprint }; // the chart's series order
     if (hasResident) out.resident = a.resident || a.t.map(() => null);
+    if (hasTrail) out.trail = a.trail || a.t.map(() => null);
     return { ...out, limit: a.limit, kernel: a.kernel };
   };
   let quiet = false; // our own setData / setScale are not zooms

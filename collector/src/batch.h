@@ -91,9 +91,12 @@ typedef struct memgauge__batch_s {
     char app_build[MEMGAUGE__TEXT_MAX + 1]; /* "" when not given */
     char device_model[MEMGAUGE__TEXT_MAX + 1], os_name[MEMGAUGE__TEXT_MAX + 1];
     char os_version[MEMGAUGE__TEXT_MAX + 1];
+    char os_build[MEMGAUGE__TEXT_MAX + 1];   /* "" when not given */
     char session_id[MEMGAUGE__UUID_LEN + 1]; /* lower case */
     uint64_t session_start_unix_ms;
     uint32_t interval_ms; /* 0 = not given */
+    int clean_stop;       /* session.end = "clean_stop": the session's final batch */
+    uint64_t end_ms;      /* session.end_ms: its last sample, ms since start */
     int metric;
     size_t window_count;
     memgauge__window_t *windows;

@@ -144,8 +144,25 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
         give(bud, decoded);
         return;
     }
-    int duplicate = 0;
-    rc = st->ops->put_batch(st, &b, memgauge__now_unix_ms(), &duplicate);
+    memgauge__put_result_t res;
+    rc = st->ops->put_batch(st, &b, memgauge__now_unix_ms(), &res);
+    int duplicate = res.duplicate;
+    if (rc == MEMGAUGE__STORE_CONFLICT) {
+        count(&stats->invalid, 1);
+        memgauge__reply_error(out, 409, "conflict", "session.id", memgauge__store_error(st));
+        memgauge__batch_clear(&b);
+        give(bud, decoded);
+        return;
+    }
+    if (rc == MEMGAUGE__STORE_BUSY) {
+        count(&stats->store_errors, 1);
+        memgauge__reply_error(out, 503, "storage busy", NULL,
+                              "the database is locked by another writer; retry");
+        out->retry_after_s = 1;
+        memgauge__batch_clear(&b);
+        give(bud, decoded);
+        return;
+    }
     if (rc) {
         count(&stats->store_errors, 1);
         fprintf(stderr, "memgauge-collector: storing batch %s: %s\n", b.batch_id,
@@ -162,8 +179,11 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     cJSON_AddStringToObject(j, "status", duplicate ? "duplicate" : "stored");
     cJSON_AddStringToObject(j, "batch_id", b.batch_id);
     cJSON_AddNumberToObject(j, "samples", (double)b.total_samples);
+    if (res.samples_trimmed) /* beyond the per-session cap: kept as aggregates only */
+        cJSON_AddNumberToObject(j, "samples_trimmed", (double)res.samples_trimmed);
     memgauge__reply_json(out, 200, j);
-    snprintf(out->note, sizeof out->note, "%s %s", duplicate ? "duplicate" : "stored", b.batch_id);
+    snprintf(out->note, sizeof out->note, "%s %s%s", duplicate ? "duplicate" : "stored", b.batch_id,
+             res.samples_trimmed ? " trimmed" : "");
     memgauge__batch_clear(&b);
     give(bud, decoded);
 }

@@ -12,6 +12,10 @@
 #include <string.h>
 
 #define DEFAULT_PAGE 100
+/* /v1/oom: a page holds at most this many trails (10000 samples each at
+ * most), so that one answer stays within about 2 M JSON numbers */
+#define OOM_PAGE_MAX 100
+#define OOM_DEFAULT_PAGE 50
 #define DEFAULT_POINTS 1000
 #define MAX_POINTS 100000
 #define MAX_MS 9007199254740991ull /* 2^53 - 1: exact in JSON */
@@ -93,7 +97,14 @@ static cJSON *session_json(const memgauge__session_row_t *r)
     add_u64(o, "start_unix_ms", r->start_unix_ms);
     add_u64(o, "last_ms", r->last_ms);
     add_u64(o, "interval_ms", r->interval_ms);
+    if (r->os_build[0])
+        cJSON_AddStringToObject(o, "os_build", r->os_build);
+    else
+        cJSON_AddNullToObject(o, "os_build");
     add_u64(o, "samples", r->samples);
+    add_u64(o, "trail_samples", r->trail_samples);
+    add_u64(o, "samples_trimmed", r->samples_trimmed);
+    cJSON_AddBoolToObject(o, "has_data", r->samples > 0);
     add_u64(o, "windows", r->windows);
     add_u64(o, "batches", r->batches);
     add_u64(o, "peak_bytes", r->peak_bytes);
@@ -110,6 +121,12 @@ static cJSON *session_json(const memgauge__session_row_t *r)
         cJSON_AddNullToObject(o, "verdict");
     if (r->grade[0])
         cJSON_AddStringToObject(o, "grade", r->grade);
+    /* "session": the session's own clean stop, until the next launch confirms
+     * or overrides it; "next_session": the next launch's verdict */
+    if (r->verdict[0])
+        cJSON_AddStringToObject(o, "verdict_source", r->self_reported ? "session" : "next_session");
+    else
+        cJSON_AddNullToObject(o, "verdict_source");
     return o;
 }
 
@@ -173,31 +190,50 @@ static int keep_os(const memgauge__session_row_t *r, const char *key)
     return strcmp(r->os_version, key) == 0;
 }
 
+/* An OOM verdict backed by memory evidence: graded medium or high. A low
+ * grade -- or none, from SDKs before grades -- is a death nothing else
+ * explained, without evidence that memory caused it. */
+static int oom_with_evidence(const memgauge__session_row_t *r)
+{
+    return memgauge__verdict_is_oom(r->verdict) &&
+           (!strcmp(r->grade, "high") || !strcmp(r->grade, "medium"));
+}
+
 static cJSON *group_stats(const memgauge__session_row_t *rows, size_t n, keep_fn keep,
                           const char *key, double *peaks, double *fractions)
 {
-    size_t count = 0, with_limit = 0, oom = 0, judged = 0;
+    size_t count = 0, with_data = 0, with_limit = 0, oom = 0, oom_weak = 0, judged = 0;
     for (size_t i = 0; i < n; i++) {
         if (!keep(&rows[i], key))
             continue;
-        peaks[count++] = (double)rows[i].peak_bytes;
-        if (rows[i].peak_fraction >= 0)
+        count++;
+        /* killed before its first sample: no peak to rank, never a 0 B one */
+        if (rows[i].samples > 0)
+            peaks[with_data++] = (double)rows[i].peak_bytes;
+        if (rows[i].samples > 0 && rows[i].peak_fraction >= 0)
             fractions[with_limit++] = rows[i].peak_fraction;
         if (rows[i].verdict[0])
             judged++;
-        if (memgauge__verdict_is_oom(rows[i].verdict))
+        if (oom_with_evidence(&rows[i]))
             oom++;
+        else if (memgauge__verdict_is_oom(rows[i].verdict))
+            oom_weak++;
     }
-    memgauge__sort_doubles(peaks, count);
+    memgauge__sort_doubles(peaks, with_data);
     memgauge__sort_doubles(fractions, with_limit);
     cJSON *o = cJSON_CreateObject();
     add_u64(o, "sessions", count);
+    add_u64(o, "sessions_with_data", with_data);
+    add_u64(o, "sessions_without_data", count - with_data);
     cJSON *p = cJSON_AddObjectToObject(o, "peak_bytes");
     cJSON *f = cJSON_AddObjectToObject(o, "peak_fraction_of_limit");
     static const double ps[] = {50, 90, 99};
     static const char *const names[] = {"p50", "p90", "p99"};
     for (int i = 0; i < 3; i++) {
-        cJSON_AddNumberToObject(p, names[i], memgauge__percentile(peaks, count, ps[i]));
+        if (with_data)
+            cJSON_AddNumberToObject(p, names[i], memgauge__percentile(peaks, with_data, ps[i]));
+        else
+            cJSON_AddNullToObject(p, names[i]);
         if (with_limit)
             cJSON_AddNumberToObject(f, names[i],
                                     memgauge__percentile(fractions, with_limit, ps[i]));
@@ -207,11 +243,16 @@ static cJSON *group_stats(const memgauge__session_row_t *rows, size_t n, keep_fn
     add_u64(f, "sessions", with_limit);
     add_u64(o, "judged_sessions", judged);
     add_u64(o, "oom_sessions", oom);
-    /* sessions not judged yet (no later session reported) count as not OOM */
-    if (count)
+    add_u64(o, "oom_low_confidence_sessions", oom_weak);
+    /* sessions not judged yet (no later session reported) count as not OOM;
+     * low-confidence verdicts are counted apart, never in the rate */
+    if (count) {
         cJSON_AddNumberToObject(o, "oom_free_rate", (double)(count - oom) / (double)count);
-    else
+        cJSON_AddNumberToObject(o, "oom_low_confidence_rate", (double)oom_weak / (double)count);
+    } else {
         cJSON_AddNullToObject(o, "oom_free_rate");
+        cJSON_AddNullToObject(o, "oom_low_confidence_rate");
+    }
     return o;
 }
 
@@ -271,7 +312,7 @@ static void stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgau
 
 /* GET /v1/sessions and GET /v1/oom */
 static int filter_args(memgauge__arg_fn arg, void *cls, memgauge__session_filter_t *f,
-                       memgauge__reply_t *out)
+                       size_t page_max, size_t page_default, memgauge__reply_t *out)
 {
     memset(f, 0, sizeof *f);
     return text_arg(arg, cls, "app", 0, &f->app_id, out) ||
@@ -279,7 +320,7 @@ static int filter_args(memgauge__arg_fn arg, void *cls, memgauge__session_filter
            text_arg(arg, cls, "device", 0, &f->device_model, out) ||
            text_arg(arg, cls, "os", 0, &f->os_version, out) ||
            text_arg(arg, cls, "verdict", 0, &f->verdict, out) ||
-           int_arg(arg, cls, "limit", 1, MEMGAUGE__STORE_PAGE_MAX, DEFAULT_PAGE, &f->limit, out) ||
+           int_arg(arg, cls, "limit", 1, page_max, page_default, &f->limit, out) ||
            int_arg(arg, cls, "offset", 0, 1000000000, 0, &f->offset, out);
 }
 
@@ -296,7 +337,7 @@ static void page_info(cJSON *j, const memgauge__session_filter_t *f, size_t n)
 static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
 {
     memgauge__session_filter_t f;
-    if (filter_args(arg, cls, &f, out))
+    if (filter_args(arg, cls, &f, MEMGAUGE__STORE_PAGE_MAX, DEFAULT_PAGE, out))
         return;
     memgauge__session_row_t *rows;
     size_t n;
@@ -314,7 +355,7 @@ static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, mem
 static void oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
 {
     memgauge__session_filter_t f;
-    if (filter_args(arg, cls, &f, out))
+    if (filter_args(arg, cls, &f, OOM_PAGE_MAX, OOM_DEFAULT_PAGE, out))
         return;
     if (!f.verdict)
         f.verdict = "oom";
@@ -376,12 +417,13 @@ static int one_session(memgauge__store_t *st, const char *id, memgauge__session_
 
 /* The samples the answer is made of: every stored sample of the session in
  * [from, to], in time order; resident and has_rs only where the sample's
- * window carried resident. */
+ * window carried resident; trail where the sample came from a verdict's
+ * trail (the session's last seconds, whose window was lost). */
 typedef struct picked_s {
-    size_t n;
+    size_t n, cap;
     uint64_t *t, *fp, *pk, *rs;
-    unsigned char *has_rs;
-    int any_rs;
+    unsigned char *has_rs, *trail;
+    int any_rs, any_trail;
 } picked_t;
 
 static int in_range(const memgauge__window_row_t *w, uint64_t from, uint64_t to)
@@ -390,43 +432,72 @@ static int in_range(const memgauge__window_row_t *w, uint64_t from, uint64_t to)
     return w->start_ms <= to && w->end_ms >= from;
 }
 
-static int pick_samples(const memgauge__window_row_t *w, size_t nw, uint64_t from, uint64_t to,
-                        picked_t *p)
+static int picked_alloc(picked_t *p, size_t cap)
 {
-    size_t cap = 0;
-    for (size_t i = 0; i < nw; i++)
-        if (w[i].has_series && in_range(&w[i], from, to))
-            cap += w[i].series.n;
     memset(p, 0, sizeof *p);
+    p->cap = cap;
     p->t = malloc((cap + 1) * sizeof *p->t);
     p->fp = malloc((cap + 1) * sizeof *p->fp);
     p->pk = malloc((cap + 1) * sizeof *p->pk);
     p->rs = malloc((cap + 1) * sizeof *p->rs);
     p->has_rs = malloc(cap + 1);
-    if (!p->t || !p->fp || !p->pk || !p->rs || !p->has_rs)
-        return -1;
-    for (size_t i = 0; i < nw; i++) {
-        const memgauge__series_t *s = &w[i].series;
-        if (!w[i].has_series || !in_range(&w[i], from, to))
+    p->trail = malloc(cap + 1);
+    return p->t && p->fp && p->pk && p->rs && p->has_rs && p->trail ? 0 : -1;
+}
+
+static void pick_series(picked_t *p, const memgauge__series_t *s, uint64_t from, uint64_t to,
+                        int trail)
+{
+    for (size_t j = 0; j < s->n && p->n < p->cap; j++) {
+        if (s->t_ms[j] < from || s->t_ms[j] > to)
             continue;
-        for (size_t j = 0; j < s->n; j++) {
-            if (s->t_ms[j] < from || s->t_ms[j] > to)
-                continue;
-            size_t k = p->n++;
-            p->t[k] = s->t_ms[j];
-            p->fp[k] = s->footprint[j];
-            p->pk[k] = s->peak ? s->peak[j] : s->footprint[j];
-            p->rs[k] = s->resident ? s->resident[j] : 0;
-            p->has_rs[k] = s->resident != NULL;
-            p->any_rs |= s->resident != NULL;
-        }
+        size_t k = p->n++;
+        p->t[k] = s->t_ms[j];
+        p->fp[k] = s->footprint[j];
+        p->pk[k] = s->peak ? s->peak[j] : s->footprint[j];
+        p->rs[k] = s->resident ? s->resident[j] : 0;
+        p->has_rs[k] = s->resident != NULL;
+        p->trail[k] = (unsigned char)trail;
+        p->any_rs |= s->resident != NULL;
+        p->any_trail |= trail;
+    }
+}
+
+/* Decodes one window at a time (outside the store's lock) into p. */
+static int pick_windows(memgauge__window_row_t *w, size_t nw, uint64_t from, uint64_t to,
+                        picked_t *p)
+{
+    for (size_t i = 0; i < nw; i++) {
+        if (!w[i].blob)
+            continue;
+        int rc = memgauge__window_row_decode(&w[i]);
+        if (rc)
+            return rc;
+        pick_series(p, &w[i].series, from, to, 0);
+        memgauge__series_clear(&w[i].series);
     }
     return 0;
 }
 
+/* More samples in the range than a query decodes (a session stored before
+ * the per-session cap): one point per window, its lowest footprint and its
+ * peak at its start. */
+static void pick_aggregates(const memgauge__window_row_t *w, size_t nw, picked_t *p)
+{
+    for (size_t i = 0; i < nw && p->n < p->cap; i++) {
+        size_t k = p->n++;
+        p->t[k] = w[i].start_ms;
+        p->fp[k] = w[i].min;
+        p->pk[k] = w[i].peak;
+        p->rs[k] = 0;
+        p->has_rs[k] = 0;
+        p->trail[k] = 0;
+    }
+}
+
 static void picked_free(picked_t *p)
 {
-    free(p->t), free(p->fp), free(p->pk), free(p->rs), free(p->has_rs);
+    free(p->t), free(p->fp), free(p->pk), free(p->rs), free(p->has_rs), free(p->trail);
 }
 
 static void add_range_end(cJSON *j, const char *name, int given, uint64_t v)
@@ -437,10 +508,29 @@ static void add_range_end(cJSON *j, const char *name, int given, uint64_t v)
         cJSON_AddNullToObject(j, name);
 }
 
+static cJSON *window_json(const memgauge__window_row_t *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_u64(o, "start_ms", w->start_ms);
+    add_u64(o, "end_ms", w->end_ms);
+    add_u64(o, "samples", w->samples);
+    add_u64(o, "min", w->min);
+    add_u64(o, "max", w->max);
+    add_u64(o, "mean", w->mean);
+    add_u64(o, "peak", w->peak);
+    add_u64(o, "kernel_peak", w->kernel_peak);
+    add_u64(o, "limit", w->limit);
+    add_u64(o, "headroom", w->headroom);
+    cJSON_AddStringToObject(o, "metric", w->metric);
+    return o;
+}
+
 /* GET /v1/sessions/{id}/samples?points=N&from_ms=&to_ms=: the stored
  * samples of the session with from_ms <= t_ms <= to_ms (ms since the session
  * start, both optional, inclusive), min-max decimated over that range to at
- * most N points; resident taken at the kept indices. */
+ * most N points; resident taken at the kept indices. Only the windows
+ * overlapping the range are read, and at most MEMGAUGE__MAX_SESSION_SAMPLES
+ * samples are decoded (beyond: one point per window). */
 static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg, void *cls,
                     memgauge__reply_t *out)
 {
@@ -458,37 +548,70 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
     }
     if (one_session(st, id, &row, out))
         return;
+    memgauge__window_query_t q = {.session_id = id,
+                                  .from_ms = from,
+                                  .to_ms = to,
+                                  .blob_budget = MEMGAUGE__MAX_SESSION_SAMPLES};
     memgauge__window_row_t *w;
     size_t nw;
-    if (st->ops->windows(st, id, &w, &nw))
+    if (st->ops->windows(st, &q, &w, &nw))
         return store_failed(st, out);
-    size_t total = 0;
-    for (size_t i = 0; i < nw; i++)
-        total += w[i].has_series ? w[i].series.n : 0;
+    memgauge__series_t trail = {0};
+    int has_trail = 0;
+    if (row.trail_samples && st->ops->trail(st, id, &trail, &has_trail)) {
+        memgauge__window_rows_free(w, nw);
+        return store_failed(st, out);
+    }
+    size_t cap = trail.n + (q.over_budget ? nw : 0);
+    for (size_t i = 0; !q.over_budget && i < nw; i++)
+        cap += w[i].blob ? w[i].samples : 0;
     picked_t p;
     size_t *idx = malloc((points + 1) * sizeof *idx);
-    if (pick_samples(w, nw, from, to, &p) || !idx) {
+    int rc = picked_alloc(&p, cap) || !idx ? MEMGAUGE__STORE_NO_MEMORY : 0;
+    if (!rc && q.over_budget)
+        pick_aggregates(w, nw, &p);
+    else if (!rc)
+        rc = pick_windows(w, nw, from, to, &p);
+    if (!rc && has_trail)
+        pick_series(&p, &trail, from, to, 1); /* after every window: t > the last one's end */
+    memgauge__series_clear(&trail);
+    if (rc) {
         picked_free(&p);
         free(idx);
         memgauge__window_rows_free(w, nw);
-        return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+        if (rc == MEMGAUGE__STORE_NO_MEMORY)
+            return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+        fprintf(stderr, "memgauge-collector: query: session %s: a stored series is corrupt\n", id);
+        return memgauge__reply_error(out, 500, "storage failure", NULL, NULL);
     }
     size_t kept = memgauge__decimate(p.fp, p.pk, p.n, points, idx);
+    /* at window resolution: the samples of the windows the range touches */
+    uint64_t range_samples = p.n;
+    if (q.over_budget) {
+        range_samples = p.n - nw; /* the trail's points */
+        for (size_t i = 0; i < nw; i++)
+            range_samples += w[i].samples;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "session_id", id);
     add_u64(j, "start_unix_ms", row.start_unix_ms);
-    add_u64(j, "samples_total", total);
+    add_u64(j, "samples_total", q.series_total + row.trail_samples);
+    add_u64(j, "trail_samples", row.trail_samples);
     add_range_end(j, "from_ms", has_from, from);
     add_range_end(j, "to_ms", has_to, to);
-    add_u64(j, "samples_in_range", p.n);
+    add_u64(j, "samples_in_range", range_samples);
     add_u64(j, "points", kept);
-    cJSON_AddBoolToObject(j, "decimated", kept < p.n);
+    cJSON_AddBoolToObject(j, "decimated", kept < range_samples);
+    cJSON_AddStringToObject(j, "resolution", q.over_budget ? "windows" : "samples");
     cJSON *jt = cJSON_AddArrayToObject(j, "t_ms");
     cJSON *jf = cJSON_AddArrayToObject(j, "footprint");
     cJSON *jp = cJSON_AddArrayToObject(j, "peak");
     /* absent when no window in the range reported resident; null at the
      * points whose window did not */
     cJSON *jr = p.any_rs ? cJSON_AddArrayToObject(j, "resident") : NULL;
+    /* absent when no trail sample is in the range: true at the points that
+     * came from a verdict's trail rather than from a window */
+    cJSON *jtr = p.any_trail ? cJSON_AddArrayToObject(j, "from_trail") : NULL;
     for (size_t i = 0; i < kept; i++) {
         size_t k = idx[i];
         cJSON_AddItemToArray(jt, cJSON_CreateNumber((double)p.t[k]));
@@ -497,27 +620,15 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
         if (jr)
             cJSON_AddItemToArray(jr, p.has_rs[k] ? cJSON_CreateNumber((double)p.rs[k])
                                                  : cJSON_CreateNull());
+        if (jtr)
+            cJSON_AddItemToArray(jtr, cJSON_CreateBool(p.trail[k]));
     }
     /* the aggregates of the windows the range touches carry the limit line
      * and the kernel's peaks */
     cJSON *jw = cJSON_AddArrayToObject(j, "windows");
-    for (size_t i = 0; i < nw; i++) {
-        if (!in_range(&w[i], from, to))
-            continue;
-        cJSON *o = cJSON_CreateObject();
-        add_u64(o, "start_ms", w[i].start_ms);
-        add_u64(o, "end_ms", w[i].end_ms);
-        add_u64(o, "samples", w[i].samples);
-        add_u64(o, "min", w[i].min);
-        add_u64(o, "max", w[i].max);
-        add_u64(o, "mean", w[i].mean);
-        add_u64(o, "peak", w[i].peak);
-        add_u64(o, "kernel_peak", w[i].kernel_peak);
-        add_u64(o, "limit", w[i].limit);
-        add_u64(o, "headroom", w[i].headroom);
-        cJSON_AddStringToObject(o, "metric", w[i].metric);
-        cJSON_AddItemToArray(jw, o);
-    }
+    for (size_t i = 0; i < nw; i++)
+        if (in_range(&w[i], from, to))
+            cJSON_AddItemToArray(jw, window_json(&w[i]));
     picked_free(&p);
     free(idx);
     memgauge__window_rows_free(w, nw);

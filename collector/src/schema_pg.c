@@ -47,6 +47,15 @@ const memgauge__migration_t memgauge__pg_migrations[] = {
      "  session_id TEXT NOT NULL, name TEXT NOT NULL, count BIGINT NOT NULL,"
      "  PRIMARY KEY (session_id, name)"
      ");"},
+    {2,
+     "sessions: os_build, the trail part folded from a verdict, samples kept as aggregates "
+     "only, the last window's end",
+     "ALTER TABLE sessions ADD COLUMN os_build TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE sessions ADD COLUMN window_last_ms BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE sessions ADD COLUMN trail_samples BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE sessions ADD COLUMN samples_trimmed BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE sessions ADD COLUMN trail BYTEA;"
+     "UPDATE sessions SET window_last_ms = last_ms;"},
 };
 const int memgauge__pg_migration_count =
     (int)(sizeof memgauge__pg_migrations / sizeof memgauge__pg_migrations[0]);

@@ -47,6 +47,15 @@ const memgauge__migration_t memgauge__sqlite_migrations[] = {
      "  session_id TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,"
      "  PRIMARY KEY (session_id, name)"
      ") WITHOUT ROWID;"},
+    {2,
+     "sessions: os_build, the trail part folded from a verdict, samples kept as aggregates "
+     "only, the last window's end",
+     "ALTER TABLE sessions ADD COLUMN os_build TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE sessions ADD COLUMN window_last_ms INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE sessions ADD COLUMN trail_samples INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE sessions ADD COLUMN samples_trimmed INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE sessions ADD COLUMN trail BLOB;"
+     "UPDATE sessions SET window_last_ms = last_ms;"},
 };
 const int memgauge__sqlite_migration_count =
     (int)(sizeof memgauge__sqlite_migrations / sizeof memgauge__sqlite_migrations[0]);

@@ -356,8 +356,14 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
     memgauge__server_t *srv = r->srv;
     int version = 0;
     int ok = srv->store->ops->schema_version(srv->store, &version) == 0;
+    /* reads answer on their own connection; say so when writes cannot start */
+    int writes = ok ? srv->store->ops->write_check(srv->store) : MEMGAUGE__STORE_ERROR;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "status", ok ? "ok" : "store unavailable");
+    cJSON_AddStringToObject(j, "status", !ok ? "store unavailable" : writes ? "degraded" : "ok");
+    cJSON_AddStringToObject(j, "writes",
+                            writes == MEMGAUGE__STORE_BUSY ? "busy"
+                            : writes                       ? "failing"
+                                                           : "ok");
     cJSON_AddStringToObject(j, "store", srv->store->ops->name);
     cJSON_AddNumberToObject(j, "schema", version);
     cJSON_AddNumberToObject(j, "requests",
@@ -387,7 +393,7 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
     cJSON_AddNumberToObject(mem, "refused", (double)__atomic_load_n(&m->refused, __ATOMIC_RELAXED));
     cJSON_AddNumberToObject(j, "header_timeouts", (double)memgauge__conn_guard_cuts(srv->guard));
     memgauge__reply_t rep = {0};
-    memgauge__reply_json(&rep, ok ? 200 : 503, j);
+    memgauge__reply_json(&rep, ok && !writes ? 200 : 503, j);
     return send_reply(c, r, &rep, NULL, NULL);
 }
 

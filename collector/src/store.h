@@ -15,6 +15,17 @@
 #define MEMGAUGE__STORE_NO_MEMORY (-2)
 #define MEMGAUGE__STORE_NOT_FOUND (-3)
 #define MEMGAUGE__STORE_CORRUPT (-4) /* a stored blob does not decode */
+/* another writer holds the database longer than the short write wait: retry later (503) */
+#define MEMGAUGE__STORE_BUSY (-5)
+/* the batch's session (or the session a verdict judges) belongs to another app (409) */
+#define MEMGAUGE__STORE_CONFLICT (-6)
+
+/* Samples one session may store as series. A window that would take its
+ * session beyond is stored with its aggregates only (the session's peak,
+ * limit and statistics stay exact) and counted in samples_trimmed; at 10 Hz
+ * this is 27 hours of samples, at 1 Hz 11 days. It bounds what a samples
+ * query decodes (docs/collector.md "Cost of each query"). */
+#define MEMGAUGE__MAX_SESSION_SAMPLES 1000000
 
 typedef struct memgauge__store_s memgauge__store_t;
 
@@ -33,14 +44,18 @@ typedef struct memgauge__session_row_s {
     char app_build[MEMGAUGE__TEXT_MAX + 1];
     char device_model[MEMGAUGE__TEXT_MAX + 1], os_name[MEMGAUGE__TEXT_MAX + 1];
     char os_version[MEMGAUGE__TEXT_MAX + 1];
+    char os_build[MEMGAUGE__TEXT_MAX + 1]; /* "" when not reported */
     char metric[MEMGAUGE__WORD_MAX + 1];
     uint64_t start_unix_ms, last_ms, interval_ms;
     uint64_t samples, windows, batches;
+    uint64_t trail_samples;   /* of samples: those only a verdict's trail carried */
+    uint64_t samples_trimmed; /* samples kept as aggregates only (session cap) */
     uint64_t peak_bytes, max_bytes, limit_bytes;
     double peak_fraction;                 /* < 0 when no window knew the limit */
     uint64_t dropped;                     /* sum of every dropped counter */
     char verdict[MEMGAUGE__WORD_MAX + 1]; /* "" until a later session judged this one */
     char grade[8];
+    int self_reported; /* the verdict is the session's own clean stop, not yet confirmed */
 } memgauge__session_row_t;
 
 typedef struct memgauge__session_filter_s {
@@ -55,9 +70,21 @@ typedef struct memgauge__window_row_s {
     uint64_t start_ms, end_ms, samples;
     uint64_t first, last, min, max, mean, peak, kernel_peak, limit, headroom;
     char metric[MEMGAUGE__WORD_MAX + 1];
-    int has_series;
-    memgauge__series_t series; /* decoded */
+    int has_series;      /* a series is stored */
+    unsigned char *blob; /* its encoded copy; NULL when left out (budget) */
+    size_t blob_len;
+    memgauge__series_t series; /* decoded by memgauge__window_row_decode */
 } memgauge__window_row_t;
+
+/* Which windows a windows() call reads and what it copies. */
+typedef struct memgauge__window_query_s {
+    const char *session_id;
+    uint64_t from_ms, to_ms; /* the windows overlapping [from_ms, to_ms] */
+    uint64_t blob_budget;    /* series are copied while their samples stay within this */
+    /* answers */
+    uint64_t series_total; /* samples in the session's stored series (every window) */
+    int over_budget;       /* a series was left out because of blob_budget */
+} memgauge__window_query_t;
 
 typedef struct memgauge__event_row_s {
     char kind[20];
@@ -87,25 +114,43 @@ typedef struct memgauge__store_counts_s {
 
 /* ---- the interface ----------------------------------------------------- */
 
+typedef struct memgauge__put_result_s {
+    int duplicate;
+    uint64_t samples_trimmed;
+} memgauge__put_result_t;
+
 typedef struct memgauge__store_ops_s {
     const char *name; /* "sqlite", "postgres" */
     /* Stores the batch in one transaction and returns after it committed;
-     * *duplicate = 1 (and nothing written) when batch_id was stored before. */
+     * res->duplicate = 1 (and nothing written) when batch_id was stored
+     * before; res->samples_trimmed counts the samples stored as aggregates
+     * only (MEMGAUGE__MAX_SESSION_SAMPLES). MEMGAUGE__STORE_BUSY: another
+     * writer held the database longer than the short write wait;
+     * MEMGAUGE__STORE_CONFLICT: the session belongs to another app. */
     int (*put_batch)(memgauge__store_t *st, const memgauge__batch_t *b, uint64_t received_unix_ms,
-                     int *duplicate);
+                     memgauge__put_result_t *res);
     /* Rows are malloc'd arrays the caller frees with free() (after
      * memgauge__window_rows_free / memgauge__termination_rows_free). */
     int (*apps)(memgauge__store_t *st, memgauge__app_row_t **rows, size_t *n);
     int (*sessions)(memgauge__store_t *st, const memgauge__session_filter_t *f,
                     memgauge__session_row_t **rows, size_t *n);
-    int (*windows)(memgauge__store_t *st, const char *session_id, memgauge__window_row_t **rows,
-                   size_t *n);
+    /* Only the windows overlapping the query's range are read (SQL); their
+     * blobs are copied, not decoded: the caller decodes outside the store's
+     * lock. */
+    int (*windows)(memgauge__store_t *st, memgauge__window_query_t *q,
+                   memgauge__window_row_t **rows, size_t *n);
+    /* The samples of a verdict's trail that came after the session's last
+     * stored window (decoded; *has = 0 when none). */
+    int (*trail)(memgauge__store_t *st, const char *session_id, memgauge__series_t *out, int *has);
     int (*events)(memgauge__store_t *st, const char *session_id, memgauge__event_row_t **rows,
                   size_t *n);
     int (*terminations)(memgauge__store_t *st, const memgauge__session_filter_t *f,
                         memgauge__termination_row_t **rows, size_t *n);
     int (*counts)(memgauge__store_t *st, memgauge__store_counts_t *out);
     int (*schema_version)(memgauge__store_t *st, int *version);
+    /* Whether a write could start now, without waiting: 0, MEMGAUGE__STORE_BUSY
+     * (another writer holds the database) or MEMGAUGE__STORE_ERROR. */
+    int (*write_check)(memgauge__store_t *st);
     void (*close)(memgauge__store_t *st);
 } memgauge__store_ops_t;
 
@@ -135,7 +180,7 @@ memgauge__store_t *memgauge__store_open(const char *url, const memgauge__store_o
                                         char *err, size_t errlen);
 
 /* Latest migration either backend knows. */
-#define MEMGAUGE__SCHEMA_VERSION 1
+#define MEMGAUGE__SCHEMA_VERSION 2
 
 memgauge__store_t *memgauge__store_sqlite_open(const char *path,
                                                const memgauge__store_options_t *opts, char *err,
@@ -150,13 +195,39 @@ static inline const char *memgauge__store_error(const memgauge__store_t *st)
 }
 
 void memgauge__window_rows_free(memgauge__window_row_t *rows, size_t n);
+/* Decodes r->blob into r->series (a no-op without a blob). */
+int memgauge__window_row_decode(memgauge__window_row_t *r);
 void memgauge__termination_rows_free(memgauge__termination_row_t *rows, size_t n);
 
 /* What a batch adds to its session row; both backends upsert with it. */
 typedef struct memgauge__session_delta_s {
-    uint64_t last_ms, samples, peak_bytes, max_bytes, limit_bytes, dropped;
+    uint64_t last_ms, window_last_ms, samples, peak_bytes, max_bytes, limit_bytes, dropped;
     double peak_fraction; /* < 0: no window knew the limit */
 } memgauge__session_delta_t;
 void memgauge__session_delta(const memgauge__batch_t *b, memgauge__session_delta_t *out);
+
+/* A session row's running values that a verdict's trail changes. */
+typedef struct memgauge__session_values_s {
+    uint64_t samples, trail_samples, last_ms, window_last_ms;
+    uint64_t peak_bytes, max_bytes, limit_bytes;
+    double peak_fraction; /* < 0: unknown */
+} memgauge__session_values_t;
+
+/* Folds the trail of a verdict (e->has_trail) into a killed session's row:
+ * the trail's samples after the last stored window's last sample become
+ * the session's trail part (*tail; nothing is counted twice where they
+ * overlap), and its peak, limit, length and end raise the row's. The trail
+ * is the only copy of the seconds before a kill whose open window was lost
+ * (docs/collector.md "Verdicts and trails"). Returns 0 or
+ * MEMGAUGE__STORE_NO_MEMORY. */
+int memgauge__fold_trail(memgauge__session_values_t *v, const memgauge__event_t *e,
+                         memgauge__series_t *tail);
+/* After a batch raised v->window_last_ms: drops the trail samples its windows
+ * now cover. *changed = 1 when *tail was rewritten. */
+int memgauge__trim_trail(memgauge__session_values_t *v, memgauge__series_t *tail, int *changed);
+
+/* The self-reported ending of a batch with session.end = clean_stop, as a
+ * previous_session event judging its own session. */
+void memgauge__clean_stop_event(const memgauge__batch_t *b, memgauge__event_t *out);
 
 #endif

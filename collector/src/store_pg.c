@@ -23,6 +23,7 @@ typedef struct pg_store_s {
     unsigned count;
     PGconn *conn[MAX_CONNS];
     int busy[MAX_CONNS];
+    int last_write_busy; /* the latest write gave up on another writer's lock */
 } pg_store_t;
 
 static void set_error(pg_store_t *s, const char *what, PGconn *c)
@@ -36,6 +37,16 @@ static void set_error(pg_store_t *s, const char *what, PGconn *c)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* A write held up by another transaction's lock gives up after lock_timeout
+ * (MEMGAUGE__STORE_BUSY, answered 503) instead of holding an HTTP thread.
+ * Set after migrating: collectors starting together wait for each other's
+ * migration as long as it takes. */
+static void session_settings(PGconn *c)
+{
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PQclear(PQexec(c, "SET lock_timeout = '1s'"));
+}
+
 static PGconn *acquire(pg_store_t *s, unsigned *slot)
 {
     pthread_mutex_lock(&s->lock);
@@ -46,8 +57,10 @@ static PGconn *acquire(pg_store_t *s, unsigned *slot)
                 *slot = i;
                 pthread_mutex_unlock(&s->lock);
                 PGconn *c = s->conn[i];
-                if (PQstatus(c) != CONNECTION_OK)
+                if (PQstatus(c) != CONNECTION_OK) {
                     PQreset(c); /* the server restarted or the link broke */
+                    session_settings(c);
+                }
                 return c;
             }
         pthread_cond_wait(&s->free_conn, &s->lock);
@@ -62,33 +75,56 @@ static void release(pg_store_t *s, unsigned slot)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* lock_not_available: lock_timeout ran out waiting for another writer */
+static int failure(const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return state && !strcmp(state, "55P03") ? MEMGAUGE__STORE_BUSY : MEMGAUGE__STORE_ERROR;
+}
+
+/* Runs a command and hands its result to the caller (*out, PQclear it) or
+ * clears it; returns 0 when it succeeded (rows or not). */
+static int run(pg_store_t *s, PGconn *c, const char *sql, int n, const char *const *v,
+               const int *len, const int *fmt, PGresult **out)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, v, len, fmt, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        int rc = failure(r);
+        set_error(s, sql, c);
+        PQclear(r);
+        return rc;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return 0;
+}
+
 /* Runs a command; returns 0 when it succeeded (rows or not). */
 static int cmd(pg_store_t *s, PGconn *c, const char *sql, int n, const char *const *v,
                const int *len, const int *fmt, char *tuples, size_t tcap)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, v, len, fmt, 0);
-    ExecStatusType st = PQresultStatus(r);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (ok && tuples)
+    PGresult *r = NULL;
+    int rc = run(s, c, sql, n, v, len, fmt, &r);
+    if (!rc && tuples)
         snprintf(tuples, tcap, "%s", PQcmdTuples(r));
     PQclear(r);
-    if (!ok) {
-        set_error(s, sql, c);
-        return MEMGAUGE__STORE_ERROR;
-    }
-    return 0;
+    return rc;
 }
 
 static int simple(pg_store_t *s, PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
     ExecStatusType st = PQresultStatus(r);
-    PQclear(r);
+    int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        rc = failure(r);
         set_error(s, sql, c);
-        return MEMGAUGE__STORE_ERROR;
     }
-    return 0;
+    PQclear(r);
+    return rc;
 }
 
 typedef struct {
@@ -104,11 +140,11 @@ static const char *u64(nums_t *n, uint64_t v)
 }
 
 static int put_window(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                      const memgauge__window_t *w)
+                      const memgauge__window_t *w, int with_series)
 {
     unsigned char *blob = NULL;
     size_t len = 0;
-    if (w->has_series && memgauge__series_encode(&w->series, &blob, &len))
+    if (with_series && w->has_series && memgauge__series_encode(&w->series, &blob, &len))
         return MEMGAUGE__STORE_NO_MEMORY;
     nums_t n = {0};
     const char *v[16] = {b->session_id,           u64(&n, w->start_ms),
@@ -128,6 +164,189 @@ static int put_window(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
                  "$13, $14, $15, $16)",
                  16, v, lens, fmts, NULL, 0);
     free(blob);
+    return rc;
+}
+
+/* The running values of a session row, locked for this transaction, and
+ * its trail part (decoded). *found = 0 when the row does not exist. */
+static int session_get(pg_store_t *s, PGconn *c, const char *session_id, char *app_id,
+                       size_t app_cap, memgauge__session_values_t *v, memgauge__series_t *tail,
+                       int *found)
+{
+    memset(v, 0, sizeof *v);
+    memset(tail, 0, sizeof *tail);
+    const char *p[1] = {session_id};
+    PGresult *r = NULL;
+    int rc = run(s, c,
+                 "SELECT app_id, samples, trail_samples, last_ms, window_last_ms, peak_bytes, "
+                 "max_bytes, limit_bytes, peak_fraction, trail FROM sessions "
+                 "WHERE session_id = $1 FOR UPDATE",
+                 1, p, NULL, NULL, &r);
+    if (rc)
+        return rc;
+    *found = PQntuples(r) == 1;
+    if (*found) {
+        snprintf(app_id, app_cap, "%s", PQgetvalue(r, 0, 0));
+        uint64_t *dst[] = {&v->samples,    &v->trail_samples, &v->last_ms,    &v->window_last_ms,
+                           &v->peak_bytes, &v->max_bytes,     &v->limit_bytes};
+        for (int i = 0; i < 7; i++)
+            *dst[i] = strtoull(PQgetvalue(r, 0, 1 + i), NULL, 10);
+        v->peak_fraction = PQgetisnull(r, 0, 8) ? -1.0 : strtod(PQgetvalue(r, 0, 8), NULL);
+        if (!PQgetisnull(r, 0, 9)) {
+            size_t len;
+            unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 9), &len);
+            int d = raw ? memgauge__series_decode(raw, len, MEMGAUGE__MAX_TRAIL_SAMPLES, tail) : -2;
+            PQfreemem(raw);
+            if (d)
+                rc = d == -2 ? MEMGAUGE__STORE_NO_MEMORY : MEMGAUGE__STORE_CORRUPT;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int session_set(pg_store_t *s, PGconn *c, const char *session_id,
+                       const memgauge__session_values_t *v, const memgauge__series_t *tail)
+{
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    if (tail->n && memgauge__series_encode(tail, &blob, &len))
+        return MEMGAUGE__STORE_NO_MEMORY;
+    nums_t n = {0};
+    char fraction[32];
+    snprintf(fraction, sizeof fraction, "%.17g", v->peak_fraction);
+    const char *p[9] = {session_id,
+                        u64(&n, v->samples),
+                        u64(&n, v->trail_samples),
+                        u64(&n, v->last_ms),
+                        u64(&n, v->peak_bytes),
+                        u64(&n, v->max_bytes),
+                        u64(&n, v->limit_bytes),
+                        v->peak_fraction >= 0 ? fraction : NULL,
+                        (const char *)blob};
+    int lens[9] = {0}, fmts[9] = {0};
+    lens[8] = (int)len;
+    fmts[8] = 1;
+    int rc = run(s, c,
+                 "UPDATE sessions SET samples = $2, trail_samples = $3, last_ms = $4, "
+                 "peak_bytes = $5, max_bytes = $6, limit_bytes = $7, peak_fraction = $8, "
+                 "trail = $9 WHERE session_id = $1",
+                 9, p, lens, fmts, NULL);
+    free(blob);
+    return rc;
+}
+
+/* A verdict with a trail: fold it into the session it judges, creating that
+ * session's row from the verdict when none of its batches arrived. */
+static int fold(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, const memgauge__event_t *e)
+{
+    char app[MEMGAUGE__TEXT_MAX + 1];
+    memgauge__session_values_t v;
+    memgauge__series_t tail;
+    int found, rc = session_get(s, c, e->session_id, app, sizeof app, &v, &tail, &found);
+    if (!rc && !found) {
+        nums_t n = {0};
+        const char *p[9] = {e->session_id,
+                            b->app_id,
+                            b->app_version,
+                            b->device_model,
+                            b->os_name,
+                            b->os_version,
+                            b->os_build,
+                            memgauge__metric_name(b->metric),
+                            u64(&n, e->start_unix_ms)};
+        rc = run(s, c,
+                 "INSERT INTO sessions (session_id, app_id, app_version, app_build, device_model, "
+                 "os_name, os_version, os_build, metric, start_unix_ms, interval_ms, last_ms, "
+                 "window_last_ms, samples, windows, batches, peak_bytes, max_bytes, limit_bytes, "
+                 "peak_fraction, dropped) VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, 0, 0, "
+                 "0, 0, 0, 0, 0, 0, 0, NULL, 0)",
+                 9, p, NULL, NULL, NULL);
+        v.peak_fraction = -1;
+        snprintf(app, sizeof app, "%s", b->app_id);
+    }
+    if (!rc && strcmp(app, b->app_id) != 0) {
+        pthread_mutex_lock(&s->lock);
+        snprintf(s->base.error, sizeof s->base.error,
+                 "events: session_id %s belongs to another app", e->session_id);
+        pthread_mutex_unlock(&s->lock);
+        rc = MEMGAUGE__STORE_CONFLICT;
+    }
+    memgauge__series_clear(&tail);
+    if (!rc)
+        rc = memgauge__fold_trail(&v, e, &tail);
+    if (!rc)
+        rc = session_set(s, c, e->session_id, &v, &tail);
+    memgauge__series_clear(&tail);
+    return rc;
+}
+
+/* The batch's windows may now cover samples of the session's trail part. */
+static int trim(pg_store_t *s, PGconn *c, const memgauge__batch_t *b)
+{
+    char app[MEMGAUGE__TEXT_MAX + 1];
+    memgauge__session_values_t v;
+    memgauge__series_t tail;
+    int found, changed = 0;
+    int rc = session_get(s, c, b->session_id, app, sizeof app, &v, &tail, &found);
+    if (!rc)
+        rc = memgauge__trim_trail(&v, &tail, &changed);
+    if (!rc && changed)
+        rc = session_set(s, c, b->session_id, &v, &tail);
+    memgauge__series_clear(&tail);
+    return rc;
+}
+
+/* self: the session's own clean stop, which a verdict already stored keeps
+ * out; otherwise the next launch's verdict, which overrides a clean stop
+ * the session reported itself. */
+static int put_termination(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
+                           const memgauge__event_t *e, uint64_t received, int self)
+{
+    nums_t n = {0};
+    const char *pressure = memgauge__pressure_name(e->pressure);
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    if (e->has_trail && memgauge__series_encode(&e->trail, &blob, &len))
+        return MEMGAUGE__STORE_NO_MEMORY;
+    const char *t[15] = {e->session_id,
+                         b->session_id,
+                         u64(&n, received),
+                         b->app_id,
+                         b->app_version,
+                         b->device_model,
+                         b->os_version,
+                         e->verdict,
+                         e->grade,
+                         u64(&n, e->start_unix_ms),
+                         u64(&n, e->ended_ms),
+                         u64(&n, e->last_footprint),
+                         u64(&n, e->limit),
+                         pressure ? pressure : "",
+                         (const char *)blob};
+    int lens[15] = {0}, fmts[15] = {0};
+    lens[14] = (int)len;
+    fmts[14] = 1;
+    char tuples[24];
+    int rc = cmd(s, c,
+                 self ? "INSERT INTO terminations VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                        "$11, $12, $13, $14, $15) ON CONFLICT DO NOTHING"
+                      : "INSERT INTO terminations VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                        "$11, $12, $13, $14, $15) ON CONFLICT (session_id) DO UPDATE SET "
+                        "reported_by = excluded.reported_by, "
+                        "reported_unix_ms = excluded.reported_unix_ms, app_id = excluded.app_id, "
+                        "app_version = excluded.app_version, "
+                        "device_model = excluded.device_model, os_version = excluded.os_version, "
+                        "verdict = excluded.verdict, grade = excluded.grade, "
+                        "start_unix_ms = excluded.start_unix_ms, ended_ms = excluded.ended_ms, "
+                        "last_footprint_bytes = excluded.last_footprint_bytes, "
+                        "limit_bytes = excluded.limit_bytes, pressure = excluded.pressure, "
+                        "trail = excluded.trail "
+                        "WHERE terminations.reported_by = terminations.session_id",
+                 15, t, lens, fmts, tuples, sizeof tuples);
+    free(blob);
+    if (!rc && !self && e->has_trail && strcmp(tuples, "0") != 0)
+        rc = fold(s, c, b, e);
     return rc;
 }
 
@@ -157,39 +376,13 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
                  11, v, NULL, NULL, NULL, 0);
     if (rc || e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION)
         return rc;
-    unsigned char *blob = NULL;
-    size_t len = 0;
-    if (e->has_trail && memgauge__series_encode(&e->trail, &blob, &len))
-        return MEMGAUGE__STORE_NO_MEMORY;
-    const char *t[15] = {e->session_id,
-                         b->session_id,
-                         u64(&n, received),
-                         b->app_id,
-                         b->app_version,
-                         b->device_model,
-                         b->os_version,
-                         e->verdict,
-                         e->grade,
-                         u64(&n, e->start_unix_ms),
-                         u64(&n, e->ended_ms),
-                         u64(&n, e->last_footprint),
-                         u64(&n, e->limit),
-                         pressure ? pressure : "",
-                         (const char *)blob};
-    int lens[15] = {0}, fmts[15] = {0};
-    lens[14] = (int)len;
-    fmts[14] = 1;
-    rc = cmd(s, c,
-             "INSERT INTO terminations VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-             "$13, $14, $15) ON CONFLICT DO NOTHING",
-             15, t, lens, fmts, NULL, 0);
-    free(blob);
-    return rc;
+    return put_termination(s, c, b, e, received, 0);
 }
 
 static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_t received,
-                   int *duplicate)
+                   memgauge__put_result_t *res)
 {
+    int *duplicate = &res->duplicate;
     nums_t n = {0};
     char tuples[24];
     const char *bv[9] = {b->batch_id,
@@ -215,17 +408,19 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
     memgauge__session_delta(b, &d);
     char fraction[32];
     snprintf(fraction, sizeof fraction, "%.17g", d.peak_fraction);
-    const char *sv[18] = {b->session_id,
+    const char *sv[20] = {b->session_id,
                           b->app_id,
                           b->app_version,
                           b->app_build,
                           b->device_model,
                           b->os_name,
                           b->os_version,
+                          b->os_build,
                           memgauge__metric_name(b->metric),
                           u64(&n, b->session_start_unix_ms),
                           u64(&n, b->interval_ms),
                           u64(&n, d.last_ms),
+                          u64(&n, d.window_last_ms),
                           u64(&n, d.samples),
                           u64(&n, b->window_count),
                           u64(&n, d.peak_bytes),
@@ -233,10 +428,33 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
                           u64(&n, d.limit_bytes),
                           d.peak_fraction >= 0 ? fraction : NULL,
                           u64(&n, d.dropped)};
-    rc = cmd(s, c,
-             "INSERT INTO sessions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-             "$13, 1, $14, $15, $16, $17, $18) ON CONFLICT (session_id) DO UPDATE SET "
+    PGresult *r = NULL;
+    rc = run(s, c,
+             "INSERT INTO sessions (session_id, app_id, app_version, app_build, device_model, "
+             "os_name, os_version, os_build, metric, start_unix_ms, interval_ms, last_ms, "
+             "window_last_ms, samples, windows, batches, peak_bytes, max_bytes, limit_bytes, "
+             "peak_fraction, dropped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+             "$13, $14, $15, 1, $16, $17, $18, $19, $20) ON CONFLICT (session_id) DO UPDATE SET "
+             "app_version = CASE WHEN sessions.batches = 0 THEN excluded.app_version "
+             "ELSE sessions.app_version END, "
+             "app_build = CASE WHEN sessions.batches = 0 THEN excluded.app_build "
+             "ELSE sessions.app_build END, "
+             "device_model = CASE WHEN sessions.batches = 0 THEN excluded.device_model "
+             "ELSE sessions.device_model END, "
+             "os_name = CASE WHEN sessions.batches = 0 THEN excluded.os_name "
+             "ELSE sessions.os_name END, "
+             "os_version = CASE WHEN sessions.batches = 0 THEN excluded.os_version "
+             "ELSE sessions.os_version END, "
+             "metric = CASE WHEN sessions.batches = 0 THEN excluded.metric "
+             "ELSE sessions.metric END, "
+             "start_unix_ms = CASE WHEN sessions.batches = 0 THEN excluded.start_unix_ms "
+             "ELSE sessions.start_unix_ms END, "
+             "interval_ms = CASE WHEN sessions.batches = 0 THEN excluded.interval_ms "
+             "ELSE sessions.interval_ms END, "
+             "os_build = CASE WHEN excluded.os_build <> '' THEN excluded.os_build "
+             "ELSE sessions.os_build END, "
              "last_ms = GREATEST(sessions.last_ms, excluded.last_ms), "
+             "window_last_ms = GREATEST(sessions.window_last_ms, excluded.window_last_ms), "
              "samples = sessions.samples + excluded.samples, "
              "windows = sessions.windows + excluded.windows, batches = sessions.batches + 1, "
              "peak_bytes = GREATEST(sessions.peak_bytes, excluded.peak_bytes), "
@@ -244,12 +462,49 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
              "limit_bytes = CASE WHEN excluded.limit_bytes > 0 THEN excluded.limit_bytes "
              "ELSE sessions.limit_bytes END, "
              "peak_fraction = GREATEST(sessions.peak_fraction, excluded.peak_fraction), "
-             "dropped = sessions.dropped + excluded.dropped",
-             18, sv, NULL, NULL, NULL, 0);
-    for (size_t i = 0; !rc && i < b->window_count; i++)
-        rc = put_window(s, c, b, &b->windows[i]);
+             "dropped = sessions.dropped + excluded.dropped "
+             "WHERE sessions.app_id = excluded.app_id RETURNING samples, trail_samples",
+             20, sv, NULL, NULL, &r);
+    if (rc)
+        return rc;
+    int matched = PQntuples(r) == 1;
+    uint64_t total = matched ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    uint64_t trail_samples = matched ? strtoull(PQgetvalue(r, 0, 1), NULL, 10) : 0;
+    PQclear(r);
+    if (!matched) {
+        pthread_mutex_lock(&s->lock);
+        snprintf(s->base.error, sizeof s->base.error,
+                 "session.id: session %s belongs to another app", b->session_id);
+        pthread_mutex_unlock(&s->lock);
+        return MEMGAUGE__STORE_CONFLICT;
+    }
+    if (trail_samples && (rc = trim(s, c, b)))
+        return rc;
+    /* the per-session cap: windows beyond it keep their aggregates only */
+    uint64_t running = total - d.samples, trimmed = 0;
+    for (size_t i = 0; !rc && i < b->window_count; i++) {
+        const memgauge__window_t *w = &b->windows[i];
+        int keep = running + w->samples <= MEMGAUGE__MAX_SESSION_SAMPLES;
+        running += w->samples;
+        if (w->has_series && !keep)
+            trimmed += w->samples;
+        rc = put_window(s, c, b, w, keep);
+    }
+    res->samples_trimmed = trimmed;
+    if (!rc && trimmed) {
+        const char *tv[2] = {b->session_id, u64(&n, trimmed)};
+        rc = cmd(s, c,
+                 "UPDATE sessions SET samples_trimmed = samples_trimmed + $2 "
+                 "WHERE session_id = $1",
+                 2, tv, NULL, NULL, NULL, 0);
+    }
     for (size_t i = 0; !rc && i < b->event_count; i++)
         rc = put_event(s, c, b, &b->events[i], received);
+    if (!rc && b->clean_stop) {
+        memgauge__event_t self;
+        memgauge__clean_stop_event(b, &self);
+        rc = put_termination(s, c, b, &self, received, 1);
+    }
     for (size_t i = 0; !rc && i < b->dropped_count; i++) {
         const char *dv[3] = {b->session_id, b->dropped[i].name, u64(&n, b->dropped[i].count)};
         rc = cmd(s, c,
@@ -261,20 +516,22 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
 }
 
 static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uint64_t received,
-                        int *duplicate)
+                        memgauge__put_result_t *res)
 {
     pg_store_t *s = (pg_store_t *)base;
-    *duplicate = 0;
+    memset(res, 0, sizeof *res);
+    int *duplicate = &res->duplicate;
     unsigned slot;
     PGconn *c = acquire(s, &slot);
     int rc = simple(s, c, "BEGIN");
     if (!rc) {
-        rc = put_all(s, c, b, received, duplicate);
+        rc = put_all(s, c, b, received, res);
         if (rc || *duplicate)
             PQclear(PQexec(c, "ROLLBACK"));
         else
             rc = simple(s, c, "COMMIT");
     }
+    __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
     release(s, slot);
     return rc;
 }
@@ -292,11 +549,6 @@ static uint64_t num(const PGresult *r, int row, int col)
 }
 
 typedef int (*row_fn)(const PGresult *r, int row, void *out);
-
-static void clear_window(void *row)
-{
-    memgauge__series_clear(&((memgauge__window_row_t *)row)->series);
-}
 
 static void clear_termination(void *row)
 {
@@ -379,6 +631,10 @@ static int session_row(const PGresult *r, int i, void *p)
     s->dropped = num(r, i, 18);
     text(r, i, 19, s->verdict, sizeof s->verdict);
     text(r, i, 20, s->grade, sizeof s->grade);
+    text(r, i, 21, s->os_build, sizeof s->os_build);
+    s->trail_samples = num(r, i, 22);
+    s->samples_trimmed = num(r, i, 23);
+    s->self_reported = (int)num(r, i, 24);
     return 0;
 }
 
@@ -406,7 +662,9 @@ static int pg_sessions(memgauge__store_t *base, const memgauge__session_filter_t
         "SELECT s.session_id, s.app_id, s.app_version, s.app_build, s.device_model, s.os_name, "
         "s.os_version, s.metric, s.start_unix_ms, s.last_ms, s.interval_ms, s.samples, "
         "s.windows, s.batches, s.peak_bytes, s.max_bytes, s.limit_bytes, s.peak_fraction, "
-        "s.dropped, coalesce(t.verdict, ''), coalesce(t.grade, '') FROM sessions s "
+        "s.dropped, coalesce(t.verdict, ''), coalesce(t.grade, ''), s.os_build, s.trail_samples, "
+        "s.samples_trimmed, CASE WHEN t.reported_by = t.session_id THEN 1 ELSE 0 END "
+        "FROM sessions s "
         "LEFT JOIN terminations t ON t.session_id = s.session_id"
         " WHERE ($1::text IS NULL OR s.app_id = $1) AND ($2::text IS NULL OR s.app_version = $2)"
         " AND ($3::text IS NULL OR s.device_model = $3) AND ($4::text IS NULL OR s.os_version = $4)"
@@ -435,7 +693,10 @@ static int blob(const PGresult *r, int i, int col, size_t max, memgauge__series_
     return 0;
 }
 
-static int window_row(const PGresult *r, int i, void *p)
+/* The blob's bytes, unescaped (decoded later by the caller), while the
+ * windows' series stay within the budget; q is the window query. */
+static int window_row_budget(const PGresult *r, int i, void *p, memgauge__window_query_t *q,
+                             uint64_t *used)
 {
     memgauge__window_row_t *w = p;
     uint64_t *v[] = {&w->start_ms, &w->end_ms,      &w->samples, &w->first,
@@ -444,19 +705,98 @@ static int window_row(const PGresult *r, int i, void *p)
     for (int k = 0; k < 12; k++)
         *v[k] = num(r, i, k);
     text(r, i, 12, w->metric, sizeof w->metric);
-    return blob(r, i, 13, MEMGAUGE__MAX_WINDOW_SAMPLES, &w->series, &w->has_series);
+    if (PQgetisnull(r, i, 13))
+        return 0;
+    w->has_series = 1;
+    if (*used + w->samples > q->blob_budget) {
+        q->over_budget = 1;
+        return 0;
+    }
+    size_t len;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 13), &len);
+    if (!raw || !(w->blob = malloc(len ? len : 1))) {
+        PQfreemem(raw);
+        return MEMGAUGE__STORE_NO_MEMORY;
+    }
+    memcpy(w->blob, raw, len);
+    w->blob_len = len;
+    PQfreemem(raw);
+    *used += w->samples;
+    return 0;
 }
 
-static int pg_windows(memgauge__store_t *base, const char *session_id,
+static int pg_windows(memgauge__store_t *base, memgauge__window_query_t *q,
                       memgauge__window_row_t **rows, size_t *n)
 {
+    pg_store_t *s = (pg_store_t *)base;
+    nums_t nb = {0};
+    q->over_budget = 0;
+    q->series_total = 0;
+    uint64_t from = q->from_ms > INT64_MAX ? INT64_MAX : q->from_ms;
+    uint64_t to = q->to_ms > INT64_MAX ? INT64_MAX : q->to_ms;
+    const char *v[3] = {q->session_id, u64(&nb, from), u64(&nb, to)};
+    unsigned slot;
+    PGconn *c = acquire(s, &slot);
+    PGresult *r = NULL, *t = NULL;
+    int rc = run(s, c,
+                 "SELECT start_ms, end_ms, samples, first_bytes, last_bytes, min_bytes, "
+                 "max_bytes, mean_bytes, peak_bytes, kernel_peak_bytes, limit_bytes, "
+                 "headroom_bytes, metric, series FROM windows WHERE session_id = $1 "
+                 "AND start_ms <= $3 AND end_ms >= $2 ORDER BY start_ms, end_ms LIMIT 50000",
+                 3, v, NULL, NULL, &r);
+    if (!rc)
+        rc = run(s, c,
+                 "SELECT coalesce(sum(samples), 0) FROM windows WHERE session_id = $1 "
+                 "AND series IS NOT NULL",
+                 1, v, NULL, NULL, &t);
+    release(s, slot);
+    if (!rc)
+        q->series_total = num(t, 0, 0);
+    PQclear(t);
+    size_t count = rc ? 0 : (size_t)PQntuples(r);
+    memgauge__window_row_t *w = rc ? NULL : calloc(count ? count : 1, sizeof *w);
+    if (!rc && !w)
+        rc = MEMGAUGE__STORE_NO_MEMORY;
+    uint64_t used = 0;
+    for (size_t i = 0; !rc && i < count; i++)
+        rc = window_row_budget(r, (int)i, &w[i], q, &used);
+    PQclear(r);
+    if (rc) {
+        memgauge__window_rows_free(w, count);
+        return rc;
+    }
+    *rows = w;
+    *n = count;
+    return 0;
+}
+
+static int pg_trail(memgauge__store_t *base, const char *session_id, memgauge__series_t *out,
+                    int *has)
+{
+    pg_store_t *s = (pg_store_t *)base;
     const char *v[1] = {session_id};
-    int rc = query((pg_store_t *)base,
-                   "SELECT start_ms, end_ms, samples, first_bytes, last_bytes, min_bytes, "
-                   "max_bytes, mean_bytes, peak_bytes, kernel_peak_bytes, limit_bytes, "
-                   "headroom_bytes, metric, series FROM windows WHERE session_id = $1 "
-                   "ORDER BY start_ms, end_ms LIMIT 50000",
-                   1, v, sizeof **rows, window_row, clear_window, (void **)rows, n);
+    *has = 0;
+    memset(out, 0, sizeof *out);
+    unsigned slot;
+    PGconn *c = acquire(s, &slot);
+    PGresult *r = NULL;
+    int rc = run(s, c, "SELECT trail FROM sessions WHERE session_id = $1", 1, v, NULL, NULL, &r);
+    release(s, slot);
+    if (!rc && PQntuples(r) == 1)
+        rc = blob(r, 0, 0, MEMGAUGE__MAX_TRAIL_SAMPLES, out, has);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_write_check(memgauge__store_t *base)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    unsigned slot;
+    PGconn *c = acquire(s, &slot);
+    int rc = simple(s, c, "SELECT 1");
+    release(s, slot);
+    if (!rc && __atomic_load_n(&s->last_write_busy, __ATOMIC_RELAXED))
+        rc = MEMGAUGE__STORE_BUSY; /* until a write succeeds again */
     return rc;
 }
 
@@ -597,10 +937,12 @@ static const memgauge__store_ops_t pg_ops = {
     .apps = pg_apps,
     .sessions = pg_sessions,
     .windows = pg_windows,
+    .trail = pg_trail,
     .events = pg_events,
     .terminations = pg_terminations,
     .counts = pg_counts,
     .schema_version = pg_schema_version,
+    .write_check = pg_write_check,
     .close = pg_close,
 };
 
@@ -675,6 +1017,8 @@ memgauge__store_t *memgauge__store_pg_open(const char *conninfo,
     }
     if (!rc)
         rc = migrate(s, s->conn[0]);
+    for (unsigned i = 0; !rc && i < s->count; i++)
+        session_settings(s->conn[i]);
     if (rc) {
         snprintf(err, errlen, "%s", s->base.error);
         pg_close(&s->base);

@@ -1,5 +1,9 @@
-/* SQLite backend: one connection in WAL mode behind a mutex. Ingest is
- * serialised anyway by SQLite's single writer; queries are rare. With
+/* SQLite backend in WAL mode: one connection for writes behind a mutex
+ * (SQLite has one writer anyway) and one for reads behind its own, so that
+ * a query never waits for a batch and a write held up by another process
+ * holds up only ingest. A write waits at most WRITE_WAIT_MS for the
+ * database (or for the other writers of this process) and then answers
+ * MEMGAUGE__STORE_BUSY: ingest answers 503 with Retry-After. With
  * synchronous=NORMAL a committed batch survives a kill of the process (the
  * WAL is written before COMMIT returns) but the last commits may roll back
  * on power loss; --sync full trades throughput for that (docs/collector.md). */
@@ -7,21 +11,61 @@
 #include "schema.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-enum { S_BATCH, S_SESSION, S_WINDOW, S_EVENT, S_TERMINATION, S_DROPPED, S_COUNT };
+#define WRITE_WAIT_MS 250   /* for another process's write lock (busy_timeout) */
+#define WRITER_WAIT_MS 1000 /* for this process's other writers (the mutex) */
+#define READ_WAIT_MS 2000   /* WAL readers wait only for recovery or a truncating checkpoint */
+
+enum {
+    S_BATCH,
+    S_SESSION,
+    S_SESSION_GET,
+    S_SESSION_SET,
+    S_SESSION_NEW,
+    S_TRIMMED,
+    S_WINDOW,
+    S_EVENT,
+    S_TERMINATION,
+    S_TERMINATION_SELF,
+    S_DROPPED,
+    S_COUNT
+};
+
+#define TERMINATION_INSERT                                                                         \
+    "INSERT INTO terminations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "    \
+    "?14, ?15) "
 
 static const char *const statements[S_COUNT] = {
     [S_BATCH] = "INSERT INTO batches VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
                 "ON CONFLICT DO NOTHING",
+    /* a session is matched on its id *and* app: no row comes back when the id
+     * belongs to another app (the batch is refused). A row made from a verdict
+     * alone (batches = 0) takes the session's own description. */
     [S_SESSION] =
-        "INSERT INTO sessions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, "
-        "?14, ?15, ?16, ?17, ?18) ON CONFLICT (session_id) DO UPDATE SET "
-        "last_ms = max(last_ms, excluded.last_ms), samples = samples + excluded.samples, "
+        "INSERT INTO sessions (session_id, app_id, app_version, app_build, device_model, os_name, "
+        "os_version, os_build, metric, start_unix_ms, interval_ms, last_ms, window_last_ms, "
+        "samples, windows, batches, peak_bytes, max_bytes, limit_bytes, peak_fraction, dropped) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, "
+        "?18, ?19, ?20) ON CONFLICT (session_id) DO UPDATE SET "
+        "app_version = CASE WHEN batches = 0 THEN excluded.app_version ELSE app_version END, "
+        "app_build = CASE WHEN batches = 0 THEN excluded.app_build ELSE app_build END, "
+        "device_model = CASE WHEN batches = 0 THEN excluded.device_model ELSE device_model END, "
+        "os_name = CASE WHEN batches = 0 THEN excluded.os_name ELSE os_name END, "
+        "os_version = CASE WHEN batches = 0 THEN excluded.os_version ELSE os_version END, "
+        "metric = CASE WHEN batches = 0 THEN excluded.metric ELSE metric END, "
+        "start_unix_ms = CASE WHEN batches = 0 THEN excluded.start_unix_ms ELSE start_unix_ms END, "
+        "interval_ms = CASE WHEN batches = 0 THEN excluded.interval_ms ELSE interval_ms END, "
+        "os_build = CASE WHEN excluded.os_build <> '' THEN excluded.os_build ELSE os_build END, "
+        "last_ms = max(last_ms, excluded.last_ms), "
+        "window_last_ms = max(window_last_ms, excluded.window_last_ms), "
+        "samples = samples + excluded.samples, "
         "windows = windows + excluded.windows, batches = batches + 1, "
         "peak_bytes = max(peak_bytes, excluded.peak_bytes), "
         "max_bytes = max(max_bytes, excluded.max_bytes), "
@@ -30,39 +74,81 @@ static const char *const statements[S_COUNT] = {
         "peak_fraction = CASE WHEN peak_fraction IS NULL THEN excluded.peak_fraction "
         "WHEN excluded.peak_fraction IS NULL THEN peak_fraction "
         "ELSE max(peak_fraction, excluded.peak_fraction) END, "
-        "dropped = dropped + excluded.dropped",
+        "dropped = dropped + excluded.dropped WHERE app_id = excluded.app_id "
+        "RETURNING samples, trail_samples",
+    [S_SESSION_GET] = "SELECT app_id, samples, trail_samples, last_ms, window_last_ms, peak_bytes, "
+                      "max_bytes, limit_bytes, peak_fraction, trail FROM sessions "
+                      "WHERE session_id = ?1",
+    [S_SESSION_SET] = "UPDATE sessions SET samples = ?2, trail_samples = ?3, last_ms = ?4, "
+                      "peak_bytes = ?5, max_bytes = ?6, limit_bytes = ?7, peak_fraction = ?8, "
+                      "trail = ?9 WHERE session_id = ?1",
+    /* a killed session none of whose batches arrived: described by its judge */
+    [S_SESSION_NEW] =
+        "INSERT INTO sessions (session_id, app_id, app_version, app_build, device_model, os_name, "
+        "os_version, os_build, metric, start_unix_ms, interval_ms, last_ms, window_last_ms, "
+        "samples, windows, batches, peak_bytes, max_bytes, limit_bytes, peak_fraction, dropped) "
+        "VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0)",
+    [S_TRIMMED] = "UPDATE sessions SET samples_trimmed = samples_trimmed + ?2 "
+                  "WHERE session_id = ?1",
     [S_WINDOW] = "INSERT INTO windows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
                  "?13, ?14, ?15, ?16)",
     [S_EVENT] = "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [S_TERMINATION] = "INSERT INTO terminations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                      "?11, ?12, ?13, ?14, ?15) ON CONFLICT DO NOTHING",
+    /* the next launch's verdict overrides the session's own clean stop */
+    [S_TERMINATION] = TERMINATION_INSERT
+    "ON CONFLICT (session_id) DO UPDATE SET reported_by = excluded.reported_by, "
+    "reported_unix_ms = excluded.reported_unix_ms, app_id = excluded.app_id, "
+    "app_version = excluded.app_version, device_model = excluded.device_model, "
+    "os_version = excluded.os_version, verdict = excluded.verdict, grade = excluded.grade, "
+    "start_unix_ms = excluded.start_unix_ms, ended_ms = excluded.ended_ms, "
+    "last_footprint_bytes = excluded.last_footprint_bytes, limit_bytes = excluded.limit_bytes, "
+    "pressure = excluded.pressure, trail = excluded.trail "
+    "WHERE terminations.reported_by = terminations.session_id",
+    [S_TERMINATION_SELF] = TERMINATION_INSERT "ON CONFLICT DO NOTHING",
     [S_DROPPED] = "INSERT INTO dropped VALUES (?1, ?2, ?3) ON CONFLICT (session_id, name) "
                   "DO UPDATE SET count = count + excluded.count",
 };
 
 typedef struct sqlite_store_s {
     memgauge__store_t base;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* the write connection */
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
+    pthread_mutex_t rlock; /* the read connection */
+    sqlite3 *rdb;
+    int last_write_busy; /* the latest write found the database held (under lock) */
 } sqlite_store_t;
+
+static int db_fail_on(sqlite_store_t *s, sqlite3 *db, const char *what)
+{
+    int code = sqlite3_extended_errcode(db) & 0xff;
+    snprintf(s->base.error, sizeof s->base.error, "sqlite: %s: %s", what, sqlite3_errmsg(db));
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED ? MEMGAUGE__STORE_BUSY
+                                                        : MEMGAUGE__STORE_ERROR;
+}
 
 static int db_fail(sqlite_store_t *s, const char *what)
 {
-    snprintf(s->base.error, sizeof s->base.error, "sqlite: %s: %s", what, sqlite3_errmsg(s->db));
-    return MEMGAUGE__STORE_ERROR;
+    return db_fail_on(s, s->db, what);
+}
+
+static int exec_on(sqlite_store_t *s, sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        snprintf(s->base.error, sizeof s->base.error, "sqlite: %.60s: %s", sql,
+                 msg ? msg : "error");
+        sqlite3_free(msg);
+        rc &= 0xff;
+        return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? MEMGAUGE__STORE_BUSY
+                                                        : MEMGAUGE__STORE_ERROR;
+    }
+    return 0;
 }
 
 static int exec(sqlite_store_t *s, const char *sql)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(s->base.error, sizeof s->base.error, "sqlite: %.60s: %s", sql,
-                 msg ? msg : "error");
-        sqlite3_free(msg);
-        return MEMGAUGE__STORE_ERROR;
-    }
-    return 0;
+    return exec_on(s, s->db, sql);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -75,20 +161,26 @@ static void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
     sqlite3_bind_int64(st, i, (sqlite3_int64)v);
 }
 
+static void finish(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
 static int step_done(sqlite_store_t *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    finish(st);
     return rc == SQLITE_DONE ? 0 : db_fail(s, what);
 }
 
-static int put_window(sqlite_store_t *s, const memgauge__batch_t *b, const memgauge__window_t *w)
+static int put_window(sqlite_store_t *s, const memgauge__batch_t *b, const memgauge__window_t *w,
+                      int with_series)
 {
     sqlite3_stmt *st = s->stmt[S_WINDOW];
     unsigned char *blob = NULL;
     size_t len = 0;
-    if (w->has_series && memgauge__series_encode(&w->series, &blob, &len))
+    if (with_series && w->has_series && memgauge__series_encode(&w->series, &blob, &len))
         return MEMGAUGE__STORE_NO_MEMORY;
     bind_text(st, 1, b->session_id);
     const uint64_t v[] = {w->start_ms, w->end_ms,      w->samples, w->first,
@@ -101,6 +193,141 @@ static int put_window(sqlite_store_t *s, const memgauge__batch_t *b, const memga
         sqlite3_bind_blob(st, 15, blob, (int)len, free);
     bind_text(st, 16, b->batch_id);
     return step_done(s, st, "insert window");
+}
+
+/* The running values of a session row and its trail part (decoded). *found = 0
+ * when the row does not exist. */
+static int session_get(sqlite_store_t *s, const char *session_id, char *app_id, size_t app_cap,
+                       memgauge__session_values_t *v, memgauge__series_t *tail, int *found)
+{
+    sqlite3_stmt *st = s->stmt[S_SESSION_GET];
+    memset(v, 0, sizeof *v);
+    memset(tail, 0, sizeof *tail);
+    bind_text(st, 1, session_id);
+    int step = sqlite3_step(st), rc = 0;
+    *found = step == SQLITE_ROW;
+    if (step == SQLITE_ROW) {
+        const unsigned char *app = sqlite3_column_text(st, 0);
+        snprintf(app_id, app_cap, "%s", app ? (const char *)app : "");
+        uint64_t *dst[] = {&v->samples,    &v->trail_samples, &v->last_ms,    &v->window_last_ms,
+                           &v->peak_bytes, &v->max_bytes,     &v->limit_bytes};
+        for (int i = 0; i < 7; i++)
+            *dst[i] = (uint64_t)sqlite3_column_int64(st, 1 + i);
+        v->peak_fraction =
+            sqlite3_column_type(st, 8) == SQLITE_NULL ? -1.0 : sqlite3_column_double(st, 8);
+        if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+            int d = memgauge__series_decode(sqlite3_column_blob(st, 9),
+                                            (size_t)sqlite3_column_bytes(st, 9),
+                                            MEMGAUGE__MAX_TRAIL_SAMPLES, tail);
+            if (d)
+                rc = d == -2 ? MEMGAUGE__STORE_NO_MEMORY : MEMGAUGE__STORE_CORRUPT;
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(s, "read session");
+    }
+    finish(st);
+    return rc;
+}
+
+static int session_set(sqlite_store_t *s, const char *session_id,
+                       const memgauge__session_values_t *v, const memgauge__series_t *tail)
+{
+    sqlite3_stmt *st = s->stmt[S_SESSION_SET];
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    if (tail->n && memgauge__series_encode(tail, &blob, &len))
+        return MEMGAUGE__STORE_NO_MEMORY;
+    bind_text(st, 1, session_id);
+    const uint64_t u[] = {v->samples,    v->trail_samples, v->last_ms,
+                          v->peak_bytes, v->max_bytes,     v->limit_bytes};
+    for (int i = 0; i < 6; i++)
+        bind_u64(st, 2 + i, u[i]);
+    if (v->peak_fraction >= 0)
+        sqlite3_bind_double(st, 8, v->peak_fraction);
+    if (blob)
+        sqlite3_bind_blob(st, 9, blob, (int)len, free);
+    return step_done(s, st, "update session");
+}
+
+/* A verdict with a trail: fold it into the session it judges, creating that
+ * session's row from the verdict when none of its batches arrived. */
+static int fold(sqlite_store_t *s, const memgauge__batch_t *b, const memgauge__event_t *e)
+{
+    char app[MEMGAUGE__TEXT_MAX + 1];
+    memgauge__session_values_t v;
+    memgauge__series_t tail;
+    int found, rc = session_get(s, e->session_id, app, sizeof app, &v, &tail, &found);
+    if (!rc && !found) {
+        sqlite3_stmt *st = s->stmt[S_SESSION_NEW];
+        const char *text[] = {
+            e->session_id, b->app_id,     b->app_version, b->device_model,
+            b->os_name,    b->os_version, b->os_build,    memgauge__metric_name(b->metric)};
+        for (int i = 0; i < 8; i++)
+            bind_text(st, 1 + i, text[i]);
+        bind_u64(st, 9, e->start_unix_ms);
+        rc = step_done(s, st, "insert session from verdict");
+        v.peak_fraction = -1;
+        snprintf(app, sizeof app, "%s", b->app_id);
+    }
+    if (!rc && strcmp(app, b->app_id) != 0) {
+        snprintf(s->base.error, sizeof s->base.error,
+                 "events: session_id %s belongs to another app", e->session_id);
+        rc = MEMGAUGE__STORE_CONFLICT;
+    }
+    memgauge__series_clear(&tail);
+    if (!rc)
+        rc = memgauge__fold_trail(&v, e, &tail);
+    if (!rc)
+        rc = session_set(s, e->session_id, &v, &tail);
+    memgauge__series_clear(&tail);
+    return rc;
+}
+
+/* The batch's windows may now cover samples of the session's trail part. */
+static int trim(sqlite_store_t *s, const memgauge__batch_t *b)
+{
+    char app[MEMGAUGE__TEXT_MAX + 1];
+    memgauge__session_values_t v;
+    memgauge__series_t tail;
+    int found, changed = 0;
+    int rc = session_get(s, b->session_id, app, sizeof app, &v, &tail, &found);
+    if (!rc)
+        rc = memgauge__trim_trail(&v, &tail, &changed);
+    if (!rc && changed)
+        rc = session_set(s, b->session_id, &v, &tail);
+    memgauge__series_clear(&tail);
+    return rc;
+}
+
+static int put_termination(sqlite_store_t *s, int which, const memgauge__batch_t *b,
+                           const memgauge__event_t *e, uint64_t received)
+{
+    sqlite3_stmt *st = s->stmt[which];
+    const char *pressure = memgauge__pressure_name(e->pressure);
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    if (e->has_trail && memgauge__series_encode(&e->trail, &blob, &len))
+        return MEMGAUGE__STORE_NO_MEMORY;
+    bind_text(st, 1, e->session_id);
+    bind_text(st, 2, b->session_id);
+    bind_u64(st, 3, received);
+    bind_text(st, 4, b->app_id);
+    bind_text(st, 5, b->app_version);
+    bind_text(st, 6, b->device_model);
+    bind_text(st, 7, b->os_version);
+    bind_text(st, 8, e->verdict);
+    bind_text(st, 9, e->grade);
+    bind_u64(st, 10, e->start_unix_ms);
+    bind_u64(st, 11, e->ended_ms);
+    bind_u64(st, 12, e->last_footprint);
+    bind_u64(st, 13, e->limit);
+    bind_text(st, 14, pressure ? pressure : "");
+    if (blob)
+        sqlite3_bind_blob(st, 15, blob, (int)len, free);
+    int rc = step_done(s, st, "insert termination");
+    if (!rc && which == S_TERMINATION && e->has_trail && sqlite3_changes(s->db) > 0)
+        rc = fold(s, b, e);
+    return rc;
 }
 
 static int put_event(sqlite_store_t *s, const memgauge__batch_t *b, const memgauge__event_t *e,
@@ -127,33 +354,13 @@ static int put_event(sqlite_store_t *s, const memgauge__batch_t *b, const memgau
     int rc = step_done(s, st, "insert event");
     if (rc || e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION)
         return rc;
-
-    st = s->stmt[S_TERMINATION];
-    unsigned char *blob = NULL;
-    size_t len = 0;
-    if (e->has_trail && memgauge__series_encode(&e->trail, &blob, &len))
-        return MEMGAUGE__STORE_NO_MEMORY;
-    bind_text(st, 1, e->session_id);
-    bind_text(st, 2, b->session_id);
-    bind_u64(st, 3, received);
-    bind_text(st, 4, b->app_id);
-    bind_text(st, 5, b->app_version);
-    bind_text(st, 6, b->device_model);
-    bind_text(st, 7, b->os_version);
-    bind_text(st, 8, e->verdict);
-    bind_text(st, 9, e->grade);
-    bind_u64(st, 10, e->start_unix_ms);
-    bind_u64(st, 11, e->ended_ms);
-    bind_u64(st, 12, e->last_footprint);
-    bind_u64(st, 13, e->limit);
-    bind_text(st, 14, pressure ? pressure : "");
-    if (blob)
-        sqlite3_bind_blob(st, 15, blob, (int)len, free);
-    return step_done(s, st, "insert termination");
+    return put_termination(s, S_TERMINATION, b, e, received);
 }
 
-static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t received, int *duplicate)
+static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t received,
+                   memgauge__put_result_t *res)
 {
+    int *duplicate = &res->duplicate;
     sqlite3_stmt *st = s->stmt[S_BATCH];
     bind_text(st, 1, b->batch_id);
     bind_text(st, 2, b->session_id);
@@ -174,30 +381,68 @@ static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t recei
     memgauge__session_delta_t d;
     memgauge__session_delta(b, &d);
     st = s->stmt[S_SESSION];
-    const char *text[] = {
-        b->session_id,   b->app_id,  b->app_version, b->app_build,
-        b->device_model, b->os_name, b->os_version,  memgauge__metric_name(b->metric)};
-    for (int i = 0; i < 8; i++)
+    const char *text[] = {b->session_id, b->app_id,       b->app_version,
+                          b->app_build,  b->device_model, b->os_name,
+                          b->os_version, b->os_build,     memgauge__metric_name(b->metric)};
+    for (int i = 0; i < 9; i++)
         bind_text(st, 1 + i, text[i]);
-    bind_u64(st, 9, b->session_start_unix_ms);
-    bind_u64(st, 10, b->interval_ms);
-    bind_u64(st, 11, d.last_ms);
-    bind_u64(st, 12, d.samples);
-    bind_u64(st, 13, b->window_count);
-    bind_u64(st, 14, d.peak_bytes);
-    bind_u64(st, 15, d.max_bytes);
-    bind_u64(st, 16, d.limit_bytes);
+    bind_u64(st, 10, b->session_start_unix_ms);
+    bind_u64(st, 11, b->interval_ms);
+    bind_u64(st, 12, d.last_ms);
+    bind_u64(st, 13, d.window_last_ms);
+    bind_u64(st, 14, d.samples);
+    bind_u64(st, 15, b->window_count);
+    bind_u64(st, 16, d.peak_bytes);
+    bind_u64(st, 17, d.max_bytes);
+    bind_u64(st, 18, d.limit_bytes);
     if (d.peak_fraction >= 0)
-        sqlite3_bind_double(st, 17, d.peak_fraction);
-    bind_u64(st, 18, d.dropped);
-    if ((rc = step_done(s, st, "upsert session")))
+        sqlite3_bind_double(st, 19, d.peak_fraction);
+    bind_u64(st, 20, d.dropped);
+    int step = sqlite3_step(st);
+    uint64_t total = 0, trail_samples = 0;
+    if (step == SQLITE_ROW) {
+        total = (uint64_t)sqlite3_column_int64(st, 0);
+        trail_samples = (uint64_t)sqlite3_column_int64(st, 1);
+        step = sqlite3_step(st);
+    }
+    finish(st);
+    if (step != SQLITE_DONE)
+        return db_fail(s, "upsert session");
+    if (sqlite3_changes(s->db) == 0) {
+        snprintf(s->base.error, sizeof s->base.error,
+                 "session.id: session %s belongs to another app", b->session_id);
+        return MEMGAUGE__STORE_CONFLICT;
+    }
+    if (trail_samples && (rc = trim(s, b)))
         return rc;
-    for (size_t i = 0; i < b->window_count; i++)
-        if ((rc = put_window(s, b, &b->windows[i])))
+    /* the per-session cap: windows beyond it keep their aggregates only */
+    uint64_t running = total - d.samples, trimmed = 0;
+    for (size_t i = 0; i < b->window_count; i++) {
+        const memgauge__window_t *w = &b->windows[i];
+        int keep = running + w->samples <= MEMGAUGE__MAX_SESSION_SAMPLES;
+        running += w->samples;
+        if (w->has_series && !keep)
+            trimmed += w->samples;
+        if ((rc = put_window(s, b, w, keep)))
             return rc;
+    }
+    res->samples_trimmed = trimmed;
+    if (trimmed) {
+        st = s->stmt[S_TRIMMED];
+        bind_text(st, 1, b->session_id);
+        bind_u64(st, 2, trimmed);
+        if ((rc = step_done(s, st, "count trimmed samples")))
+            return rc;
+    }
     for (size_t i = 0; i < b->event_count; i++)
         if ((rc = put_event(s, b, &b->events[i], received)))
             return rc;
+    if (b->clean_stop) {
+        memgauge__event_t self;
+        memgauge__clean_stop_event(b, &self);
+        if ((rc = put_termination(s, S_TERMINATION_SELF, b, &self, received)))
+            return rc;
+    }
     st = s->stmt[S_DROPPED];
     for (size_t i = 0; i < b->dropped_count; i++) {
         bind_text(st, 1, b->session_id);
@@ -209,15 +454,36 @@ static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t recei
     return 0;
 }
 
+/* This process's other writers hold the write connection at most this long
+ * before a write gives up (BUSY) instead of queueing every HTTP thread. */
+static int lock_writer(sqlite_store_t *s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)(WRITER_WAIT_MS % 1000) * 1000000L;
+    until.tv_sec += WRITER_WAIT_MS / 1000 + until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    int rc = pthread_mutex_timedlock(&s->lock, &until);
+    if (rc == ETIMEDOUT) {
+        snprintf(s->base.error, sizeof s->base.error,
+                 "sqlite: the database's writers are busy for more than %d ms", WRITER_WAIT_MS);
+        return MEMGAUGE__STORE_BUSY;
+    }
+    return rc ? MEMGAUGE__STORE_ERROR : 0;
+}
+
 static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uint64_t received,
-                        int *duplicate)
+                        memgauge__put_result_t *res)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
-    *duplicate = 0;
-    pthread_mutex_lock(&s->lock);
-    int rc = exec(s, "BEGIN IMMEDIATE");
+    memset(res, 0, sizeof *res);
+    int *duplicate = &res->duplicate;
+    int rc = lock_writer(s);
+    if (rc)
+        return rc;
+    rc = exec(s, "BEGIN IMMEDIATE");
     if (!rc) {
-        rc = put_all(s, b, received, duplicate);
+        rc = put_all(s, b, received, res);
         if (rc || *duplicate)
             exec(s, "ROLLBACK");
         else
@@ -225,6 +491,22 @@ static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
         if (rc)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* no-op when none is open */
     }
+    __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int sq_write_check(memgauge__store_t *base)
+{
+    sqlite_store_t *s = (sqlite_store_t *)base;
+    if (pthread_mutex_trylock(&s->lock) != 0) /* a write is under way: judge by the last one */
+        return __atomic_load_n(&s->last_write_busy, __ATOMIC_RELAXED) ? MEMGAUGE__STORE_BUSY : 0;
+    sqlite3_busy_timeout(s->db, 0);
+    int rc = exec(s, "BEGIN IMMEDIATE");
+    if (!rc)
+        rc = exec(s, "ROLLBACK");
+    sqlite3_busy_timeout(s->db, WRITE_WAIT_MS);
+    __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -243,21 +525,16 @@ static uint64_t col_u64(sqlite3_stmt *st, int i)
 }
 
 /* Runs a prepared query, calling row() for each result into a growing array. */
-typedef int (*row_fn)(sqlite3_stmt *st, void *row);
+typedef int (*row_fn)(sqlite3_stmt *st, void *row, void *ctx);
 
 /* Frees what a decoded row owns (its series) when a later row fails. */
-static void clear_window(void *row)
-{
-    memgauge__series_clear(&((memgauge__window_row_t *)row)->series);
-}
-
 static void clear_termination(void *row)
 {
     memgauge__series_clear(&((memgauge__termination_row_t *)row)->trail);
 }
 
 static int collect(sqlite_store_t *s, sqlite3_stmt *st, size_t size, size_t max, row_fn row,
-                   void (*clear)(void *row), void **out, size_t *n)
+                   void *ctx, void (*clear)(void *row), void **out, size_t *n)
 {
     size_t cap = 16, count = 0;
     char *rows = calloc(cap, size);
@@ -274,11 +551,11 @@ static int collect(sqlite_store_t *s, sqlite3_stmt *st, size_t size, size_t max,
             memset(rows + cap * size, 0, cap * size);
             cap *= 2;
         }
-        rc = row(st, rows + count * size);
+        rc = row(st, rows + count * size, ctx);
         count++;
     }
     if (!rc && count < max && step != SQLITE_DONE)
-        rc = db_fail(s, "query");
+        rc = db_fail_on(s, s->rdb, "query");
     sqlite3_finalize(st);
     if (rc) {
         for (size_t i = 0; clear && i < count; i++)
@@ -291,15 +568,22 @@ static int collect(sqlite_store_t *s, sqlite3_stmt *st, size_t size, size_t max,
     return 0;
 }
 
-static int prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **st)
+static int prepare_on(sqlite_store_t *s, sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-        return db_fail(s, "prepare");
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+        return db_fail_on(s, db, "prepare");
     return 0;
 }
 
-static int app_row(sqlite3_stmt *st, void *p)
+/* queries run on the read connection */
+static int prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **st)
 {
+    return prepare_on(s, s->rdb, sql, st);
+}
+
+static int app_row(sqlite3_stmt *st, void *p, void *ctx)
+{
+    (void)ctx;
     memgauge__app_row_t *r = p;
     col_text(st, 0, r->app_id, sizeof r->app_id);
     col_text(st, 1, r->app_version, sizeof r->app_version);
@@ -312,15 +596,15 @@ static int sq_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     sqlite3_stmt *st;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->rlock);
     int rc = prepare(s,
                      "SELECT app_id, app_version, count(*), max(start_unix_ms) FROM sessions "
                      "GROUP BY app_id, app_version ORDER BY app_id, max(start_unix_ms) DESC",
                      &st);
     if (!rc)
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, app_row, NULL, (void **)rows,
-                     n);
-    pthread_mutex_unlock(&s->lock);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, app_row, NULL, NULL,
+                     (void **)rows, n);
+    pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 
@@ -328,7 +612,8 @@ static int sq_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *
     "s.session_id, s.app_id, s.app_version, s.app_build, s.device_model, s.os_name, "              \
     "s.os_version, s.metric, s.start_unix_ms, s.last_ms, s.interval_ms, s.samples, s.windows, "    \
     "s.batches, s.peak_bytes, s.max_bytes, s.limit_bytes, s.peak_fraction, s.dropped, "            \
-    "coalesce(t.verdict, ''), coalesce(t.grade, '')"
+    "coalesce(t.verdict, ''), coalesce(t.grade, ''), s.os_build, s.trail_samples, "                \
+    "s.samples_trimmed, coalesce(t.reported_by = t.session_id, 0)"
 
 /* ?1 app ?2 version ?3 device ?4 os ?5 verdict ?6 session ?7 limit ?8 offset */
 #define FILTER                                                                                     \
@@ -339,8 +624,9 @@ static int sq_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *
     "  OR t.verdict = ?5)"                                                                         \
     " AND (?6 IS NULL OR s.session_id = ?6)"
 
-static int session_row(sqlite3_stmt *st, void *p)
+static int session_row(sqlite3_stmt *st, void *p, void *ctx)
 {
+    (void)ctx;
     memgauge__session_row_t *r = p;
     col_text(st, 0, r->session_id, sizeof r->session_id);
     col_text(st, 1, r->app_id, sizeof r->app_id);
@@ -364,6 +650,10 @@ static int session_row(sqlite3_stmt *st, void *p)
     r->dropped = col_u64(st, 18);
     col_text(st, 19, r->verdict, sizeof r->verdict);
     col_text(st, 20, r->grade, sizeof r->grade);
+    col_text(st, 21, r->os_build, sizeof r->os_build);
+    r->trail_samples = col_u64(st, 22);
+    r->samples_trimmed = col_u64(st, 23);
+    r->self_reported = sqlite3_column_int(st, 24);
     return 0;
 }
 
@@ -384,7 +674,7 @@ static int sq_sessions(memgauge__store_t *base, const memgauge__session_filter_t
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     sqlite3_stmt *st;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->rlock);
     int rc = prepare(s,
                      "SELECT " SESSION_COLUMNS " FROM sessions s LEFT JOIN terminations t "
                      "ON t.session_id = s.session_id" FILTER
@@ -392,10 +682,10 @@ static int sq_sessions(memgauge__store_t *base, const memgauge__session_filter_t
                      &st);
     if (!rc) {
         bind_filter(st, f, MEMGAUGE__STORE_MAX_ROWS);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, session_row, NULL,
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, session_row, NULL, NULL,
                      (void **)rows, n);
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 
@@ -413,7 +703,14 @@ static int decode_blob(sqlite3_stmt *st, int i, size_t max, memgauge__series_t *
     return 0;
 }
 
-static int window_row(sqlite3_stmt *st, void *p)
+/* Copies the blob (decoded later, outside the lock) while the windows'
+ * series stay within the budget. */
+typedef struct window_ctx_s {
+    memgauge__window_query_t *q;
+    uint64_t used;
+} window_ctx_t;
+
+static int window_row(sqlite3_stmt *st, void *p, void *ctx)
 {
     memgauge__window_row_t *r = p;
     uint64_t *v[] = {&r->start_ms, &r->end_ms,      &r->samples, &r->first,
@@ -422,32 +719,120 @@ static int window_row(sqlite3_stmt *st, void *p)
     for (int i = 0; i < 12; i++)
         *v[i] = col_u64(st, i);
     col_text(st, 12, r->metric, sizeof r->metric);
-    return decode_blob(st, 13, MEMGAUGE__MAX_WINDOW_SAMPLES, &r->series, &r->has_series);
+    if (sqlite3_column_type(st, 13) == SQLITE_NULL)
+        return 0;
+    r->has_series = 1;
+    window_ctx_t *c = ctx;
+    if (c->used + r->samples > c->q->blob_budget) {
+        c->q->over_budget = 1;
+        return 0;
+    }
+    int len = sqlite3_column_bytes(st, 13);
+    if (!(r->blob = malloc(len ? (size_t)len : 1)))
+        return MEMGAUGE__STORE_NO_MEMORY;
+    memcpy(r->blob, sqlite3_column_blob(st, 13), (size_t)len);
+    r->blob_len = (size_t)len;
+    c->used += r->samples;
+    return 0;
 }
 
-static int sq_windows(memgauge__store_t *base, const char *session_id,
+static void clear_window_blob(void *row)
+{
+    free(((memgauge__window_row_t *)row)->blob);
+}
+
+static uint64_t clamp_ms(uint64_t v)
+{
+    return v > INT64_MAX ? INT64_MAX : v;
+}
+
+/* Samples in the session's stored series, every window (samples_total). */
+static int series_total(sqlite_store_t *s, memgauge__window_query_t *q)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s,
+                     "SELECT coalesce(sum(samples), 0) FROM windows "
+                     "WHERE session_id = ?1 AND series IS NOT NULL",
+                     &st);
+    if (rc)
+        return rc;
+    bind_text(st, 1, q->session_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        q->series_total = col_u64(st, 0);
+    else
+        rc = db_fail_on(s, s->rdb, "count samples");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_windows(memgauge__store_t *base, memgauge__window_query_t *q,
                       memgauge__window_row_t **rows, size_t *n)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     sqlite3_stmt *st;
-    pthread_mutex_lock(&s->lock);
+    window_ctx_t ctx = {.q = q};
+    q->over_budget = 0;
+    q->series_total = 0;
+    pthread_mutex_lock(&s->rlock);
+    /* windows_by_session (session_id, start_ms) bounds the scan by to_ms */
     int rc = prepare(s,
                      "SELECT start_ms, end_ms, samples, first_bytes, last_bytes, min_bytes, "
                      "max_bytes, mean_bytes, peak_bytes, kernel_peak_bytes, limit_bytes, "
                      "headroom_bytes, metric, series FROM windows WHERE session_id = ?1 "
-                     "ORDER BY start_ms, end_ms",
+                     "AND start_ms <= ?3 AND end_ms >= ?2 ORDER BY start_ms, end_ms",
                      &st);
     if (!rc) {
-        bind_text(st, 1, session_id);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, window_row, clear_window,
-                     (void **)rows, n);
+        bind_text(st, 1, q->session_id);
+        bind_u64(st, 2, clamp_ms(q->from_ms));
+        bind_u64(st, 3, clamp_ms(q->to_ms));
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, window_row, &ctx,
+                     clear_window_blob, (void **)rows, n);
+        if (!rc && (rc = series_total(s, q)))
+            memgauge__window_rows_free(*rows, *n);
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 
-static int event_row(sqlite3_stmt *st, void *p)
+static int sq_trail(memgauge__store_t *base, const char *session_id, memgauge__series_t *out,
+                    int *has)
 {
+    sqlite_store_t *s = (sqlite_store_t *)base;
+    sqlite3_stmt *st;
+    unsigned char *copy = NULL;
+    int len = 0;
+    *has = 0;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->rlock);
+    int rc = prepare(s, "SELECT trail FROM sessions WHERE session_id = ?1", &st);
+    if (!rc) {
+        bind_text(st, 1, session_id);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            len = sqlite3_column_bytes(st, 0);
+            if ((copy = malloc(len ? (size_t)len : 1)))
+                memcpy(copy, sqlite3_column_blob(st, 0), (size_t)len);
+            else
+                rc = MEMGAUGE__STORE_NO_MEMORY;
+        } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            rc = db_fail_on(s, s->rdb, "trail");
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->rlock);
+    if (!rc && copy) {
+        int d = memgauge__series_decode(copy, (size_t)len, MEMGAUGE__MAX_TRAIL_SAMPLES, out);
+        if (d)
+            rc = d == -2 ? MEMGAUGE__STORE_NO_MEMORY : MEMGAUGE__STORE_CORRUPT;
+        *has = !d;
+    }
+    free(copy);
+    return rc;
+}
+
+static int event_row(sqlite3_stmt *st, void *p, void *ctx)
+{
+    (void)ctx;
     memgauge__event_row_t *r = p;
     col_text(st, 0, r->kind, sizeof r->kind);
     r->t_ms = col_u64(st, 1);
@@ -466,7 +851,7 @@ static int sq_events(memgauge__store_t *base, const char *session_id, memgauge__
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     sqlite3_stmt *st;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->rlock);
     int rc = prepare(s,
                      "SELECT kind, t_ms, threshold_id, direction, urgent, level_bytes, "
                      "footprint_bytes, limit_bytes, pressure FROM events WHERE session_id = ?1 "
@@ -474,15 +859,16 @@ static int sq_events(memgauge__store_t *base, const char *session_id, memgauge__
                      &st);
     if (!rc) {
         bind_text(st, 1, session_id);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, event_row, NULL, (void **)rows,
-                     n);
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, event_row, NULL, NULL,
+                     (void **)rows, n);
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 
-static int termination_row(sqlite3_stmt *st, void *p)
+static int termination_row(sqlite3_stmt *st, void *p, void *ctx)
 {
+    (void)ctx;
     memgauge__termination_row_t *r = p;
     col_text(st, 0, r->session_id, sizeof r->session_id);
     col_text(st, 1, r->reported_by, sizeof r->reported_by);
@@ -506,7 +892,7 @@ static int sq_terminations(memgauge__store_t *base, const memgauge__session_filt
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     sqlite3_stmt *st;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->rlock);
     /* the judged session's own row when the collector has it, else the reporter's */
     int rc = prepare(
         s,
@@ -526,12 +912,12 @@ static int sq_terminations(memgauge__store_t *base, const memgauge__session_filt
         &st);
     if (!rc) {
         bind_filter(st, f, MEMGAUGE__STORE_PAGE_MAX);
-        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_PAGE_MAX, termination_row,
+        rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_PAGE_MAX, termination_row, NULL,
                      clear_termination, (void **)rows, n);
         if (rc == MEMGAUGE__STORE_CORRUPT)
             snprintf(s->base.error, sizeof s->base.error, "sqlite: a stored trail is corrupt");
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 
@@ -545,7 +931,7 @@ static int sq_counts(memgauge__store_t *base, memgauge__store_counts_t *out)
     uint64_t *dst[] = {&out->batches, &out->sessions, &out->windows,
                        &out->samples, &out->events,   &out->terminations};
     int rc = 0;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->rlock);
     for (int i = 0; i < 6 && !rc; i++) {
         sqlite3_stmt *st;
         if ((rc = prepare(s, sql[i], &st)))
@@ -553,17 +939,17 @@ static int sq_counts(memgauge__store_t *base, memgauge__store_counts_t *out)
         if (sqlite3_step(st) == SQLITE_ROW)
             *dst[i] = col_u64(st, 0);
         else
-            rc = db_fail(s, "count");
+            rc = db_fail_on(s, s->rdb, "count");
         sqlite3_finalize(st);
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 
-static int read_version(sqlite_store_t *s, int *version)
+static int read_version(sqlite_store_t *s, sqlite3 *db, int *version)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "SELECT coalesce(max(version), 0) FROM schema_migrations", &st);
+    int rc = prepare_on(s, db, "SELECT coalesce(max(version), 0) FROM schema_migrations", &st);
     if (rc)
         return rc;
     *version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -574,9 +960,9 @@ static int read_version(sqlite_store_t *s, int *version)
 static int sq_schema_version(memgauge__store_t *base, int *version)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
-    pthread_mutex_lock(&s->lock);
-    int rc = read_version(s, version);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->rlock);
+    int rc = read_version(s, s->rdb, version);
+    pthread_mutex_unlock(&s->rlock);
     return rc;
 }
 
@@ -587,12 +973,15 @@ static void sq_close(memgauge__store_t *base)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    if (s->rdb)
+        sqlite3_close(s->rdb);
     if (s->db) {
         /* fold the WAL back into the database so the file stands alone */
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(s->db);
     }
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->rlock);
     free(s);
 }
 
@@ -602,20 +991,22 @@ static const memgauge__store_ops_t sqlite_ops = {
     .apps = sq_apps,
     .sessions = sq_sessions,
     .windows = sq_windows,
+    .trail = sq_trail,
     .events = sq_events,
     .terminations = sq_terminations,
     .counts = sq_counts,
     .schema_version = sq_schema_version,
+    .write_check = sq_write_check,
     .close = sq_close,
 };
 
 static int record_migration(sqlite_store_t *s, const memgauge__migration_t *m)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s,
-                     "INSERT INTO schema_migrations VALUES (?1, ?2, "
-                     "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
-                     &st);
+    int rc = prepare_on(s, s->db,
+                        "INSERT INTO schema_migrations VALUES (?1, ?2, "
+                        "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+                        &st);
     if (rc)
         return rc;
     sqlite3_bind_int(st, 1, m->version);
@@ -630,7 +1021,7 @@ static int migrate(sqlite_store_t *s)
     int rc = exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
                      "what TEXT NOT NULL, applied_unix_ms INTEGER NOT NULL)");
     int current = 0;
-    if (rc || (rc = read_version(s, &current)))
+    if (rc || (rc = read_version(s, s->db, &current)))
         return rc;
     if (current > MEMGAUGE__SCHEMA_VERSION) {
         snprintf(s->base.error, sizeof s->base.error,
@@ -665,6 +1056,7 @@ memgauge__store_t *memgauge__store_sqlite_open(const char *path,
     }
     s->base.ops = &sqlite_ops;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->rlock, NULL);
     int rc = 0;
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -675,13 +1067,26 @@ memgauge__store_t *memgauge__store_sqlite_open(const char *path,
     }
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=5000;"
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=%d;"
              "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
-             opts && opts->sync_full ? "FULL" : "NORMAL");
+             opts && opts->sync_full ? "FULL" : "NORMAL", WRITE_WAIT_MS);
     if (!rc)
         rc = exec(s, pragmas);
     if (!rc)
         rc = migrate(s);
+    if (!rc && sqlite3_open_v2(path, &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+                   SQLITE_OK) {
+        snprintf(s->base.error, sizeof s->base.error, "sqlite: cannot open %s for reading: %s",
+                 path, s->rdb ? sqlite3_errmsg(s->rdb) : "out of memory");
+        rc = MEMGAUGE__STORE_ERROR;
+    }
+    if (!rc) {
+        char read_pragmas[128];
+        snprintf(read_pragmas, sizeof read_pragmas,
+                 "PRAGMA query_only=1; PRAGMA busy_timeout=%d; PRAGMA cache_size=-16384;",
+                 READ_WAIT_MS);
+        rc = exec_on(s, s->rdb, read_pragmas);
+    }
     for (int i = 0; !rc && i < S_COUNT; i++)
         if (sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK)

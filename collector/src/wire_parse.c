@@ -477,6 +477,24 @@ static int parse_event(const cJSON *e, const char *path, memgauge__event_t *out,
     return fail(err, p, "must be one of threshold, pressure, previous_session");
 }
 
+/* session.end and session.end_ms come together, in the final batch of a
+ * clean stop only; "clean_stop" is the one ending v1 knows. */
+static int parse_end(const cJSON *session, memgauge__batch_t *b, memgauge__wire_error_t *err)
+{
+    const cJSON *end = cJSON_GetObjectItemCaseSensitive(session, "end");
+    const cJSON *end_ms = cJSON_GetObjectItemCaseSensitive(session, "end_ms");
+    if (!end && !end_ms)
+        return 0;
+    if (!end)
+        return fail(err, "session.end", "is required with session.end_ms");
+    if (!cJSON_IsString(end) || strcmp(end->valuestring, "clean_stop") != 0)
+        return fail(err, "session.end", "must be clean_stop");
+    if (!end_ms)
+        return fail(err, "session.end_ms", "is required with session.end");
+    b->clean_stop = 1;
+    return get_count(session, "session", "end_ms", 1, &b->end_ms, err);
+}
+
 static int parse_root(const cJSON *root, memgauge__batch_t *b, memgauge__wire_error_t *err)
 {
     char p[PATH_MAX_LEN];
@@ -501,6 +519,7 @@ static int parse_root(const cJSON *root, memgauge__batch_t *b, memgauge__wire_er
         get_text(device, "device", "model", 1, b->device_model, MEMGAUGE__TEXT_MAX, err) ||
         get_text(device, "device", "os_name", 1, b->os_name, MEMGAUGE__TEXT_MAX, err) ||
         get_text(device, "device", "os_version", 1, b->os_version, MEMGAUGE__TEXT_MAX, err) ||
+        get_text(device, "device", "os_build", 0, b->os_build, MEMGAUGE__TEXT_MAX, err) ||
         get_object(root, "", "session", 1, &session, err) ||
         get_uuid(session, "session", "id", b->session_id, err) ||
         get_count(session, "session", "start_unix_ms", 1, &b->session_start_unix_ms, err))
@@ -512,6 +531,8 @@ static int parse_root(const cJSON *root, memgauge__batch_t *b, memgauge__wire_er
             return MEMGAUGE__WIRE_INVALID;
         b->interval_ms = (uint32_t)d;
     }
+    if (parse_end(session, b, err))
+        return MEMGAUGE__WIRE_INVALID;
     const cJSON *metric = cJSON_GetObjectItemCaseSensitive(root, "metric");
     if (!metric)
         return fail(err, "metric", "is required");
@@ -552,6 +573,9 @@ static int parse_root(const cJSON *root, memgauge__batch_t *b, memgauge__wire_er
         if (rc)
             return rc;
     }
+    for (i = 0; b->clean_stop && i < b->window_count; i++)
+        if (b->windows[i].end_ms > b->end_ms)
+            return fail(err, "session.end_ms", "must be at least the last window's end_ms");
     for (const cJSON *c = dropped ? dropped->child : NULL; c; c = c->next) {
         join(p, "dropped", c->string);
         if (b->dropped_count == MEMGAUGE__MAX_DROPPED)

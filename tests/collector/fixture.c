@@ -48,10 +48,16 @@ cJSON *fixture_batch(const fixture_batch_t *f)
     cJSON_AddStringToObject(dev, "model", f->device_model ? f->device_model : "iPhone15,2");
     cJSON_AddStringToObject(dev, "os_name", "iOS");
     cJSON_AddStringToObject(dev, "os_version", f->os_version ? f->os_version : "17.5.1");
+    if (f->os_build)
+        cJSON_AddStringToObject(dev, "os_build", f->os_build);
     cJSON *ses = cJSON_AddObjectToObject(root, "session");
     cJSON_AddStringToObject(ses, "id", f->session_id);
     cJSON_AddNumberToObject(ses, "start_unix_ms", 1718000000000.0);
     cJSON_AddNumberToObject(ses, "interval_ms", (double)interval);
+    if (f->clean_stop_ms) {
+        cJSON_AddStringToObject(ses, "end", "clean_stop");
+        cJSON_AddNumberToObject(ses, "end_ms", (double)f->clean_stop_ms);
+    }
     cJSON_AddStringToObject(root, "metric", "phys_footprint");
     cJSON *windows = cJSON_AddArrayToObject(root, "windows");
     int64_t *t = malloc(per * sizeof *t), *fp = malloc(per * sizeof *fp);
@@ -99,15 +105,18 @@ cJSON *fixture_batch(const fixture_batch_t *f)
         cJSON_AddNumberToObject(e, "t_ms", 0);
         cJSON_AddStringToObject(e, "session_id", f->prev_session);
         cJSON_AddStringToObject(e, "verdict", f->verdict);
-        cJSON_AddStringToObject(e, "grade", "high");
+        if (!f->grade || f->grade[0])
+            cJSON_AddStringToObject(e, "grade", f->grade ? f->grade : "high");
         cJSON_AddNumberToObject(e, "last_footprint", 2080374784.0);
         cJSON_AddNumberToObject(e, "limit", 2147483648.0);
         cJSON_AddStringToObject(e, "pressure", "critical");
-        cJSON *trail = cJSON_AddObjectToObject(e, "trail");
-        cJSON_AddNumberToObject(trail, "unit_bytes", PAGE);
-        int64_t tt[3] = {55000, 56000, 57000}, tf[3] = {124928, 125952, 126976};
-        add_series_column(trail, "t", tt, 3, 1);
-        add_series_column(trail, "footprint", tf, 3, 1);
+        if (!f->no_trail) {
+            cJSON *trail = cJSON_AddObjectToObject(e, "trail");
+            cJSON_AddNumberToObject(trail, "unit_bytes", PAGE);
+            int64_t tt[3] = {55000, 56000, 57000}, tf[3] = {124928, 125952, 126976};
+            add_series_column(trail, "t", tt, 3, 1);
+            add_series_column(trail, "footprint", tf, 3, 1);
+        }
         cJSON_AddItemToArray(events, e);
     }
     if (f->threshold) {

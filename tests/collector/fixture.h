@@ -25,6 +25,10 @@ typedef struct fixture_batch_s {
     uint64_t spike_pages;
     const char *verdict;      /* non-NULL: a previous_session event with this verdict */
     const char *prev_session; /* its session id */
+    int no_trail;             /* the verdict without its trail (t 55..57 s, about 2 GB) */
+    const char *grade;        /* the verdict's grade; default "high", "" for none */
+    const char *os_build;     /* device.os_build, NULL = left out */
+    uint64_t clean_stop_ms;   /* non-zero: session.end = clean_stop, end_ms this */
     int threshold;            /* non-zero: a threshold event */
     int pressure;             /* non-zero: a critical pressure event */
 } fixture_batch_t;

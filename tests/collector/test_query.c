@@ -66,7 +66,8 @@ static void populate(void)
                              .samples_per_window = 10,
                              .verdict = i >= 1 && i <= 3 ? (i == 3 ? "clean_exit" : "oom_suspected")
                                                          : NULL,
-                             .prev_session = fixture_uuid(prev, (uint64_t)i + 99)};
+                             .prev_session = fixture_uuid(prev, (uint64_t)i + 99),
+                             .no_trail = 1};
         post(&f);
     }
     fixture_batch_t other = {.batch_id = fixture_uuid(b, 50),

@@ -42,12 +42,12 @@ static int put(const fixture_batch_t *f)
     memgauge__wire_error_t err;
     cr_assert_eq(memgauge__wire_parse(json, strlen(json), &b, &err), 0, "%s: %s", err.field,
                  err.reason);
-    int duplicate = -1;
-    int rc = st->ops->put_batch(st, &b, 1718000020000ull, &duplicate);
+    memgauge__put_result_t res;
+    int rc = st->ops->put_batch(st, &b, 1718000020000ull, &res);
     cr_assert_eq(rc, 0, "put_batch: %s", memgauge__store_error(st));
     memgauge__batch_clear(&b);
     free(json);
-    return duplicate;
+    return res.duplicate;
 }
 
 static memgauge__store_counts_t counts(void)
@@ -88,7 +88,8 @@ Test(store, batch_is_stored_with_every_row)
                          .threshold = 1,
                          .pressure = 1,
                          .verdict = "oom_suspected",
-                         .prev_session = fixture_uuid(p, 99)};
+                         .prev_session = fixture_uuid(p, 99),
+                         .no_trail = 1};
     cr_expect_eq(put(&f), 0);
     memgauge__store_counts_t c = counts();
     cr_expect_eq(c.batches, 1);
@@ -174,8 +175,12 @@ Test(store, windows_return_every_sample_exactly)
     put(&f);
     memgauge__window_row_t *w = NULL;
     size_t n = 0;
-    cr_assert_eq(st->ops->windows(st, s, &w, &n), 0, "%s", memgauge__store_error(st));
+    memgauge__window_query_t q = {
+        .session_id = s, .to_ms = UINT64_MAX, .blob_budget = MEMGAUGE__MAX_SESSION_SAMPLES};
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
     cr_assert_eq(n, 2);
+    cr_expect_eq(q.series_total, 60);
+    cr_assert_eq(memgauge__window_row_decode(&w[1]), 0);
     cr_expect_eq(w[1].start_ms, 30000);
     cr_expect_eq(w[1].end_ms, 59000);
     cr_expect_str_eq(w[1].metric, "phys_footprint");
@@ -311,4 +316,113 @@ Test(store, reopening_keeps_data_and_reapplies_no_migration)
     cr_expect_eq(v, MEMGAUGE__SCHEMA_VERSION);
     cr_expect_eq(counts().samples, 10);
     cr_expect_eq(put(&f), 1, "the idempotency key survives a restart");
+}
+
+Test(store, only_the_windows_overlapping_a_range_are_read)
+{
+    char b[37], s[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1),
+                         .session_id = fixture_uuid(s, 7),
+                         .windows = 10,
+                         .samples_per_window = 10}; /* window k: 10 k .. 10 k + 9 s */
+    put(&f);
+    memgauge__window_query_t q = {
+        .session_id = s, .from_ms = 25000, .to_ms = 44000, .blob_budget = UINT64_MAX};
+    memgauge__window_row_t *w = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
+    cr_assert_eq(n, 3);
+    cr_expect_eq(w[0].start_ms, 20000);
+    cr_expect_eq(w[2].end_ms, 49000);
+    cr_expect_eq(q.series_total, 100, "the whole session's series, for samples_total");
+    cr_expect(!q.over_budget);
+    for (size_t i = 0; i < n; i++)
+        cr_expect_not_null(w[i].blob);
+    memgauge__window_rows_free(w, n);
+    /* a budget of 15 samples copies the first window's series only */
+    q.blob_budget = 15;
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
+    cr_assert_eq(n, 3);
+    cr_expect_not_null(w[0].blob);
+    cr_expect_null(w[1].blob);
+    cr_expect(w[1].has_series);
+    cr_expect(q.over_budget);
+    memgauge__window_rows_free(w, n);
+}
+
+/* One window of `n` samples at 1 ms from t0, built directly (a JSON body of
+ * a million samples would only slow the test). */
+static void big_batch(memgauge__batch_t *b, uint64_t batch, const char *session, size_t windows,
+                      size_t per, uint64_t t0)
+{
+    memset(b, 0, sizeof *b);
+    fixture_uuid(b->batch_id, batch);
+    snprintf(b->session_id, sizeof b->session_id, "%s", session);
+    snprintf(b->sdk_name, sizeof b->sdk_name, "memgauge");
+    snprintf(b->sdk_version, sizeof b->sdk_version, "0.1.0");
+    snprintf(b->app_id, sizeof b->app_id, "com.example.photos");
+    snprintf(b->app_version, sizeof b->app_version, "2.4.0");
+    snprintf(b->device_model, sizeof b->device_model, "x86_64");
+    snprintf(b->os_name, sizeof b->os_name, "Linux");
+    snprintf(b->os_version, sizeof b->os_version, "6.1");
+    b->session_start_unix_ms = 1718000000000ull;
+    b->metric = MEMGAUGE__METRIC_LINUX_PRIVATE_FOOTPRINT;
+    b->window_count = windows;
+    b->windows = calloc(windows, sizeof *b->windows);
+    cr_assert_not_null(b->windows);
+    for (size_t k = 0; k < windows; k++) {
+        memgauge__window_t *w = &b->windows[k];
+        cr_assert_eq(memgauge__series_alloc(&w->series, per, 0, 0), 0);
+        w->series.unit_bytes = 4096;
+        for (size_t i = 0; i < per; i++) {
+            w->series.t_ms[i] = t0 + k * per + i;
+            w->series.footprint[i] = 4096ull * (1000 + i % 100);
+        }
+        w->has_series = 1;
+        w->metric = b->metric;
+        w->samples = per;
+        w->start_ms = w->series.t_ms[0];
+        w->end_ms = w->series.t_ms[per - 1];
+        w->first = w->series.footprint[0];
+        w->last = w->series.footprint[per - 1];
+        w->min = 4096ull * 1000;
+        w->max = w->peak = 4096ull * 1099;
+        w->mean = w->min;
+        b->total_samples += per;
+    }
+}
+
+Test(store, a_session_keeps_at_most_its_cap_of_samples_as_series, .timeout = 120)
+{
+    char s[37];
+    fixture_uuid(s, 7);
+    memgauge__batch_t b;
+    memgauge__put_result_t res;
+    big_batch(&b, 1, s, 10, MEMGAUGE__MAX_SESSION_SAMPLES / 10, 0);
+    cr_assert_eq(st->ops->put_batch(st, &b, 1718000020000ull, &res), 0, "%s",
+                 memgauge__store_error(st));
+    cr_expect_eq(res.samples_trimmed, 0, "exactly the cap is kept");
+    memgauge__batch_clear(&b);
+    big_batch(&b, 2, s, 2, 10, MEMGAUGE__MAX_SESSION_SAMPLES);
+    cr_assert_eq(st->ops->put_batch(st, &b, 1718000020000ull, &res), 0, "%s",
+                 memgauge__store_error(st));
+    cr_expect_eq(res.samples_trimmed, 20, "beyond the cap: aggregates only, counted");
+    memgauge__batch_clear(&b);
+    memgauge__session_row_t r = one_session(s);
+    cr_expect_eq(r.samples, MEMGAUGE__MAX_SESSION_SAMPLES + 20);
+    cr_expect_eq(r.samples_trimmed, 20);
+    cr_expect_eq(r.windows, 12);
+    cr_expect_eq(r.last_ms, MEMGAUGE__MAX_SESSION_SAMPLES + 19, "the aggregates still count");
+    memgauge__window_query_t q = {.session_id = s,
+                                  .from_ms = MEMGAUGE__MAX_SESSION_SAMPLES,
+                                  .to_ms = UINT64_MAX,
+                                  .blob_budget = MEMGAUGE__MAX_SESSION_SAMPLES};
+    memgauge__window_row_t *w = NULL;
+    size_t n = 0;
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
+    cr_assert_eq(n, 2);
+    cr_expect(!w[0].has_series && !w[1].has_series);
+    cr_expect_eq(w[1].peak, 4096ull * 1099);
+    cr_expect_eq(q.series_total, MEMGAUGE__MAX_SESSION_SAMPLES);
+    memgauge__window_rows_free(w, n);
 }

@@ -319,16 +319,41 @@ Test(wire_parse, batch_sample_limit_is_enforced)
  * (scripts/collector-test.sh runs the same files through the JSON Schema):
  * valid_* and with_* are accepted; bad_* are refused by both; cross_* pass
  * the schema but break a cross-field rule only the collector can check. */
+Test(wire_parse, a_clean_stop_and_the_os_build_are_read)
+{
+    size_t len;
+    char *json = read_corpus("with_clean_stop_and_os_build.json", &len);
+    memgauge__batch_t b;
+    memgauge__wire_error_t err;
+    cr_assert_eq(memgauge__wire_parse(json, len, &b, &err), 0, "%s: %s", err.field, err.reason);
+    cr_expect(b.clean_stop);
+    cr_expect_eq(b.end_ms, 9000);
+    cr_expect_str_eq(b.os_build, "21F90");
+    cr_expect_str_eq(b.os_version, "17.5.1");
+    memgauge__batch_clear(&b);
+    free(json);
+}
+
 Test(wire_parse, corpus_files_are_judged_by_their_names)
 {
     const char *valid[] = {"valid_example.json", "minimal_no_windows.json",
-                           "with_resident_and_window_metric.json", "with_compact_windows.json"};
+                           "with_resident_and_window_metric.json", "with_compact_windows.json",
+                           "with_clean_stop_and_os_build.json"};
     const char *bad[] = {"bad_batch_id.json",        "bad_deep_nesting.json",
                          "bad_event_direction.json", "cross_negative_footprint.json",
-                         "bad_truncated.json",       "bad_window_without_series_or_first.json"};
-    const char *fields[] = {
-        "batch_id",        "body", "events[1].direction", "windows[0].series.footprint[3]", "body",
-        "windows[0].first"};
+                         "bad_truncated.json",       "bad_window_without_series_or_first.json",
+                         "bad_session_end.json",     "bad_end_ms_without_end.json",
+                         "bad_empty_os_build.json",  "cross_end_ms_before_last_window.json"};
+    const char *fields[] = {"batch_id",
+                            "body",
+                            "events[1].direction",
+                            "windows[0].series.footprint[3]",
+                            "body",
+                            "windows[0].first",
+                            "session.end",
+                            "session.end",
+                            "device.os_build",
+                            "session.end_ms"};
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
         size_t len;
         char *json = read_corpus(valid[i], &len);

@@ -337,6 +337,15 @@ test('a suspected OOM session shows its trail, evidence and confidence', async (
   // the trail the next launch sent ends where the kill found the session
   assert.equal(o.trail.footprint.at(-1), o.last_footprint_bytes);
   if (data.oom === 'kernel') assert.ok(o.last_footprint_bytes > 0.85 * o.limit_bytes, 'killed near the cgroup limit');
+  // the trail is folded into the killed session: its stored peak includes it,
+  // and no version's percentiles hold a 0 B session
+  const killed = await getJson(c, `/v1/sessions/${o.session_id}`);
+  assert.ok(killed.peak_bytes >= Math.max(...o.trail.footprint), `stored peak ${killed.peak_bytes}`);
+  assert.ok(killed.last_ms >= o.trail.t_ms.at(-1), 'its length reaches the trail\'s last sample');
+  for (const v of await versionsInOrder(data.app)) {
+    const s = await getJson(c, `/v1/stats?${q({ app: data.app, version: v })}`);
+    for (const p of ['p50', 'p90', 'p99']) assert.ok(s.overall.peak_bytes[p] > 0, `${v} ${p}: ${s.overall.peak_bytes[p]}`);
+  }
   await open(route('apps', data.app, 'oom'), 'article.oom');
   const card = `article.oom[data-session="${o.session_id}"]`;
   await page.waitForSelector(`${card} .trail .uplot`);

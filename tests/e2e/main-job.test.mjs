@@ -96,6 +96,13 @@ test('the main job reports every session, peaks equal to the app\'s own, the OOM
       // the trail ends near the 256 MiB limit the cgroup imposed
       const last = killed[0].trail.footprint.at(-1);
       assert.ok(last > 0.85 * killed[0].limit_bytes, `trail ends at ${last} of ${killed[0].limit_bytes}`);
+      // the trail is folded into the killed session: never stored as 0 B, and
+      // no percentile of its version is 0 B
+      const session = await api(base, token, `/v1/sessions/${killed[0].session_id}`);
+      assert.ok(session.peak_bytes >= Math.max(...killed[0].trail.footprint), JSON.stringify(session));
+      assert.ok(session.last_ms >= killed[0].trail.t_ms.at(-1), JSON.stringify(session));
+      const stats = await api(base, token, `/v1/stats?app=${encodeURIComponent(APP)}&version=1.3.0`);
+      for (const p of ['p50', 'p90', 'p99']) assert.ok(stats.overall.peak_bytes[p] > 0, JSON.stringify(stats.overall));
     }
 
     // Ctrl-C stops the collector and the job, cleanly
