@@ -12,13 +12,17 @@
  *   NSExtensionHost's notifications give the same states.
  * - macOS: NSApplication's active, resigned, hidden and unhidden.
  *   watchOS: not observed yet (the state stays unknown).
- * - A prewarmed launch (ActivePrewarm=1, iOS 15+) starts in BACKGROUND:
- *   the system may kill it before the user ever opens the app.
- * Memory warnings and thermal state changes are observed but have no C
- * entry point yet (docs/ios.md lists the proposed ones).
+ * - A prewarmed launch (ActivePrewarm=1, iOS 15+) is flagged
+ *   MEMGAUGE_LAUNCH_PREWARMED until it first becomes active: the system may
+ *   kill it before the user ever opens the app. An extension is flagged
+ *   MEMGAUGE_LAUNCH_EXTENSION: its end is never an app OOM.
+ * - Memory warnings -> memgauge_note_memory_warning; thermal state ->
+ *   memgauge_set_thermal_state (NSProcessInfoThermalState has the same
+ *   values as memgauge_thermal_t).
  */
 #import <Foundation/Foundation.h>
 #include <TargetConditionals.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -88,6 +92,16 @@ int memgauge_apple_stop(memgauge_t *handle, uint32_t timeout_ms)
     return rc;
 }
 
+static _Atomic uint32_t g_launch_flags;
+
+/* The user opened a prewarmed app: from now on it is an ordinary launch. */
+static void clear_prewarmed(void)
+{
+    uint32_t flags = atomic_fetch_and(&g_launch_flags, ~(uint32_t)MEMGAUGE_LAUNCH_PREWARMED);
+    if (flags & MEMGAUGE_LAUNCH_PREWARMED)
+        memgauge_set_launch_flags(flags & ~(uint32_t)MEMGAUGE_LAUNCH_PREWARMED);
+}
+
 __attribute__((unused)) static void observe(NSString *name, int state)
 {
     [[NSNotificationCenter defaultCenter] addObserverForName:name
@@ -96,27 +110,51 @@ __attribute__((unused)) static void observe(NSString *name, int state)
                                                   usingBlock:^(NSNotification *n) {
                                                     (void)n;
                                                     memgauge_set_app_state(state);
+                                                    if (state == MEMGAUGE_APP_ACTIVE)
+                                                        clear_prewarmed();
                                                   }];
 }
 
-static void observe_other(NSString *name)
+__attribute__((unused)) static void observe_memory_warnings(NSString *name)
 {
-    /* TODO(C API): memory warnings and thermal states have no entry point
-     * yet; observed so that wiring them is one line each. */
     [[NSNotificationCenter defaultCenter] addObserverForName:name
                                                       object:nil
                                                        queue:nil
                                                   usingBlock:^(NSNotification *n) {
                                                     (void)n;
+                                                    memgauge_note_memory_warning();
                                                   }];
+}
+
+static void thermal_now(void)
+{
+    memgauge_set_thermal_state((int)[[NSProcessInfo processInfo] thermalState]);
+}
+
+static void observe_thermal_state(void)
+{
+    thermal_now();
+    [[NSNotificationCenter defaultCenter]
+        addObserverForName:NSProcessInfoThermalStateDidChangeNotification
+                    object:nil
+                     queue:nil
+                usingBlock:^(NSNotification *n) {
+                  (void)n;
+                  thermal_now();
+                }];
 }
 
 __attribute__((constructor)) static void memgauge_apple_load(void)
 {
     @autoreleasepool {
         const char *prewarm = getenv("ActivePrewarm");
+        uint32_t flags = 0;
         if (prewarm != NULL && strcmp(prewarm, "1") == 0)
-            memgauge_set_app_state(MEMGAUGE_APP_BACKGROUND);
+            flags |= MEMGAUGE_LAUNCH_PREWARMED;
+        if (memgauge__apple_is_extension())
+            flags |= MEMGAUGE_LAUNCH_EXTENSION;
+        atomic_store(&g_launch_flags, flags);
+        memgauge_set_launch_flags(flags);
 
 #if TARGET_OS_IOS || TARGET_OS_TV || (defined(TARGET_OS_VISION) && TARGET_OS_VISION)
         if (memgauge__apple_is_extension()) {
@@ -131,7 +169,7 @@ __attribute__((constructor)) static void memgauge_apple_load(void)
             observe(@"UIApplicationWillResignActiveNotification", MEMGAUGE_APP_INACTIVE);
             observe(@"UIApplicationWillEnterForegroundNotification", MEMGAUGE_APP_INACTIVE);
             observe(@"UIApplicationDidEnterBackgroundNotification", MEMGAUGE_APP_BACKGROUND);
-            observe_other(@"UIApplicationDidReceiveMemoryWarningNotification");
+            observe_memory_warnings(@"UIApplicationDidReceiveMemoryWarningNotification");
         }
         /* will terminate: UIKit calls exit() next, and the record's exit
          * marker (atexit) already tells the next launch */
@@ -143,6 +181,6 @@ __attribute__((constructor)) static void memgauge_apple_load(void)
         observe(@"NSApplicationDidHideNotification", MEMGAUGE_APP_BACKGROUND);
         observe(@"NSApplicationDidUnhideNotification", MEMGAUGE_APP_INACTIVE);
 #endif
-        observe_other(NSProcessInfoThermalStateDidChangeNotification);
+        observe_thermal_state();
     }
 }

@@ -580,6 +580,7 @@ static void evidence_names(uint32_t evidence, char *out, size_t cap)
         {MEMGAUGE_EVIDENCE_RISING, "rising"},
         {MEMGAUGE_EVIDENCE_KERNEL_OOM_KILL, "kernel_oom_kill"},
         {MEMGAUGE_EVIDENCE_PLENTY_LEFT, "plenty_left"},
+        {MEMGAUGE_EVIDENCE_THERMAL_CRITICAL, "thermal_critical"},
     };
     size_t len = 0;
     out[0] = '\0';

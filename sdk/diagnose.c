@@ -22,6 +22,7 @@ const char *memgauge_end_name(int verdict)
         "hang_kill",
         "suspected_oom",
         "unexplained",
+        "extension_ended",
     };
     if (verdict < 0 || verdict >= (int)(sizeof names / sizeof names[0]))
         return "unknown";
@@ -184,7 +185,14 @@ static int eliminate(const memgauge__diagnosis_input_t *in, memgauge_previous_se
         return MEMGAUGE_END_DEBUGGER;
     if (memgauge__record_marker(v, MEMGAUGE__MARK_HANG, &payload) && payload > 0)
         return MEMGAUGE_END_HANG_KILL;
-    if (out->app_state == MEMGAUGE_APP_BACKGROUND)
+    /* the system ends extensions at will, and under a limit of their own */
+    if (out->launch_flags & MEMGAUGE_LAUNCH_EXTENSION)
+        return MEMGAUGE_END_EXTENSION_ENDED;
+    /* not in front of the user: inactive (a call, the app switcher, Control
+     * Centre) and a prewarmed launch that never became active are killed as
+     * background apps are (BRIEF §7: peers' false OOMs) */
+    if (out->app_state == MEMGAUGE_APP_BACKGROUND || out->app_state == MEMGAUGE_APP_INACTIVE ||
+        (out->launch_flags & MEMGAUGE_LAUNCH_PREWARMED))
         return MEMGAUGE_END_BACKGROUND_KILL;
     return -1;
 }
@@ -236,10 +244,18 @@ void memgauge__diagnose(const memgauge__diagnosis_input_t *in, memgauge_previous
     uint32_t state;
     if (memgauge__record_marker(in->prev, MEMGAUGE__MARK_APP_STATE, &state))
         out->app_state = (int32_t)state;
+    if (memgauge__record_marker(in->prev, MEMGAUGE__MARK_LAUNCH, &state))
+        out->launch_flags = state;
+    if (memgauge__record_marker(in->prev, MEMGAUGE__MARK_THERMAL, &state))
+        out->thermal_state = (int32_t)state;
+    if (memgauge__record_marker(in->prev, MEMGAUGE__MARK_MEMORY_WARNINGS, &state))
+        out->memory_warnings = state;
     if (in->trail_count > 0 && in->trail[in->trail_count - 1].wall_ns > out->last_wall_ns)
         out->last_wall_ns = in->trail[in->trail_count - 1].wall_ns;
 
     out->evidence = gather_evidence(in, out);
+    if (out->thermal_state >= MEMGAUGE_THERMAL_CRITICAL)
+        out->evidence |= MEMGAUGE_EVIDENCE_THERMAL_CRITICAL;
     int verdict = eliminate(in, out);
     if (verdict >= 0) {
         out->verdict = verdict;
@@ -253,4 +269,8 @@ void memgauge__diagnose(const memgauge__diagnosis_input_t *in, memgauge_previous
     }
     out->verdict = MEMGAUGE_END_SUSPECTED_OOM;
     out->confidence = grade(out->evidence, out);
+    /* iOS also ends apps for heat: at critical, memory is less certain */
+    if (out->evidence & MEMGAUGE_EVIDENCE_THERMAL_CRITICAL &&
+        out->confidence > MEMGAUGE_CONFIDENCE_LOW)
+        out->confidence--;
 }

@@ -28,6 +28,10 @@ static _Atomic(_Atomic(uint32_t) *) g_markers;
 static atomic_int g_in_flight;
 static atomic_int g_app_state;
 static atomic_int g_hang_depth;
+static atomic_int g_launch_flags;
+static atomic_int g_thermal;
+static atomic_int g_memory_warnings; /* saturates at 0xFFFF in the record */
+static _Atomic uint64_t g_memory_warnings_total;
 static atomic_int g_atexit_registered;
 
 static void mark(int which, uint32_t payload)
@@ -60,6 +64,41 @@ int memgauge_set_app_state(int state)
     return MEMGAUGE_OK;
 }
 
+int memgauge_set_thermal_state(int state)
+{
+    if (state < MEMGAUGE_THERMAL_NOMINAL || state > MEMGAUGE_THERMAL_CRITICAL)
+        return MEMGAUGE_E_THERMAL_STATE;
+    atomic_store(&g_thermal, state);
+    mark_current(MEMGAUGE__MARK_THERMAL, &g_thermal);
+    return MEMGAUGE_OK;
+}
+
+int memgauge_set_launch_flags(uint32_t flags)
+{
+    if (flags & ~(uint32_t)(MEMGAUGE_LAUNCH_PREWARMED | MEMGAUGE_LAUNCH_EXTENSION))
+        return MEMGAUGE_E_LAUNCH_FLAGS;
+    atomic_store(&g_launch_flags, (int)flags);
+    mark_current(MEMGAUGE__MARK_LAUNCH, &g_launch_flags);
+    return MEMGAUGE_OK;
+}
+
+void memgauge_note_memory_warning(void)
+{
+    atomic_fetch_add(&g_memory_warnings_total, 1);
+    int n = atomic_load(&g_memory_warnings);
+    while (n < 0xFFFF && !atomic_compare_exchange_weak(&g_memory_warnings, &n, n + 1))
+        ;
+    mark_current(MEMGAUGE__MARK_MEMORY_WARNINGS, &g_memory_warnings);
+}
+
+void memgauge__journal_platform_facts(uint64_t *memory_warnings, int32_t *thermal,
+                                      uint32_t *launch_flags)
+{
+    *memory_warnings = atomic_load(&g_memory_warnings_total);
+    *thermal = atomic_load(&g_thermal);
+    *launch_flags = (uint32_t)atomic_load(&g_launch_flags);
+}
+
 void memgauge_note_crash(int signal_number)
 {
     mark(MEMGAUGE__MARK_CRASH, (uint32_t)(signal_number < 0 ? 0 : signal_number));
@@ -90,6 +129,11 @@ static void publish(memgauge__record_t *rec)
     /* after publishing, so that a change racing with it is written again */
     mark_current(MEMGAUGE__MARK_APP_STATE, &g_app_state);
     mark_current(MEMGAUGE__MARK_HANG, &g_hang_depth);
+    mark_current(MEMGAUGE__MARK_LAUNCH, &g_launch_flags);
+    mark_current(MEMGAUGE__MARK_THERMAL, &g_thermal);
+    /* a new session counts its own warnings */
+    atomic_store(&g_memory_warnings, 0);
+    mark_current(MEMGAUGE__MARK_MEMORY_WARNINGS, &g_memory_warnings);
     if (atomic_exchange(&g_atexit_registered, 1) == 0)
         atexit(on_exit_mark);
 }

@@ -56,4 +56,9 @@ void memgauge__journal_forget_after_fork(void);
 /* Wall-clock nanoseconds (CLOCK_REALTIME). */
 uint64_t memgauge__wall_ns(void);
 
+/* The platform facts set through the public API (memory warnings since
+ * the process started, thermal state, launch flags), for stats. */
+void memgauge__journal_platform_facts(uint64_t *memory_warnings, int32_t *thermal,
+                                      uint32_t *launch_flags);
+
 #endif

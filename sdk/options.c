@@ -332,6 +332,11 @@ const char *memgauge_strerror(int code)
         return "the session record file in options.storage_dir could not be created or mapped";
     case MEMGAUGE_E_APP_STATE:
         return "the app state must be one of the memgauge_app_state_t values";
+    case MEMGAUGE_E_THERMAL_STATE:
+        return "the thermal state must be one of the memgauge_thermal_t values";
+    case MEMGAUGE_E_LAUNCH_FLAGS:
+        return "the launch flags may hold only MEMGAUGE_LAUNCH_PREWARMED and "
+               "MEMGAUGE_LAUNCH_EXTENSION";
     case MEMGAUGE_E_ENDPOINT:
         return "options.endpoint_url must be an http:// or https:// URL of at most 2048 printable "
                "bytes, and needs options.send when the library was built without libcurl";

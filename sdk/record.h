@@ -36,9 +36,12 @@
 enum {
     MEMGAUGE__MARK_CLEAN_STOP = 0,
     MEMGAUGE__MARK_EXIT = 1,
-    MEMGAUGE__MARK_CRASH = 2,     /* payload: signal number */
-    MEMGAUGE__MARK_HANG = 3,      /* payload: nesting depth */
-    MEMGAUGE__MARK_APP_STATE = 4, /* payload: memgauge_app_state_t */
+    MEMGAUGE__MARK_CRASH = 2,           /* payload: signal number */
+    MEMGAUGE__MARK_HANG = 3,            /* payload: nesting depth */
+    MEMGAUGE__MARK_APP_STATE = 4,       /* payload: memgauge_app_state_t */
+    MEMGAUGE__MARK_LAUNCH = 5,          /* payload: MEMGAUGE_LAUNCH_* flags */
+    MEMGAUGE__MARK_THERMAL = 6,         /* payload: memgauge_thermal_t */
+    MEMGAUGE__MARK_MEMORY_WARNINGS = 7, /* payload: count, saturating at 0xFFFF */
     MEMGAUGE__MARK_COUNT = 8
 };
 

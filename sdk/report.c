@@ -52,6 +52,8 @@ const char *memgauge__report_verdict_word(int verdict)
         return "oom_suspected";
     case MEMGAUGE_END_UNEXPLAINED:
         return "unexplained";
+    case MEMGAUGE_END_EXTENSION_ENDED:
+        return "extension_ended";
     default:
         return NULL; /* NONE, STILL_RUNNING */
     }

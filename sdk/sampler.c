@@ -472,6 +472,8 @@ int memgauge_get_stats(memgauge_t *h, memgauge_stats_t *out)
     s.record_active = h->journal.enabled;
     s.record_errno = h->journal.record_errno;
     s.log_suppressed = memgauge__log_suppressed(h->log);
+    s.resumes = h->resumes;
+    memgauge__journal_platform_facts(&s.memory_warnings, &s.thermal_state, &s.launch_flags);
     if (h->report != NULL && running)
         memgauge__report_stats(h->report, &s);
     release_handle(h);

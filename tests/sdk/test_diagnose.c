@@ -210,6 +210,60 @@ Test(diagnose, background_state_is_a_background_kill)
     cr_assert_eq(p.app_state, MEMGAUGE_APP_BACKGROUND);
 }
 
+Test(diagnose, a_kill_while_inactive_counts_like_a_background_kill)
+{
+    mark(MEMGAUGE__MARK_APP_STATE, MEMGAUGE_APP_INACTIVE);
+    flat_at(505 * MIB, 7 * MIB, MEMGAUGE_PRESSURE_CRITICAL);
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_BACKGROUND_KILL);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_NONE);
+}
+
+Test(diagnose, a_prewarmed_launch_that_never_became_active_is_a_background_kill)
+{
+    mark(MEMGAUGE__MARK_LAUNCH, MEMGAUGE_LAUNCH_PREWARMED);
+    flat_at(505 * MIB, 7 * MIB, MEMGAUGE_PRESSURE_NORMAL);
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_BACKGROUND_KILL);
+    cr_assert_eq(p.launch_flags, MEMGAUGE_LAUNCH_PREWARMED);
+}
+
+Test(diagnose, an_extension_at_its_limit_is_never_an_app_oom)
+{
+    mark(MEMGAUGE__MARK_APP_STATE, MEMGAUGE_APP_ACTIVE);
+    mark(MEMGAUGE__MARK_LAUNCH, MEMGAUGE_LAUNCH_EXTENSION);
+    flat_at(505 * MIB, 7 * MIB, MEMGAUGE_PRESSURE_CRITICAL);
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_EXTENSION_ENDED);
+    cr_assert_str_eq(memgauge_end_name(p.verdict), "extension_ended");
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_NONE);
+    cr_assert(p.evidence & MEMGAUGE_EVIDENCE_NEAR_LIMIT, "the evidence is still reported");
+}
+
+Test(diagnose, critical_thermal_state_lowers_the_confidence_one_grade)
+{
+    mark(MEMGAUGE__MARK_APP_STATE, MEMGAUGE_APP_ACTIVE);
+    mark(MEMGAUGE__MARK_THERMAL, MEMGAUGE_THERMAL_CRITICAL);
+    flat_at(505 * MIB, 7 * MIB, MEMGAUGE_PRESSURE_NORMAL);
+    memgauge_previous_session_t p = run();
+    cr_assert_eq(p.verdict, MEMGAUGE_END_SUSPECTED_OOM);
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_MEDIUM);
+    cr_assert(p.evidence & MEMGAUGE_EVIDENCE_THERMAL_CRITICAL);
+    cr_assert_eq(p.thermal_state, MEMGAUGE_THERMAL_CRITICAL);
+    /* serious is not enough */
+    setup();
+    mark(MEMGAUGE__MARK_THERMAL, MEMGAUGE_THERMAL_SERIOUS);
+    flat_at(505 * MIB, 7 * MIB, MEMGAUGE_PRESSURE_NORMAL);
+    p = run();
+    cr_assert_eq(p.confidence, MEMGAUGE_CONFIDENCE_HIGH);
+}
+
+Test(diagnose, memory_warnings_of_the_session_are_carried_over)
+{
+    mark(MEMGAUGE__MARK_MEMORY_WARNINGS, 3);
+    cr_assert_eq(run().memory_warnings, 3);
+}
+
 Test(diagnose, at_the_limit_in_the_foreground_is_oom_with_high_confidence)
 {
     mark(MEMGAUGE__MARK_APP_STATE, MEMGAUGE_APP_ACTIVE);

@@ -408,6 +408,37 @@ Test(journal, with_the_record_off_nothing_is_written)
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_E_ARGUMENT);
 }
 
+Test(journal, platform_facts_are_validated_kept_in_the_record_and_read_back)
+{
+    cr_assert_eq(memgauge_set_thermal_state(4), MEMGAUGE_E_THERMAL_STATE);
+    cr_assert_eq(memgauge_set_thermal_state(-1), MEMGAUGE_E_THERMAL_STATE);
+    cr_assert_eq(memgauge_set_launch_flags(1u << 5), MEMGAUGE_E_LAUNCH_FLAGS);
+    cr_assert_not_null(strstr(memgauge_strerror(MEMGAUGE_E_LAUNCH_FLAGS), "MEMGAUGE_LAUNCH_"));
+    memgauge_options_t o = options();
+    memgauge_t *h;
+    cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
+    cr_assert_eq(memgauge_set_thermal_state(MEMGAUGE_THERMAL_SERIOUS), MEMGAUGE_OK);
+    cr_assert_eq(memgauge_set_launch_flags(MEMGAUGE_LAUNCH_EXTENSION), MEMGAUGE_OK);
+    memgauge_stats_t before = stats_of(h);
+    memgauge_note_memory_warning();
+    memgauge_note_memory_warning();
+    memgauge_stats_t st = wait_samples(h, 2);
+    cr_assert_eq(st.memory_warnings, before.memory_warnings + 2);
+    cr_assert_eq(st.thermal_state, MEMGAUGE_THERMAL_SERIOUS);
+    cr_assert_eq(st.launch_flags, MEMGAUGE_LAUNCH_EXTENSION);
+    cr_assert_eq(memgauge_stop(h, 1000), MEMGAUGE_OK);
+    /* process-wide settings: back to defaults for the next start */
+    memgauge_set_thermal_state(MEMGAUGE_THERMAL_NOMINAL);
+    memgauge_set_launch_flags(0);
+    cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
+    memgauge_previous_session_t p = {.struct_size = sizeof p};
+    memgauge_previous_session(h, &p);
+    memgauge_stop(h, 1000);
+    cr_assert_eq(p.memory_warnings, 2);
+    cr_assert_eq(p.thermal_state, MEMGAUGE_THERMAL_SERIOUS);
+    cr_assert_eq(p.launch_flags, MEMGAUGE_LAUNCH_EXTENSION);
+}
+
 Test(journal, app_state_is_validated)
 {
     cr_assert_eq(memgauge_set_app_state(7), MEMGAUGE_E_APP_STATE);

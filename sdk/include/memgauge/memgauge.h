@@ -94,7 +94,9 @@ typedef enum memgauge_error_e {
     MEMGAUGE_E_GZIP = -41,            /* options.gzip not 0 or 1 */
     MEMGAUGE_E_CA_FILE = -42,         /* options.ca_file empty or too long */
     MEMGAUGE_E_PROXY = -43,           /* options.proxy empty or too long */
-    MEMGAUGE_E_TRANSPORT = -44        /* the spool directory or the transport thread failed */
+    MEMGAUGE_E_TRANSPORT = -44,       /* the spool directory or the transport thread failed */
+    MEMGAUGE_E_THERMAL_STATE = -45,   /* memgauge_set_thermal_state: not a memgauge_thermal_t */
+    MEMGAUGE_E_LAUNCH_FLAGS = -46     /* memgauge_set_launch_flags: an unknown bit */
 } memgauge_error_t;
 
 /* Static text naming what went wrong; for option errors it names the field,
@@ -515,6 +517,10 @@ typedef struct memgauge_stats_s {
     uint64_t config_errors;      /* answers 401, 403, 404, 405 (batches kept) */
     uint64_t spool_write_errors; /* spool writes the disk refused (ENOSPC, EIO...) */
     uint64_t log_suppressed;     /* on_log messages held back by the rate limit */
+    uint64_t memory_warnings;    /* memgauge_note_memory_warning calls (process-wide) */
+    uint64_t resumes; /* waits that ended a whole interval late (a suspended app): new tick grid */
+    int32_t thermal_state; /* memgauge_thermal_t last set */
+    uint32_t launch_flags; /* MEMGAUGE_LAUNCH_* last set */
 } memgauge_stats_t;
 
 /* Copies a consistent snapshot of the session's aggregates into *out (up to
@@ -554,6 +560,39 @@ MEMGAUGE_API void memgauge_note_crash(int signal_number);
 MEMGAUGE_API void memgauge_hang_begin(void);
 MEMGAUGE_API void memgauge_hang_end(void);
 
+/* ---- what the app's platform says (since 0.4.0) ---- */
+/* The Apple glue (apple/) calls these from the system's notifications; an
+ * app on another platform may call them from its own. Each is process-wide,
+ * kept in the running session's record like the app state, remembered for
+ * the next start without one. Any thread; lock-free. */
+
+/* A memory warning the app received (UIKit's didReceiveMemoryWarning, an
+ * Android onTrimMemory): counted in stats and in the record. */
+MEMGAUGE_API void memgauge_note_memory_warning(void);
+
+typedef enum memgauge_thermal_e {
+    MEMGAUGE_THERMAL_NOMINAL = 0, /* NSProcessInfoThermalStateNominal, and unknown */
+    MEMGAUGE_THERMAL_FAIR = 1,
+    MEMGAUGE_THERMAL_SERIOUS = 2,
+    MEMGAUGE_THERMAL_CRITICAL = 3 /* the system may end apps to cool down */
+} memgauge_thermal_t;
+
+/* The device's thermal state (NSProcessInfo.thermalState's values). A
+ * session that ends at CRITICAL may have been ended for heat: an OOM
+ * verdict then drops one confidence grade. MEMGAUGE_E_THERMAL_STATE for
+ * an unknown value. */
+MEMGAUGE_API int memgauge_set_thermal_state(int state);
+
+/* Facts about this launch that change how its end is judged. */
+#define MEMGAUGE_LAUNCH_PREWARMED                                                                  \
+    (1u << 0) /* iOS prewarmed the process (ActivePrewarm=1) and                                   \
+                 it has not become active yet: clear the bit then */
+#define MEMGAUGE_LAUNCH_EXTENSION                                                                  \
+    (1u << 1) /* an app extension (widget, share, keyboard...):                                    \
+                 its end is never an app OOM */
+/* Replaces the launch flags. MEMGAUGE_E_LAUNCH_FLAGS for an unknown bit. */
+MEMGAUGE_API int memgauge_set_launch_flags(uint32_t flags);
+
 /* ------------------------------------------------------------------------ */
 /* How the previous session ended                                           */
 /* ------------------------------------------------------------------------ */
@@ -572,7 +611,9 @@ typedef enum memgauge_end_e {
     MEMGAUGE_END_BACKGROUND_KILL = 10, /* killed while in the background */
     MEMGAUGE_END_HANG_KILL = 11,       /* killed while hung */
     MEMGAUGE_END_SUSPECTED_OOM = 12,   /* killed in the foreground, for memory (see confidence) */
-    MEMGAUGE_END_UNEXPLAINED = 13      /* killed in the foreground, nothing points at memory */
+    MEMGAUGE_END_UNEXPLAINED = 13,     /* killed in the foreground, nothing points at memory */
+    MEMGAUGE_END_EXTENSION_ENDED = 14  /* an app extension ended without a word: the system
+                                          ends extensions at will (since 0.4.0) */
 } memgauge_end_t;
 
 typedef enum memgauge_confidence_e {
@@ -594,6 +635,9 @@ typedef enum memgauge_confidence_e {
 #define MEMGAUGE_EVIDENCE_RISING (1u << 4)          /* the trail climbs toward the limit */
 #define MEMGAUGE_EVIDENCE_KERNEL_OOM_KILL (1u << 5) /* the cgroup's oom_kill count rose */
 #define MEMGAUGE_EVIDENCE_PLENTY_LEFT (1u << 6)     /* headroom > 50 %, no pressure, flat */
+/* against memory: the device was at critical thermal state at the end (the
+ * system may have ended the app for heat); an OOM verdict drops one grade */
+#define MEMGAUGE_EVIDENCE_THERMAL_CRITICAL (1u << 7)
 
 /* One sample of the trail the previous session left. */
 typedef struct memgauge_trail_point_s {
@@ -640,6 +684,10 @@ typedef struct memgauge_previous_session_s {
     /* since 0.4.0: the OS build the previous session ran on (Linux: uname
      * -v; Darwin: kern.osversion, e.g. "21F90"), "" if unknown */
     char os_build[128];
+    uint32_t memory_warnings; /* memory warnings the previous session received */
+    int32_t thermal_state;    /* memgauge_thermal_t at its end */
+    uint32_t launch_flags;    /* MEMGAUGE_LAUNCH_* at its end */
+    uint32_t reserved0;
 } memgauge_previous_session_t;
 
 /* How the previous session of this app (same storage directory) ended, as

@@ -92,8 +92,10 @@ typedef enum { NSURLRequestReloadIgnoringLocalCacheData = 1 } NSURLRequestCacheP
                                                         NSError *error))completionHandler;
 @end
 
+typedef NSInteger NSProcessInfoThermalState; /* Nominal 0, Fair 1, Serious 2, Critical 3 */
 @interface NSProcessInfo : NSObject
 + (NSProcessInfo *)processInfo;
+@property(readonly) NSProcessInfoThermalState thermalState;
 - (void)performExpiringActivityWithReason:(NSString *)reason
                                usingBlock:(void (^)(BOOL expired))block;
 @end
