@@ -13,7 +13,7 @@
 #include "harness.h"
 
 static collector_t srv;
-static const char *const AUTH[] = {"Authorization: Bearer " TEST_KEY, NULL};
+static const char *const AUTH[] = {"Authorization: Bearer " TEST_READ_TOKEN, NULL};
 
 static void fini(void)
 {

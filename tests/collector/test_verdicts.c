@@ -10,7 +10,7 @@
 #include "harness.h"
 
 static collector_t srv;
-static const char *const AUTH[] = {"Authorization: Bearer " TEST_KEY, NULL};
+static const char *const AUTH[] = {"Authorization: Bearer " TEST_READ_TOKEN, NULL};
 
 #define PAGE 16384.0
 #define TRAIL_MAX (126976.0 * PAGE) /* the fixture's trail: t 55, 56, 57 s */
