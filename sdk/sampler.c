@@ -375,6 +375,7 @@ int memgauge_stop(memgauge_t *h, uint32_t timeout_ms)
         g_forked = NULL;
         pthread_mutex_unlock(&g_lock);
         memgauge__journal_close(&h->journal, 0); /* the parent's record: unmap only */
+        memgauge__log_release(h->log);
         free(h);
         return MEMGAUGE_OK;
     }

@@ -39,7 +39,7 @@
 // The tests use only fill()'s answer and read every expected value from the
 // query API.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -84,25 +84,62 @@ function finalLine(log) {
   return Object.fromEntries(line.slice(6).trim().split(/\s+/).map((kv) => kv.split('=')));
 }
 
-// A memory cgroup (v1) with `limit` bytes, or null when none can be made
-// (or MEMGAUGE_DASHBOARD_NO_CGROUP=1 asks to try the fallback).
+// A memory cgroup with `limit` bytes, or null when none can be made (or
+// MEMGAUGE_DASHBOARD_NO_CGROUP=1 / MEMGAUGE_TEST_NO_CGROUP=1 ask to try the
+// fallback): the v1 memory hierarchy (unless MEMGAUGE_TEST_HIDE_CGROUP_V1=1),
+// else cgroup v2, as tests/support/kernel.c makes them. `cgroupWhy` says why not.
+let cgroupWhy = '';
 function makeCgroup(name, limit) {
-  if (process.env.MEMGAUGE_DASHBOARD_NO_CGROUP === '1') return null;
-  const dir = join(CGROUP_ROOT, `memgauge-dash-${process.pid}-${name}`);
-  try {
-    mkdirSync(dir);
-  } catch {
+  if (process.env.MEMGAUGE_DASHBOARD_NO_CGROUP === '1' || process.env.MEMGAUGE_TEST_NO_CGROUP) {
+    cgroupWhy = 'cgroups hidden by the environment';
     return null;
   }
+  const leafName = `memgauge-dash-${process.pid}-${name}`;
+  if (!process.env.MEMGAUGE_TEST_HIDE_CGROUP_V1) {
+    const dir = join(CGROUP_ROOT, leafName);
+    try {
+      mkdirSync(dir);
+      try {
+        writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit));
+        // without swap limited too, a machine with swap would page instead of killing
+        if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) {
+          try { writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(limit)); } catch { /* no swap accounting */ }
+        }
+        return dir;
+      } catch {
+        try { rmdirSync(dir); } catch { /* left for the operator */ }
+      }
+    } catch { /* no writable v1 hierarchy: try v2 */ }
+  }
+  return makeCgroupV2(leafName, limit);
+}
+
+// cgroup v2: this process moves into a leaf of its own cgroup first, since a
+// cgroup with processes cannot enable the memory controller for its children.
+function makeCgroupV2(leafName, limit) {
+  const root = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  let controllers = '';
+  try { controllers = readFileSync(join(root, 'cgroup.controllers'), 'utf8'); } catch { /* none */ }
+  if (!/\bmemory\b/.test(controllers)) {
+    cgroupWhy = `no v1 memory hierarchy${process.env.MEMGAUGE_TEST_HIDE_CGROUP_V1 ? ' (hidden)' : ''} and no memory controller in v2 (${root})`;
+    return null;
+  }
+  const self = (readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::')) || '0::/').slice(3);
+  const parent = join(root, self);
   try {
-    writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit));
-    // without swap limited too, a machine with swap would page instead of killing
-    if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) {
-      try { writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(limit)); } catch { /* no swap accounting */ }
+    if (!/\bmemory\b/.test(readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8'))) {
+      const leaf = join(parent, `memgauge-leaf-${process.pid}`);
+      if (!existsSync(leaf)) mkdirSync(leaf);
+      writeFileSync(join(leaf, 'cgroup.procs'), String(process.pid));
+      writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory');
     }
+    const dir = join(parent, leafName);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'memory.max'), String(limit));
+    try { writeFileSync(join(dir, 'memory.swap.max'), '0'); } catch { /* no swap accounting */ }
     return dir;
-  } catch {
-    try { rmdirSync(dir); } catch { /* left for the operator */ }
+  } catch (e) {
+    cgroupWhy = `cgroup v2 below ${parent}: ${e.message}`;
     return null;
   }
 }
@@ -371,7 +408,7 @@ export async function fill(collector) {
   const xss = await postXss(collector, like);
   const darwinSession = await postDarwinPeaks(collector, real);
   if (!oomRuns) {
-    notes.push(`WARNING: no memory cgroup could be created under ${CGROUP_ROOT} (needs root and cgroup v1): ` +
+    notes.push(`WARNING: no memory cgroup could be created (${cgroupWhy || 'needs root'}): ` +
       'the suspected-OOM session is a posted FIXTURE, not a kill by the kernel');
     await postOomFixture(collector, like);
   }
