@@ -1,27 +1,35 @@
-/* Wire format v1 (docs/wire-format.md): the batch as cJSON, gzip with zlib. */
+/* Wire format v1 (docs/wire-format.md): the batch written front to back with
+ * the SDK's own JSON writer (json_out.h), gzip with zlib. The SDK links no
+ * JSON library, so none can clash with an app's own copy (issue 14). */
 #define _GNU_SOURCE
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <zlib.h>
 
+#include "json_out.h"
 #include "transport.h"
 
 /* JSON integers are exact only up to 2^53; the format refuses larger. */
 #define MAX_EXACT (UINT64_C(1) << 53)
 
-static double count(uint64_t v)
+/* No bound of the encoder's own: the worker bounds what goes into a batch
+ * (windows, samples, events) and halves a batch whose length passes
+ * max_batch_bytes, so it needs that length, however long. */
+#define ENCODE_MAX_BYTES (SIZE_MAX / 2)
+#define ENCODE_FIRST_BYTES 4096 /* a default batch (6 windows of 10 samples) is about 2 KB */
+
+static uint64_t count(uint64_t v)
 {
-    return (double)(v > MAX_EXACT ? MAX_EXACT : v);
+    return v > MAX_EXACT ? MAX_EXACT : v;
 }
 
-static double delta(uint64_t a, uint64_t b) /* b - a */
+static int64_t delta(uint64_t a, uint64_t b) /* b - a */
 {
     if (b >= a)
-        return count(b - a);
-    return -count(a - b);
+        return (int64_t)count(b - a);
+    return -(int64_t)count(a - b);
 }
 
 uint64_t memgauge__tr_unix_ms(void)
@@ -75,59 +83,59 @@ static uint64_t unit_of(const memgauge__tr_sample_t *s, size_t n, int with_resid
     return unit > 65536 ? 65536 : unit;
 }
 
-static int add_number(cJSON *o, const char *name, double v)
+static void put_count(memgauge__json_t *w, const char *name, uint64_t v)
 {
-    return cJSON_AddNumberToObject(o, name, v) != NULL;
+    memgauge__json_key(w, name);
+    memgauge__json_uint(w, count(v));
+}
+
+static void put_string(memgauge__json_t *w, const char *name, const char *s)
+{
+    memgauge__json_key(w, name);
+    memgauge__json_string(w, s);
 }
 
 /* One column: first absolute, then differences (or absolute values when
  * `plain`). */
-static int add_column(cJSON *series, const char *name, const memgauge__tr_sample_t *s, size_t n,
-                      size_t field, uint64_t unit, int plain, int clamp_negative)
+static void put_column(memgauge__json_t *w, const char *name, const memgauge__tr_sample_t *s,
+                       size_t n, size_t field, uint64_t unit, int plain, int clamp_negative)
 {
-    cJSON *a = cJSON_AddArrayToObject(series, name);
-    if (a == NULL)
-        return 0;
+    memgauge__json_key(w, name);
+    memgauge__json_array_begin(w);
     uint64_t prev = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t v = *(const uint64_t *)((const char *)&s[i] + field) / unit;
         if (clamp_negative && i > 0 && v < prev)
             v = prev; /* times never go back: a wall-clock step in a trail */
-        double x = (i == 0 || plain) ? count(v) : delta(prev, v);
+        if (i == 0 || plain)
+            memgauge__json_uint(w, count(v));
+        else
+            memgauge__json_int(w, delta(prev, v));
         prev = v;
-        cJSON *item = cJSON_CreateNumber(x);
-        if (item == NULL || !cJSON_AddItemToArray(a, item)) {
-            cJSON_Delete(item);
-            return 0;
-        }
     }
-    return 1;
+    memgauge__json_array_end(w);
 }
 
-static cJSON *series_json(const memgauge__tr_sample_t *s, size_t n, int with_resident,
-                          int with_peak)
+static void put_series(memgauge__json_t *w, const char *name, const memgauge__tr_sample_t *s,
+                       size_t n, int with_resident, int with_peak)
 {
-    cJSON *o = cJSON_CreateObject();
     uint64_t unit = unit_of(s, n, with_resident);
-    int ok =
-        o != NULL && add_number(o, "unit_bytes", (double)unit) &&
-        add_column(o, "t", s, n, offsetof(memgauge__tr_sample_t, t_ms), 1, 0, 1) &&
-        add_column(o, "footprint", s, n, offsetof(memgauge__tr_sample_t, footprint), unit, 0, 0);
-    if (ok && with_resident)
-        ok = add_column(o, "resident", s, n, offsetof(memgauge__tr_sample_t, resident), unit, 0, 0);
-    if (ok && with_peak) {
+    memgauge__json_key(w, name);
+    memgauge__json_object_begin(w);
+    put_count(w, "unit_bytes", unit);
+    put_column(w, "t", s, n, offsetof(memgauge__tr_sample_t, t_ms), 1, 0, 1);
+    put_column(w, "footprint", s, n, offsetof(memgauge__tr_sample_t, footprint), unit, 0, 0);
+    if (with_resident)
+        put_column(w, "resident", s, n, offsetof(memgauge__tr_sample_t, resident), unit, 0, 0);
+    if (with_peak) {
         int any = 0;
         for (size_t i = 0; i < n && !any; i++)
             any = s[i].peak_excess != 0;
         if (any) /* almost always all zero: leave the column out */
-            ok = add_column(o, "peak_excess", s, n, offsetof(memgauge__tr_sample_t, peak_excess),
-                            unit, 1, 0);
+            put_column(w, "peak_excess", s, n, offsetof(memgauge__tr_sample_t, peak_excess), unit,
+                       1, 0);
     }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
+    memgauge__json_object_end(w);
 }
 
 /* What a collector derives from a window's series when an aggregate is left
@@ -153,7 +161,7 @@ static int derive(const memgauge__tr_sample_t *s, size_t n, derived_t *d)
         if (f > MAX_EXACT || p < f || p > MAX_EXACT || s[i].resident > MAX_EXACT ||
             s[i].t_ms > MAX_EXACT)
             return 0;
-        t = s[i].t_ms > t ? s[i].t_ms : t; /* add_column keeps times from going back */
+        t = s[i].t_ms > t ? s[i].t_ms : t; /* put_column keeps times from going back */
         d->min = f < d->min ? f : d->min;
         d->max = f > d->max ? f : d->max;
         d->peak = p > d->peak ? p : d->peak;
@@ -171,126 +179,111 @@ static int derive(const memgauge__tr_sample_t *s, size_t n, derived_t *d)
 
 /* An aggregate: left out when the collector derives the same value from the
  * series, or (`zero_default`) when it is 0, which the format's default says. */
-static int add_aggregate(cJSON *o, const char *name, uint64_t v, const uint64_t *derived,
-                         int zero_default)
+static void put_aggregate(memgauge__json_t *w, const char *name, uint64_t v,
+                          const uint64_t *derived, int zero_default)
 {
     if ((derived != NULL && *derived == v) || (zero_default && v == 0))
-        return 1;
-    return add_number(o, name, count(v));
+        return;
+    put_count(w, name, v);
 }
 
-static cJSON *window_json(const memgauge__tr_window_t *w)
+static void put_window(memgauge__json_t *w, const memgauge__tr_window_t *win)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return NULL;
-    uint64_t max = w->max, peak = w->peak < w->max ? w->max : w->peak;
-    uint64_t end = w->end_ms < w->start_ms ? w->start_ms : w->end_ms;
-    int with_series = w->series != NULL && w->series_count == w->samples && w->samples > 0;
+    uint64_t max = win->max, peak = win->peak < win->max ? win->max : win->peak;
+    uint64_t end = win->end_ms < win->start_ms ? win->start_ms : win->end_ms;
+    int with_series = win->series != NULL && win->series_count == win->samples && win->samples > 0;
     derived_t d;
-    int have = with_series && derive(w->series, w->series_count, &d);
+    int have = with_series && derive(win->series, win->series_count, &d);
 #define DERIVED(field) (have ? &d.field : NULL)
-    int ok = add_aggregate(o, "start_ms", w->start_ms, DERIVED(start_ms), 0) &&
-             add_aggregate(o, "end_ms", end, DERIVED(end_ms), 0) &&
-             add_aggregate(o, "samples", w->samples, DERIVED(samples), 0) &&
-             add_aggregate(o, "first", w->first, DERIVED(first), 0) &&
-             add_aggregate(o, "last", w->last, DERIVED(last), 0) &&
-             add_aggregate(o, "min", w->min, DERIVED(min), 0) &&
-             add_aggregate(o, "max", max, DERIVED(max), 0) &&
-             add_aggregate(o, "mean", w->mean, DERIVED(mean), 0) &&
-             add_aggregate(o, "peak", peak, DERIVED(peak), 0) &&
-             add_aggregate(o, "kernel_peak", w->kernel_peak, NULL, 1) &&
-             add_aggregate(o, "limit", w->limit, NULL, 1) &&
-             add_aggregate(o, "headroom", w->headroom, NULL, 1);
+    memgauge__json_object_begin(w);
+    put_aggregate(w, "start_ms", win->start_ms, DERIVED(start_ms), 0);
+    put_aggregate(w, "end_ms", end, DERIVED(end_ms), 0);
+    put_aggregate(w, "samples", win->samples, DERIVED(samples), 0);
+    put_aggregate(w, "first", win->first, DERIVED(first), 0);
+    put_aggregate(w, "last", win->last, DERIVED(last), 0);
+    put_aggregate(w, "min", win->min, DERIVED(min), 0);
+    put_aggregate(w, "max", max, DERIVED(max), 0);
+    put_aggregate(w, "mean", win->mean, DERIVED(mean), 0);
+    put_aggregate(w, "peak", peak, DERIVED(peak), 0);
+    put_aggregate(w, "kernel_peak", win->kernel_peak, NULL, 1);
+    put_aggregate(w, "limit", win->limit, NULL, 1);
+    put_aggregate(w, "headroom", win->headroom, NULL, 1);
 #undef DERIVED
-    if (ok && w->metric != NULL)
-        ok = cJSON_AddStringToObject(o, "metric", w->metric) != NULL;
-    if (ok && with_series) {
-        cJSON *s = series_json(w->series, w->series_count, 1, 1);
-        ok = s != NULL && cJSON_AddItemToObject(o, "series", s);
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
+    if (win->metric != NULL)
+        put_string(w, "metric", win->metric);
+    if (with_series)
+        put_series(w, "series", win->series, win->series_count, 1, 1);
+    memgauge__json_object_end(w);
 }
 
-static cJSON *event_json(const memgauge__tr_event_t *e)
+static void put_event(memgauge__json_t *w, const memgauge__tr_event_t *e)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return NULL;
-    int ok;
+    memgauge__json_object_begin(w);
     if (e->type == MEMGAUGE__TR_EVENT_THRESHOLD) {
-        ok = cJSON_AddStringToObject(o, "type", "threshold") &&
-             add_number(o, "t_ms", count(e->t_ms)) && add_number(o, "id", (double)e->id) &&
-             cJSON_AddStringToObject(o, "direction", e->up ? "up" : "down") &&
-             cJSON_AddBoolToObject(o, "urgent", e->urgent != 0) &&
-             add_number(o, "level", count(e->level)) &&
-             add_number(o, "footprint", count(e->footprint)) &&
-             add_number(o, "limit", count(e->limit));
+        put_string(w, "type", "threshold");
+        put_count(w, "t_ms", e->t_ms);
+        memgauge__json_key(w, "id");
+        memgauge__json_int(w, e->id);
+        put_string(w, "direction", e->up ? "up" : "down");
+        memgauge__json_key(w, "urgent");
+        memgauge__json_bool(w, e->urgent != 0);
+        put_count(w, "level", e->level);
+        put_count(w, "footprint", e->footprint);
+        put_count(w, "limit", e->limit);
     } else {
-        ok = cJSON_AddStringToObject(o, "type", "pressure") &&
-             add_number(o, "t_ms", count(e->t_ms)) &&
-             cJSON_AddStringToObject(o, "level", e->level_name ? e->level_name : "normal");
+        put_string(w, "type", "pressure");
+        put_count(w, "t_ms", e->t_ms);
+        put_string(w, "level", e->level_name ? e->level_name : "normal");
     }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
+    memgauge__json_object_end(w);
 }
 
-static cJSON *previous_json(const memgauge__tr_previous_t *p)
+static void put_previous(memgauge__json_t *w, const memgauge__tr_previous_t *p)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return NULL;
-    int ok = cJSON_AddStringToObject(o, "type", "previous_session") && add_number(o, "t_ms", 0) &&
-             cJSON_AddStringToObject(o, "session_id", p->session_id) &&
-             cJSON_AddStringToObject(o, "verdict", p->verdict) &&
-             add_number(o, "last_footprint", count(p->last_footprint)) &&
-             add_number(o, "limit", count(p->limit));
-    if (ok && p->grade != NULL)
-        ok = cJSON_AddStringToObject(o, "grade", p->grade) != NULL;
-    if (ok && p->start_unix_ms != 0)
-        ok = add_number(o, "start_unix_ms", count(p->start_unix_ms));
-    if (ok && p->has_ended)
-        ok = add_number(o, "ended_ms", count(p->ended_ms));
-    if (ok && p->pressure != NULL)
-        ok = cJSON_AddStringToObject(o, "pressure", p->pressure) != NULL;
-    if (ok && p->trail != NULL && p->trail_count > 0) {
+    memgauge__json_object_begin(w);
+    put_string(w, "type", "previous_session");
+    put_count(w, "t_ms", 0);
+    put_string(w, "session_id", p->session_id);
+    put_string(w, "verdict", p->verdict);
+    put_count(w, "last_footprint", p->last_footprint);
+    put_count(w, "limit", p->limit);
+    if (p->grade != NULL)
+        put_string(w, "grade", p->grade);
+    if (p->start_unix_ms != 0)
+        put_count(w, "start_unix_ms", p->start_unix_ms);
+    if (p->has_ended)
+        put_count(w, "ended_ms", p->ended_ms);
+    if (p->pressure != NULL)
+        put_string(w, "pressure", p->pressure);
+    if (p->trail != NULL && p->trail_count > 0) {
         size_t n = p->trail_count > 10000 ? 10000 : p->trail_count; /* the format's cap */
-        cJSON *s = series_json(p->trail + (p->trail_count - n), n, 0, 0);
-        ok = s != NULL && cJSON_AddItemToObject(o, "trail", s);
+        put_series(w, "trail", p->trail + (p->trail_count - n), n, 0, 0);
     }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
+    memgauge__json_object_end(w);
 }
 
 /* Counters of what was dropped; a zero counter is left out (the collector
  * sums them per session, so absent and 0 mean the same), and the object
  * with it when every counter is 0. */
-static int add_dropped(cJSON *root, const memgauge__tr_dropped_t *d)
+static void put_dropped(memgauge__json_t *w, const memgauge__tr_dropped_t *d)
 {
     const char *names[] = {"samples", "events",        "windows",
                            "batches", "spool_evicted", "spool_corrupt"};
     uint64_t values[] = {d->samples, d->events,        d->windows,
                          d->batches, d->spool_evicted, d->spool_corrupt};
-    cJSON *o = NULL;
+    int open = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (values[i] == 0)
             continue;
-        if (o == NULL && (o = cJSON_AddObjectToObject(root, "dropped")) == NULL)
-            return 0;
-        if (!add_number(o, names[i], count(values[i])))
-            return 0;
+        if (!open) {
+            memgauge__json_key(w, "dropped");
+            memgauge__json_object_begin(w);
+            open = 1;
+        }
+        put_count(w, names[i], values[i]);
     }
-    return 1;
+    if (open)
+        memgauge__json_object_end(w);
 }
 
 /* Strings the format requires are 1..128 bytes: an unknown value is sent
@@ -300,73 +293,79 @@ static const char *text(const char *s)
     return s != NULL && s[0] != '\0' ? s : "unknown";
 }
 
-static cJSON *batch_json(const memgauge__tr_batch_t *b)
+/* Members in the order the encoder has always written them (sdk, app,
+ * device and session first), so that bodies stay byte for byte what
+ * collectors and the size figures in docs/performance.md have seen. */
+static void put_batch(memgauge__json_t *w, const memgauge__tr_batch_t *b)
 {
     const memgauge__tr_meta_t *m = b->meta;
-    cJSON *root = cJSON_CreateObject();
-    if (root == NULL)
-        return NULL;
-    cJSON *sdk = cJSON_AddObjectToObject(root, "sdk");
-    cJSON *app = cJSON_AddObjectToObject(root, "app");
-    cJSON *dev = cJSON_AddObjectToObject(root, "device");
-    cJSON *ses = cJSON_AddObjectToObject(root, "session");
-    int ok = add_number(root, "schema", 1) &&
-             cJSON_AddStringToObject(root, "batch_id", b->batch_id) &&
-             add_number(root, "sent_unix_ms", count(b->sent_unix_ms)) && sdk && app && dev && ses &&
-             cJSON_AddStringToObject(sdk, "name", "memgauge") &&
-             cJSON_AddStringToObject(sdk, "version", text(m->sdk_version)) &&
-             cJSON_AddStringToObject(app, "id", text(m->app_id)) &&
-             cJSON_AddStringToObject(app, "version", text(m->app_version)) &&
-             (m->app_build[0] == '\0' || cJSON_AddStringToObject(app, "build", m->app_build)) &&
-             cJSON_AddStringToObject(dev, "model", text(m->device_model)) &&
-             cJSON_AddStringToObject(dev, "os_name", text(m->os_name)) &&
-             cJSON_AddStringToObject(dev, "os_version", text(m->os_version)) &&
-             (m->os_build[0] == '\0' || cJSON_AddStringToObject(dev, "os_build", m->os_build)) &&
-             cJSON_AddStringToObject(ses, "id", m->session_id) &&
-             add_number(ses, "start_unix_ms", count(m->session_start_unix_ms)) &&
-             (m->interval_ms == 0 || add_number(ses, "interval_ms", m->interval_ms)) &&
-             (!b->clean_end || (cJSON_AddStringToObject(ses, "end", "clean_stop") &&
-                                add_number(ses, "end_ms", count(b->end_ms)))) &&
-             cJSON_AddStringToObject(root, "metric", m->metric);
-    cJSON *windows = ok ? cJSON_AddArrayToObject(root, "windows") : NULL;
-    ok = windows != NULL;
-    for (size_t i = 0; ok && i < b->window_count; i++) {
-        if (b->windows[i].samples == 0)
-            continue; /* the format has no empty windows */
-        cJSON *w = window_json(&b->windows[i]);
-        ok = w != NULL && cJSON_AddItemToArray(windows, w);
+    memgauge__json_object_begin(w);
+    memgauge__json_key(w, "sdk");
+    memgauge__json_object_begin(w);
+    put_string(w, "name", "memgauge");
+    put_string(w, "version", text(m->sdk_version));
+    memgauge__json_object_end(w);
+    memgauge__json_key(w, "app");
+    memgauge__json_object_begin(w);
+    put_string(w, "id", text(m->app_id));
+    put_string(w, "version", text(m->app_version));
+    if (m->app_build[0] != '\0')
+        put_string(w, "build", m->app_build);
+    memgauge__json_object_end(w);
+    memgauge__json_key(w, "device");
+    memgauge__json_object_begin(w);
+    put_string(w, "model", text(m->device_model));
+    put_string(w, "os_name", text(m->os_name));
+    put_string(w, "os_version", text(m->os_version));
+    if (m->os_build[0] != '\0')
+        put_string(w, "os_build", m->os_build);
+    memgauge__json_object_end(w);
+    memgauge__json_key(w, "session");
+    memgauge__json_object_begin(w);
+    put_string(w, "id", m->session_id);
+    put_count(w, "start_unix_ms", m->session_start_unix_ms);
+    if (m->interval_ms != 0)
+        put_count(w, "interval_ms", m->interval_ms);
+    if (b->clean_end) {
+        put_string(w, "end", "clean_stop");
+        put_count(w, "end_ms", b->end_ms);
     }
-    if (ok && (b->event_count > 0 || b->previous != NULL)) {
-        cJSON *events = cJSON_AddArrayToObject(root, "events");
-        ok = events != NULL;
-        if (ok && b->previous != NULL) {
-            cJSON *e = previous_json(b->previous);
-            ok = e != NULL && cJSON_AddItemToArray(events, e);
-        }
-        for (size_t i = 0; ok && i < b->event_count; i++) {
-            cJSON *e = event_json(&b->events[i]);
-            ok = e != NULL && cJSON_AddItemToArray(events, e);
-        }
+    memgauge__json_object_end(w);
+    put_count(w, "schema", 1);
+    put_string(w, "batch_id", b->batch_id);
+    put_count(w, "sent_unix_ms", b->sent_unix_ms);
+    put_string(w, "metric", m->metric);
+    memgauge__json_key(w, "windows");
+    memgauge__json_array_begin(w);
+    for (size_t i = 0; i < b->window_count; i++)
+        if (b->windows[i].samples != 0) /* the format has no empty windows */
+            put_window(w, &b->windows[i]);
+    memgauge__json_array_end(w);
+    if (b->event_count > 0 || b->previous != NULL) {
+        memgauge__json_key(w, "events");
+        memgauge__json_array_begin(w);
+        if (b->previous != NULL)
+            put_previous(w, b->previous);
+        for (size_t i = 0; i < b->event_count; i++)
+            put_event(w, &b->events[i]);
+        memgauge__json_array_end(w);
     }
-    if (ok && b->dropped != NULL)
-        ok = add_dropped(root, b->dropped);
-    if (!ok) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return root;
+    if (b->dropped != NULL)
+        put_dropped(w, b->dropped);
+    memgauge__json_object_end(w);
 }
 
 char *memgauge__tr_encode(const memgauge__tr_batch_t *b, size_t *len)
 {
-    cJSON *root = batch_json(b);
-    if (root == NULL)
-        return NULL;
-    char *text_out = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (text_out != NULL && len != NULL)
-        *len = strlen(text_out);
-    return text_out;
+    memgauge__json_t w;
+    memgauge__json_init(&w, ENCODE_FIRST_BYTES, ENCODE_MAX_BYTES);
+    put_batch(&w, b);
+    size_t n = 0;
+    char *out = memgauge__json_take(&w, &n); /* NULL after any error of the writer */
+    memgauge__json_free(&w);
+    if (out != NULL && len != NULL)
+        *len = n;
+    return out;
 }
 
 unsigned char *memgauge__tr_gzip(const void *src, size_t len, size_t *out_len)

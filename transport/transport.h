@@ -102,7 +102,9 @@ typedef struct memgauge__tr_batch_s {
 } memgauge__tr_batch_t;
 
 /* Compact JSON text of the batch (malloc'd, NUL-terminated; *len without
- * the NUL), or NULL when out of memory. Uses cJSON. */
+ * the NUL), or NULL when out of memory. Written with json_out.h (no JSON
+ * library): strings go out as valid UTF-8, every number as an exact
+ * integer. */
 char *memgauge__tr_encode(const memgauge__tr_batch_t *b, size_t *len);
 
 /* gzip (RFC 1952) of src into a malloc'd buffer; NULL on failure. */

@@ -11,7 +11,7 @@
  *
  * Build and run: scripts/test.sh (step fuzz-spool), or by hand:
  *   clang -fsanitize=fuzzer,address,undefined -Itransport tests/fuzz/fuzz_spool.c \
- *       transport/spool.c transport/encode.c -lcjson -lz
+ *       transport/spool.c transport/encode.c transport/json_out.c -lz
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -388,6 +388,40 @@ Test(encode, a_clean_end_and_the_os_build_are_sent_only_when_known)
     free(text);
 }
 
+/* The collector refuses a body with invalid UTF-8 (a 400, the batch
+ * dropped): a byte that starts no well-formed sequence goes out as U+FFFD,
+ * and well-formed text byte for byte. */
+Test(encode, ill_formed_utf8_is_sent_as_replacement_characters)
+{
+    memgauge__tr_meta_t m = meta();
+    snprintf(m.app_version, sizeof m.app_version, "2.4\xff");
+    snprintf(m.device_model, sizeof m.device_model, "caf\xc3\xa9 \xe2\x82");
+    memgauge__tr_batch_t b = {.meta = &m};
+    snprintf(b.batch_id, sizeof b.batch_id, "%s", ID1);
+    char *text = memgauge__tr_encode(&b, NULL);
+    cr_assert(ne(ptr, text, NULL));
+    cJSON *j = cJSON_Parse(text);
+    cr_expect(eq(str, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "app"), "version")->valuestring,
+                 "2.4\xef\xbf\xbd"));
+    cr_expect(eq(str, cJSON_GetObjectItem(cJSON_GetObjectItem(j, "device"), "model")->valuestring,
+                 "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd"));
+    cJSON_Delete(j);
+    free(text);
+}
+
+/* 2^53 is the format's clamp, and it goes out as that integer (cJSON
+ * printed it as 9.00719925474099e+15, which reads back 2 less). */
+Test(encode, numbers_past_two_to_the_53_go_out_as_exactly_two_to_the_53)
+{
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_batch_t b = {.meta = &m, .sent_unix_ms = UINT64_MAX};
+    snprintf(b.batch_id, sizeof b.batch_id, "%s", ID1);
+    char *text = memgauge__tr_encode(&b, NULL);
+    cr_assert(ne(ptr, text, NULL));
+    cr_expect(ne(ptr, strstr(text, "\"sent_unix_ms\":9007199254740992,"), NULL), "%s", text);
+    free(text);
+}
+
 Test(encode, gzip_round_trips_and_gunzip_stops_at_its_cap)
 {
     char text[5000];
