@@ -95,6 +95,14 @@ memcheck() {
 
 darwin_check() { scripts/darwin-check.sh; }
 
+# The Apple package (after darwin-check, whose zig and objects they use):
+# Package.swift against the Apple source list and as clang modules, the
+# privacy manifest against the required-reason symbols the objects use, and
+# the Objective-C glue against a stand-in Foundation header.
+apple_checks() {
+    scripts/apple-manifest-check.sh && scripts/apple-privacy-check.sh && scripts/apple-glue-check.sh
+}
+
 fuzz_record() { scripts/fuzz.sh "${MEMGAUGE_FUZZ_SECONDS:-60}"; }
 
 bench_smoke() {
@@ -117,11 +125,24 @@ fuzz_spool() {
     mkdir -p "$out/spool-work"
     clang -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Itransport \
-        tests/fuzz/fuzz_spool.c transport/spool.c transport/encode.c -lcjson -lz \
+        tests/fuzz/fuzz_spool.c transport/spool.c transport/encode.c transport/json_out.c -lz \
         -o "$out/fuzz_spool" &&
         "$out/fuzz_spool" -max_total_time=30 -timeout=10 -artifact_prefix="$out/" \
             "$out/spool-work" tests/fuzz/corpus/spool 2>"$out/fuzz_spool.log" &&
         echo "fuzz_spool: $(grep -c '' "$out/fuzz_spool.log") log lines, $(tail -n 1 "$out/fuzz_spool.log")"
+}
+
+# A bounded libFuzzer run over the SDK's JSON writer: what it writes, cJSON
+# parses back to the same values.
+fuzz_json_out() {
+    local out=build/fuzz
+    mkdir -p "$out/json-work"
+    clang -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Itransport \
+        tests/fuzz/fuzz_json_out.c transport/json_out.c -lcjson -o "$out/fuzz_json_out" &&
+        "$out/fuzz_json_out" -max_total_time=30 -timeout=10 -artifact_prefix="$out/" \
+            "$out/json-work" tests/fuzz/corpus/json_out 2>"$out/fuzz_json_out.log" &&
+        echo "fuzz_json_out: $(tail -n 1 "$out/fuzz_json_out.log")"
 }
 
 step deps scripts/deps.sh
@@ -135,9 +156,11 @@ step build-tsan build_tsan
 step test-tsan test_tsan
 step valgrind-memcheck memcheck
 step darwin-check darwin_check
+step apple-checks apple_checks
 step bench-smoke bench_smoke
 step transport-e2e transport_e2e
 step fuzz-spool fuzz_spool
+step fuzz-json-out fuzz_json_out
 step collector scripts/collector-test.sh
 step dashboard scripts/dashboard-test.sh
 step main-job scripts/main-job-test.sh
