@@ -370,7 +370,7 @@ Test(strerror, unknown_codes_have_generic_text)
 Test(version, equals_the_header_version)
 {
     cr_assert(eq(str, (char *)memgauge_version(), MEMGAUGE_VERSION_STRING));
-    cr_assert(eq(str, (char *)memgauge_version(), "0.3.0"));
+    cr_assert(eq(str, (char *)memgauge_version(), "0.4.0"));
 }
 
 Test(source_name, names_every_source_as_reports_do)

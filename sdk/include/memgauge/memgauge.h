@@ -40,9 +40,9 @@ extern "C" {
 #endif
 
 #define MEMGAUGE_VERSION_MAJOR 0
-#define MEMGAUGE_VERSION_MINOR 3
+#define MEMGAUGE_VERSION_MINOR 4
 #define MEMGAUGE_VERSION_PATCH 0
-#define MEMGAUGE_VERSION_STRING "0.3.0"
+#define MEMGAUGE_VERSION_STRING "0.4.0"
 
 /* ------------------------------------------------------------------------ */
 /* Error codes                                                              */
@@ -104,7 +104,7 @@ typedef enum memgauge_error_e {
  * unknown code gives "unknown memgauge error". Any thread, never blocks. */
 MEMGAUGE_API const char *memgauge_strerror(int code);
 
-/* "0.3.0": the library's version, which may differ from the header's
+/* "0.4.0": the library's version, which may differ from the header's
  * MEMGAUGE_VERSION_STRING when linked dynamically. Static string. */
 MEMGAUGE_API const char *memgauge_version(void);
 
