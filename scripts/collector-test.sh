@@ -202,9 +202,17 @@ otlp_test() {
         return 1
     }
     npm ci --prefix tests/otlp --no-audit --no-fund --loglevel=error >/dev/null || return 1
-    MEMGAUGE_COLLECTOR_BIN="$ROOT/build/collector/memgauge-collector" \
-        node --test tests/otlp/otlp.test.mjs 2>&1 | grep -E '^# (otlp:|pass|fail)|^not ok|^ +(error|expected|actual):' &&
-        [ "${PIPESTATUS[0]}" -eq 0 ]
+    # the release build, then the sanitized one (a report fails the test)
+    local build
+    for build in collector collector-asan; do
+        echo "otlp: build/$build"
+        ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            MEMGAUGE_COLLECTOR_BIN="$ROOT/build/$build/memgauge-collector" \
+            node --test tests/otlp/otlp.test.mjs 2>&1 |
+            grep -E '^# (otlp:|pass|fail)|^not ok|^ +(error|expected|actual):'
+        [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+    done
 }
 
 # /metrics scraped by a real Prometheus (Debian's) under load

@@ -76,6 +76,9 @@ async function startCollector(dir, endpoint, extra = []) {
       const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
       const r = await exit;
       clearTimeout(timer);
+      // a clean exit, and no sanitizer report when the binary is instrumented
+      assert.equal(r.code, 0, `collector exit ${JSON.stringify(r)}: ${stderr}`);
+      assert.ok(!/Sanitizer|runtime error/.test(stderr), stderr);
       return { ...r, ms: Date.now() - t0 };
     },
   };
