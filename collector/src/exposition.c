@@ -124,6 +124,9 @@ void memgauge__exposition(const memgauge__exposition_src_t *src, memgauge__text_
     single(t, PREFIX "otlp_encode_failures_total", "counter",
            "Stored batches that could not be encoded for export (out of memory).",
            (double)o.encode_failed);
+    single(t, PREFIX "otlp_verdicts_skipped_total", "counter",
+           "previous_session verdicts past the 8 a batch exports as sessions.",
+           (double)o.judged_skipped);
     single(t, PREFIX "otlp_queue_bytes", "gauge", "Bytes in the OTLP export queue on disk.",
            (double)o.queue_bytes);
     single(t, PREFIX "otlp_queue_requests", "gauge", "Requests in the OTLP export queue on disk.",

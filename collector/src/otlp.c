@@ -23,7 +23,7 @@ struct memgauge__otlp_s {
     pthread_mutex_t lock; /* with wake: new work or stop */
     pthread_cond_t wake;
     atomic_int stop;
-    _Atomic uint64_t queued, sent, retried, rejected, encode_failed;
+    _Atomic uint64_t queued, sent, retried, rejected, encode_failed, judged_skipped;
 };
 
 uint64_t memgauge__otlp_backoff_ms(unsigned attempt, double r)
@@ -101,20 +101,54 @@ static void enqueue(memgauge__otlp_t *x, memgauge__otlp_kind_t kind, char *json)
     pthread_mutex_unlock(&x->lock);
 }
 
-void memgauge__otlp_batch(memgauge__otlp_t *x, const memgauge__batch_t *b)
+/* The row of a judged session, as stored after the batch. */
+static int session_row(memgauge__store_t *st, const char *id, memgauge__session_row_t *out)
+{
+    if (!st)
+        return 0;
+    memgauge__session_filter_t f = {.session_id = id, .limit = 1};
+    memgauge__session_row_t *rows = NULL;
+    size_t n = 0;
+    int found = st->ops->sessions(st, &f, &rows, &n) == 0 && n == 1;
+    if (found)
+        *out = rows[0];
+    free(rows);
+    return found;
+}
+
+void memgauge__otlp_batch(memgauge__otlp_t *x, memgauge__store_t *st, const memgauge__batch_t *b)
 {
     if (!x || !b)
         return;
+    memgauge__otlp_judged_t *judged = calloc(MEMGAUGE__OTLP_JUDGED_MAX, sizeof *judged);
+    if (!judged) {
+        atomic_fetch_add(&x->encode_failed, 1);
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < b->event_count; i++) {
+        const memgauge__event_t *e = &b->events[i];
+        if (e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION)
+            continue;
+        if (n == MEMGAUGE__OTLP_JUDGED_MAX) {
+            atomic_fetch_add(&x->judged_skipped, 1);
+            continue;
+        }
+        judged[n].event = e;
+        judged[n].found = session_row(st, e->session_id, &judged[n].row);
+        n++;
+    }
     uint64_t now = now_unix_ns();
     char *json;
-    if (memgauge__otlp_encode_metrics(b, now, &json))
+    if (memgauge__otlp_encode_metrics(b, judged, n, now, &json))
         atomic_fetch_add(&x->encode_failed, 1);
     else
         enqueue(x, MEMGAUGE__OTLP_METRICS, json);
-    if (memgauge__otlp_encode_logs(b, now, &json))
+    if (memgauge__otlp_encode_logs(b, judged, n, now, &json))
         atomic_fetch_add(&x->encode_failed, 1);
     else if (json)
         enqueue(x, MEMGAUGE__OTLP_LOGS, json);
+    free(judged);
 }
 
 typedef struct exchange_s {
@@ -334,6 +368,7 @@ void memgauge__otlp_stats(memgauge__otlp_t *x, memgauge__otlp_stats_t *s)
     s->retried = atomic_load(&x->retried);
     s->rejected = atomic_load(&x->rejected);
     s->encode_failed = atomic_load(&x->encode_failed);
+    s->judged_skipped = atomic_load(&x->judged_skipped);
     pthread_mutex_lock(&x->queue.lock);
     s->dropped = x->queue.dropped;
     s->queue_bytes = x->queue.bytes;

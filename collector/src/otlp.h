@@ -7,6 +7,7 @@
 #define MEMGAUGE_COLLECTOR_OTLP_H
 
 #include "batch.h"
+#include "store.h"
 #include "cli.h" /* MEMGAUGE__OTLP_MAX_HEADERS */
 
 #include <stddef.h>
@@ -34,7 +35,8 @@ typedef struct memgauge__otlp_stats_s {
     uint64_t dropped;  /* deleted unsent to stay within the budget, or unreadable */
     uint64_t rejected; /* answered with a status that must not be retried */
     uint64_t encode_failed;
-    uint64_t queue_bytes; /* on disk now */
+    uint64_t judged_skipped; /* verdicts past MEMGAUGE__OTLP_JUDGED_MAX in one batch */
+    uint64_t queue_bytes;    /* on disk now */
     uint64_t queue_files;
 } memgauge__otlp_stats_t;
 
@@ -44,9 +46,14 @@ typedef struct memgauge__otlp_stats_s {
 int memgauge__otlp_start(const memgauge__otlp_options_t *opts, memgauge__otlp_t **out, char *err,
                          size_t errlen);
 
-/* Encodes a stored batch and queues it. Borrows b. Any thread; bounded cost
- * (encoding the batch's aggregates, gzip, one small file). NULL-safe. */
-void memgauge__otlp_batch(memgauge__otlp_t *x, const memgauge__batch_t *b);
+/* Encodes a stored batch and queues it. Borrows b and st. For each
+ * previous_session verdict (at most MEMGAUGE__OTLP_JUDGED_MAX) it reads the
+ * judged session's row from st (one indexed read, after the batch
+ * committed) to export the session's own peak under its own resource; st
+ * NULL skips that. Any thread; bounded cost (those reads, the batch's
+ * aggregates, gzip, one small file). Never waits for the receiver.
+ * x NULL: nothing. */
+void memgauge__otlp_batch(memgauge__otlp_t *x, memgauge__store_t *st, const memgauge__batch_t *b);
 
 void memgauge__otlp_stats(memgauge__otlp_t *x, memgauge__otlp_stats_t *out);
 

@@ -60,21 +60,37 @@ static void attr_int_array(cJSON *attrs, const char *key, const uint64_t *v, siz
 
 /* service.* and the OpenTelemetry semantic conventions' device.* / os.*
  * names; the session id stays out (one time series per session would be
- * unbounded) and goes on log records only. */
-static cJSON *resource(const memgauge__batch_t *b)
+ * unbounded) and goes on log records only. sdk_* may be NULL. */
+static cJSON *resource_of(const char *app_id, const char *app_version, const char *app_build,
+                          const char *device_model, const char *os_name, const char *os_version,
+                          const char *os_build, const char *sdk_name, const char *sdk_version)
 {
     cJSON *res = cJSON_CreateObject();
     cJSON *attrs = cJSON_AddArrayToObject(res, "attributes");
-    attr_str(attrs, "service.name", b->app_id);
-    attr_str(attrs, "service.version", b->app_version);
-    attr_str(attrs, "device.model.identifier", b->device_model);
-    attr_str(attrs, "os.name", b->os_name);
-    attr_str(attrs, "os.version", b->os_version);
-    attr_str(attrs, "os.build_id", b->os_build);
-    attr_str(attrs, "memgauge.app.build", b->app_build);
-    attr_str(attrs, "telemetry.sdk.name", b->sdk_name);
-    attr_str(attrs, "telemetry.sdk.version", b->sdk_version);
+    attr_str(attrs, "service.name", app_id);
+    attr_str(attrs, "service.version", app_version);
+    attr_str(attrs, "device.model.identifier", device_model);
+    attr_str(attrs, "os.name", os_name);
+    attr_str(attrs, "os.version", os_version);
+    attr_str(attrs, "os.build_id", os_build);
+    attr_str(attrs, "memgauge.app.build", app_build);
+    attr_str(attrs, "telemetry.sdk.name", sdk_name);
+    attr_str(attrs, "telemetry.sdk.version", sdk_version);
     return res;
+}
+
+static cJSON *resource(const memgauge__batch_t *b)
+{
+    return resource_of(b->app_id, b->app_version, b->app_build, b->device_model, b->os_name,
+                       b->os_version, b->os_build, b->sdk_name, b->sdk_version);
+}
+
+/* a judged session's own resource: it may have run another app version
+ * than the launch that judged it */
+static cJSON *session_resource(const memgauge__session_row_t *r)
+{
+    return resource_of(r->app_id, r->app_version, r->app_build, r->device_model, r->os_name,
+                       r->os_version, r->os_build, NULL, NULL);
 }
 
 static cJSON *scope(void)
@@ -187,13 +203,66 @@ static int finish(cJSON *root, char **out)
     return *out ? 0 : -1;
 }
 
-int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, uint64_t now_ns, char **out)
+static const double peak_bounds[MEMGAUGE__OTLP_PEAK_BOUNDS] = {
+    16777216.0,  33554432.0,   67108864.0,   134217728.0,  268435456.0,
+    536870912.0, 1073741824.0, 2147483648.0, 4294967296.0, 8589934592.0};
+static const double fraction_bounds[MEMGAUGE__OTLP_FRACTION_BOUNDS] = {0.1, 0.2, 0.3, 0.4, 0.5,
+                                                                       0.6, 0.7, 0.8, 0.9, 1.0};
+
+/* a scopeMetrics under a new resourceMetrics; returns its metrics array */
+static cJSON *resource_metrics(cJSON *list, cJSON *res)
 {
-    static const double peak_bounds[MEMGAUGE__OTLP_PEAK_BOUNDS] = {
-        16777216.0,  33554432.0,   67108864.0,   134217728.0,  268435456.0,
-        536870912.0, 1073741824.0, 2147483648.0, 4294967296.0, 8589934592.0};
-    static const double fraction_bounds[MEMGAUGE__OTLP_FRACTION_BOUNDS] = {0.1, 0.2, 0.3, 0.4, 0.5,
-                                                                           0.6, 0.7, 0.8, 0.9, 1.0};
+    cJSON *rm = cJSON_CreateObject();
+    cJSON_AddItemToArray(list, rm);
+    cJSON_AddItemToObject(rm, "resource", res);
+    cJSON *sm = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(rm, "scopeMetrics"), sm);
+    cJSON_AddItemToObject(sm, "scope", scope());
+    return cJSON_AddArrayToObject(sm, "metrics");
+}
+
+/* One judged session: its peak and peak fraction (one observation each),
+ * one count by verdict and grade, and one suspected OOM by confidence. */
+static void judged_session(cJSON *list, const memgauge__otlp_judged_t *j)
+{
+    const memgauge__session_row_t *r = &j->row;
+    const memgauge__event_t *e = j->event;
+    cJSON *metrics = resource_metrics(list, session_resource(r));
+    uint64_t t0 = r->start_unix_ms * 1000000u, t1 = (r->start_unix_ms + r->last_ms) * 1000000u;
+    const char *mname = r->metric[0] ? r->metric : NULL;
+    /* a session without data (killed before its first sample) has no peak:
+     * it is counted, never ranked as 0 B */
+    if (r->samples) {
+        hist_t peak = {.nb = MEMGAUGE__OTLP_PEAK_BOUNDS, .bounds = peak_bounds};
+        hist_add(&peak, (double)r->peak_bytes);
+        histogram(metrics, "memgauge.session.peak_footprint", "By",
+                  "Peak footprint of each judged session over its whole run.", &peak, mname, t0,
+                  t1);
+    }
+    if (r->samples && r->peak_fraction >= 0) {
+        hist_t fraction = {.nb = MEMGAUGE__OTLP_FRACTION_BOUNDS, .bounds = fraction_bounds};
+        hist_add(&fraction, r->peak_fraction);
+        histogram(metrics, "memgauge.session.peak_fraction", "1",
+                  "Peak footprint / memory limit of each judged session whose limit was known.",
+                  &fraction, mname, t0, t1);
+    }
+    cJSON *a = int_point(sum_metric(metrics, "memgauge.sessions", "{session}",
+                                    "Sessions judged by the next launch, by verdict and grade."),
+                         1, t0, t1);
+    attr_str(a, "memgauge.verdict", e->verdict);
+    attr_str(a, "memgauge.grade", grade_of(e));
+    if (!memgauge__verdict_is_oom(e->verdict))
+        return;
+    a = int_point(sum_metric(metrics, "memgauge.oom.suspected", "{session}",
+                             "Suspected out-of-memory terminations, by confidence (grade)."),
+                  1, t0, t1);
+    attr_str(a, "memgauge.oom.confidence", grade_of(e));
+    attr_bool(a, "memgauge.oom.background", !strcmp(e->verdict, "background_oom_suspected"));
+}
+
+int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, const memgauge__otlp_judged_t *judged,
+                                  size_t n_judged, uint64_t now_ns, char **out)
+{
     *out = NULL;
     uint64_t t0, t1;
     span(b, now_ns, &t0, &t1);
@@ -206,70 +275,52 @@ int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, uint64_t now_ns, c
             hist_add(&fraction, (double)w->peak / (double)w->limit);
     }
     cJSON *root = cJSON_CreateObject();
-    cJSON *rm = cJSON_CreateObject();
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "resourceMetrics"), rm);
-    cJSON_AddItemToObject(rm, "resource", resource(b));
-    cJSON *sm = cJSON_CreateObject();
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(rm, "scopeMetrics"), sm);
-    cJSON_AddItemToObject(sm, "scope", scope());
-    cJSON *metrics = cJSON_AddArrayToObject(sm, "metrics");
+    cJSON *list = cJSON_AddArrayToObject(root, "resourceMetrics");
+    cJSON *metrics = resource_metrics(list, resource(b));
     const char *mname = memgauge__metric_name(b->metric);
-    histogram(metrics, "memgauge.footprint.peak", "By",
+    histogram(metrics, "memgauge.window.peak_footprint", "By",
               "Peak footprint of each report window (includes spikes the kernel saw between "
               "samples).",
               &peak, mname, t0, t1);
-    histogram(metrics, "memgauge.footprint.peak_fraction", "1",
+    histogram(metrics, "memgauge.window.peak_fraction", "1",
               "Peak footprint / memory limit of each report window whose limit was known.",
               &fraction, mname, t0, t1);
     int_point(sum_metric(metrics, "memgauge.samples", "{sample}", "Footprint samples reported."),
               b->total_samples, t0, t1);
-    cJSON *judged = NULL, *oom = NULL;
-    for (size_t i = 0; i < b->event_count; i++) {
-        const memgauge__event_t *e = &b->events[i];
-        if (e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION)
-            continue;
-        if (!judged)
-            judged = sum_metric(metrics, "memgauge.sessions.judged", "{session}",
-                                "Sessions judged by the next launch, by verdict and grade.");
-        cJSON *a = int_point(judged, 1, t0, t1);
-        attr_str(a, "memgauge.verdict", e->verdict);
-        attr_str(a, "memgauge.grade", grade_of(e));
-        if (!memgauge__verdict_is_oom(e->verdict))
-            continue;
-        if (!oom)
-            oom = sum_metric(metrics, "memgauge.oom.suspected", "{session}",
-                             "Suspected out-of-memory terminations, by confidence (grade).");
-        a = int_point(oom, 1, t0, t1);
-        attr_str(a, "memgauge.oom.confidence", grade_of(e));
-        attr_bool(a, "memgauge.oom.background", !strcmp(e->verdict, "background_oom_suspected"));
-    }
     if (b->clean_stop) {
         cJSON *a = int_point(sum_metric(metrics, "memgauge.sessions.clean_stop", "{session}",
                                         "Sessions that ended with memgauge_stop."),
                              1, t0, t1);
         (void)a;
     }
+    for (size_t i = 0; i < n_judged; i++)
+        if (judged[i].found)
+            judged_session(list, &judged[i]);
     return finish(root, out);
 }
 
-int memgauge__otlp_encode_logs(const memgauge__batch_t *b, uint64_t now_ns, char **out)
+int memgauge__otlp_encode_logs(const memgauge__batch_t *b, const memgauge__otlp_judged_t *judged,
+                               size_t n_judged, uint64_t now_ns, char **out)
 {
     *out = NULL;
-    cJSON *records = NULL, *root = NULL;
-    for (size_t i = 0; i < b->event_count; i++) {
-        const memgauge__event_t *e = &b->events[i];
-        if (e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION || !memgauge__verdict_is_oom(e->verdict))
+    cJSON *root = NULL;
+    for (size_t i = 0; i < n_judged; i++) {
+        const memgauge__event_t *e = judged[i].event;
+        if (!memgauge__verdict_is_oom(e->verdict))
             continue;
-        if (!root) {
+        if (!root)
             root = cJSON_CreateObject();
-            cJSON *rl = cJSON_CreateObject();
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "resourceLogs"), rl);
-            cJSON_AddItemToObject(rl, "resource", resource(b));
-            cJSON *sl = cJSON_CreateObject();
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(rl, "scopeLogs"), sl);
-            cJSON_AddItemToObject(sl, "scope", scope());
-            records = cJSON_AddArrayToObject(sl, "logRecords");
-        }
+        cJSON *list = cJSON_GetObjectItem(root, "resourceLogs");
+        if (!list)
+            list = cJSON_AddArrayToObject(root, "resourceLogs");
+        cJSON *rl = cJSON_CreateObject();
+        cJSON_AddItemToArray(list, rl);
+        cJSON_AddItemToObject(rl, "resource",
+                              judged[i].found ? session_resource(&judged[i].row) : resource(b));
+        cJSON *sl = cJSON_CreateObject();
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(rl, "scopeLogs"), sl);
+        cJSON_AddItemToObject(sl, "scope", scope());
+        cJSON *records = cJSON_AddArrayToObject(sl, "logRecords");
         cJSON *r = cJSON_CreateObject();
         cJSON_AddItemToArray(records, r);
         /* when the judged session died, as far as it is known */

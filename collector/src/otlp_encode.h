@@ -5,6 +5,7 @@
 #define MEMGAUGE_COLLECTOR_OTLP_ENCODE_H
 
 #include "batch.h"
+#include "store.h"
 
 /* Trail samples an OOM log record carries at most: the last ones, the
  * minute before the kill at 1 Hz (the full trail stays in the database). */
@@ -15,13 +16,31 @@
 /* Peak fraction of limit histogram bounds: 0.1 .. 1.0 by tenths. */
 #define MEMGAUGE__OTLP_FRACTION_BOUNDS 10
 
-/* ExportMetricsServiceRequest for batch b: a malloc'd JSON text in *out
- * (the caller frees it). Returns 0, or -1 when out of memory. Every data
- * point has delta temporality and covers the batch's windows. */
-int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, uint64_t now_unix_ns, char **out);
+/* Judged sessions one batch exports at most (a previous_session verdict
+ * costs one indexed read of the session row); the rest are counted. */
+#define MEMGAUGE__OTLP_JUDGED_MAX 8
 
-/* ExportLogsServiceRequest with one record per suspected-OOM verdict in b;
- * *out = NULL (and 0 returned) when b carries none. */
-int memgauge__otlp_encode_logs(const memgauge__batch_t *b, uint64_t now_unix_ns, char **out);
+/* A previous_session verdict of the batch and the judged session's row as
+ * stored after the batch (the trail folded in): its own app version,
+ * device and OS, and its whole peak. */
+typedef struct memgauge__otlp_judged_s {
+    const memgauge__event_t *event; /* borrowed from the batch */
+    int found;                      /* row is valid */
+    memgauge__session_row_t row;
+} memgauge__otlp_judged_t;
+
+/* ExportMetricsServiceRequest for batch b: a malloc'd JSON text in *out
+ * (the caller frees it). Returns 0, or -1 when out of memory. The first
+ * resourceMetrics holds the batch's window metrics (its app, device, OS);
+ * then one per judged session found, under that session's own resource.
+ * Every data point has delta temporality. */
+int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, const memgauge__otlp_judged_t *judged,
+                                  size_t n_judged, uint64_t now_unix_ns, char **out);
+
+/* ExportLogsServiceRequest with one record per suspected-OOM verdict among
+ * judged (under the judged session's resource when its row was found, else
+ * the batch's); *out = NULL (and 0 returned) when there is none. */
+int memgauge__otlp_encode_logs(const memgauge__batch_t *b, const memgauge__otlp_judged_t *judged,
+                               size_t n_judged, uint64_t now_unix_ns, char **out);
 
 #endif

@@ -232,16 +232,21 @@ Test(otlp, retry_policy_follows_the_otlp_specification)
     cr_expect_geq(memgauge__otlp_backoff_ms(40, 0.0), MEMGAUGE__OTLP_BACKOFF_MAX_MS / 2);
 }
 
-static cJSON *find_metric(cJSON *root, const char *name)
+/* The metrics of resourceMetrics[i]. */
+static cJSON *metrics_of(cJSON *root, int i)
 {
-    cJSON *metrics = cJSON_GetObjectItem(
+    return cJSON_GetObjectItem(
         cJSON_GetArrayItem(
-            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "resourceMetrics"), 0),
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "resourceMetrics"), i),
                                 "scopeMetrics"),
             0),
         "metrics");
+}
+
+static cJSON *find_metric(cJSON *root, int i, const char *name)
+{
     cJSON *m;
-    cJSON_ArrayForEach(m, metrics)
+    cJSON_ArrayForEach(m, metrics_of(root, i))
     {
         if (!strcmp(cJSON_GetObjectItem(m, "name")->valuestring, name))
             return m;
@@ -249,7 +254,14 @@ static cJSON *find_metric(cJSON *root, const char *name)
     return NULL;
 }
 
-Test(otlp, a_batch_becomes_delta_metrics_and_one_log_record_per_oom_verdict)
+static const char *first_point(cJSON *metric, const char *kind, const char *field)
+{
+    cJSON *dp =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(metric, kind), "dataPoints"), 0);
+    return cJSON_GetObjectItem(dp, field)->valuestring;
+}
+
+Test(otlp, a_batch_becomes_window_metrics_and_the_judged_session_its_own)
 {
     char bid[37], sid[37], prev[37];
     fixture_batch_t f = {.batch_id = fixture_uuid(bid, 1),
@@ -262,41 +274,75 @@ Test(otlp, a_batch_becomes_delta_metrics_and_one_log_record_per_oom_verdict)
     memgauge__batch_t b;
     memgauge__wire_error_t err;
     cr_assert_eq(memgauge__wire_parse(json, strlen(json), &b, &err), 0, "%s", err.reason);
+    /* the judged session ran another version: its row says so */
+    memgauge__otlp_judged_t judged = {.found = 1};
+    for (size_t i = 0; i < b.event_count; i++)
+        if (b.events[i].kind == MEMGAUGE__EVENT_PREVIOUS_SESSION)
+            judged.event = &b.events[i];
+    cr_assert(judged.event);
+    snprintf(judged.row.app_id, sizeof judged.row.app_id, "%s", b.app_id);
+    snprintf(judged.row.app_version, sizeof judged.row.app_version, "0.9.0");
+    snprintf(judged.row.metric, sizeof judged.row.metric, "phys_footprint");
+    judged.row.samples = 100;
+    judged.row.peak_bytes = 300u << 20;
+    judged.row.peak_fraction = 0.55;
     char *text;
-    cr_assert_eq(memgauge__otlp_encode_metrics(&b, 1, &text), 0);
+    cr_assert_eq(memgauge__otlp_encode_metrics(&b, &judged, 1, 1, &text), 0);
     cJSON *root = cJSON_Parse(text);
     free(text);
-    cJSON *peak = cJSON_GetObjectItem(find_metric(root, "memgauge.footprint.peak"), "histogram");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(root, "resourceMetrics")), 2,
+                 "the batch's resource, then the judged session's");
+    cJSON *peak = find_metric(root, 0, "memgauge.window.peak_footprint");
     cr_assert(peak);
-    cJSON *dp = cJSON_GetArrayItem(cJSON_GetObjectItem(peak, "dataPoints"), 0);
-    cr_expect_str_eq(cJSON_GetObjectItem(dp, "count")->valuestring, "3", "one per window");
-    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(dp, "bucketCounts")),
-                 MEMGAUGE__OTLP_PEAK_BOUNDS + 1);
-    cJSON *samples = find_metric(root, "memgauge.samples");
-    cr_expect_str_eq(
-        cJSON_GetObjectItem(
+    cr_expect_str_eq(first_point(peak, "histogram", "count"), "3", "one per window");
+    cr_expect_eq(
+        cJSON_GetArraySize(cJSON_GetObjectItem(
             cJSON_GetArrayItem(
-                cJSON_GetObjectItem(cJSON_GetObjectItem(samples, "sum"), "dataPoints"), 0),
-            "asInt")
-            ->valuestring,
-        "30");
-    cr_expect(find_metric(root, "memgauge.oom.suspected") != NULL);
+                cJSON_GetObjectItem(cJSON_GetObjectItem(peak, "histogram"), "dataPoints"), 0),
+            "bucketCounts")),
+        MEMGAUGE__OTLP_PEAK_BOUNDS + 1);
+    cr_expect_str_eq(first_point(find_metric(root, 0, "memgauge.samples"), "sum", "asInt"), "30");
+    cr_expect_null(find_metric(root, 0, "memgauge.sessions"),
+                   "sessions go with their own resource");
+    cJSON *speak = find_metric(root, 1, "memgauge.session.peak_footprint");
+    cr_assert(speak);
+    cr_expect_str_eq(first_point(speak, "histogram", "count"), "1", "one per session");
+    cr_expect(find_metric(root, 1, "memgauge.session.peak_fraction") != NULL);
+    cr_expect_str_eq(first_point(find_metric(root, 1, "memgauge.sessions"), "sum", "asInt"), "1");
+    cr_expect(find_metric(root, 1, "memgauge.oom.suspected") != NULL);
+    char *res = cJSON_PrintUnformatted(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(root, "resourceMetrics"), 1), "resource"));
+    cr_expect(strstr(res, "\"0.9.0\"") != NULL, "%s", res);
+    free(res);
     cJSON_Delete(root);
 
-    cr_assert_eq(memgauge__otlp_encode_logs(&b, 1, &text), 0);
+    cr_assert_eq(memgauge__otlp_encode_logs(&b, &judged, 1, 1, &text), 0);
     cr_assert(text);
     cr_expect(strstr(text, "\"severityText\":\"WARN\"") != NULL, "%s", text);
     cr_expect(strstr(text, prev) != NULL);
+    cr_expect(strstr(text, "\"0.9.0\"") != NULL, "the judged session's resource");
     cr_expect(strstr(text, "memgauge.trail.footprint") != NULL);
     free(text);
+
+    /* a session without data is counted, never ranked as 0 B */
+    judged.row.samples = 0;
+    cr_assert_eq(memgauge__otlp_encode_metrics(&b, &judged, 1, 1, &text), 0);
+    root = cJSON_Parse(text);
+    free(text);
+    cr_expect_null(find_metric(root, 1, "memgauge.session.peak_footprint"));
+    cr_expect(find_metric(root, 1, "memgauge.sessions") != NULL);
+    cJSON_Delete(root);
     memgauge__batch_clear(&b);
     free(json);
 
     fixture_batch_t calm = {.batch_id = fixture_uuid(bid, 4), .session_id = fixture_uuid(sid, 5)};
     json = fixture_batch_json(&calm);
     cr_assert_eq(memgauge__wire_parse(json, strlen(json), &b, &err), 0, "%s", err.reason);
-    cr_assert_eq(memgauge__otlp_encode_logs(&b, 1, &text), 0);
+    cr_assert_eq(memgauge__otlp_encode_logs(&b, NULL, 0, 1, &text), 0);
     cr_expect_null(text, "no verdict, no log request");
+    cr_assert_eq(memgauge__otlp_encode_metrics(&b, NULL, 0, 1, &text), 0);
+    cr_expect(strstr(text, "memgauge.sessions\"") == NULL);
+    free(text);
     memgauge__batch_clear(&b);
     free(json);
 }

@@ -107,6 +107,7 @@ async function metrics(c) {
 }
 
 const attrs = (list) => Object.fromEntries((list || []).map((a) => [a.key, a.value]));
+const reporter = (msg) => attrs(msg.resourceLogs[0].scopeLogs[0].logRecords[0].attributes)['memgauge.reported_by'].stringValue;
 const versionOf = (msg, kind) => attrs(msg[kind][0].resource.attributes)['service.version'].stringValue;
 
 function withDir(fn) {
@@ -131,26 +132,39 @@ test('exports what was ingested: resource, metrics and the OOM log record', with
     const versions = rx.metrics.map((r) => versionOf(r.msg, 'resourceMetrics')).sort();
     assert.deepEqual(versions, [0, 1, 2, 3, 4].map((i) => `2.4.1-${i}`));
 
-    const rm = rx.metrics[0].msg.resourceMetrics[0];
+    const first = rx.metrics.find((r) => versionOf(r.msg, 'resourceMetrics') === '2.4.1-0').msg;
+    assert.equal(first.resourceMetrics.length, 2, 'the batch, then the session it judged');
+    const rm = first.resourceMetrics[0];
     const res = attrs(rm.resource.attributes);
     assert.equal(res['service.name'].stringValue, 'com.example.photos');
     assert.equal(res['device.model.identifier'].stringValue, 'iPhone15,2');
     assert.equal(res['os.name'].stringValue, 'iOS');
     assert.equal(res['os.version'].stringValue, '17.5.1');
     const byName = Object.fromEntries(rm.scopeMetrics[0].metrics.map((m) => [m.name, m]));
-    const peak = byName['memgauge.footprint.peak'].histogram;
+    const peak = byName['memgauge.window.peak_footprint'].histogram;
     assert.equal(peak.aggregationTemporality, 1); // delta
     assert.equal(peak.dataPoints[0].count, '1');
     assert.equal(peak.dataPoints[0].max, 193986560);
     // 193986560 B lies in (128 MiB, 256 MiB]: the fifth bucket
     assert.equal(peak.dataPoints[0].bucketCounts.indexOf('1'), 4);
-    const fraction = byName['memgauge.footprint.peak_fraction'].histogram.dataPoints[0];
+    const fraction = byName['memgauge.window.peak_fraction'].histogram.dataPoints[0];
     assert.ok(Math.abs(fraction.sum - 193986560 / 2147483648) < 1e-9);
     assert.equal(byName['memgauge.samples'].sum.dataPoints[0].asInt, '10');
-    const judged = byName['memgauge.sessions.judged'].sum.dataPoints[0];
+
+    // the judged session, known only by its verdict: its peak is the
+    // trail's highest sample, 126976 pages of 16 KiB
+    const sm = first.resourceMetrics[1];
+    assert.equal(attrs(sm.resource.attributes)['service.name'].stringValue, 'com.example.photos');
+    const sess = Object.fromEntries(sm.scopeMetrics[0].metrics.map((m) => [m.name, m]));
+    const speak = sess['memgauge.session.peak_footprint'].histogram.dataPoints[0];
+    assert.equal(speak.count, '1');
+    assert.equal(speak.max, 126976 * 16384);
+    assert.ok(Math.abs(sess['memgauge.session.peak_fraction'].histogram.dataPoints[0].sum - (126976 * 16384) / 2147483648) < 1e-9);
+    const judged = sess['memgauge.sessions'].sum.dataPoints[0];
     assert.equal(judged.asInt, '1');
     assert.equal(attrs(judged.attributes)['memgauge.verdict'].stringValue, 'oom_suspected');
-    const oom = byName['memgauge.oom.suspected'].sum.dataPoints[0];
+    assert.equal(attrs(judged.attributes)['memgauge.grade'].stringValue, 'high');
+    const oom = sess['memgauge.oom.suspected'].sum.dataPoints[0];
     assert.equal(attrs(oom.attributes)['memgauge.oom.confidence'].stringValue, 'high');
 
     const rec = rx.logs[0].msg.resourceLogs[0].scopeLogs[0].logRecords[0];
@@ -201,18 +215,20 @@ test('a receiver down, then 503, then up gets every request exactly once, across
     await sleep(500);
     assert.deepEqual(rx.errors, []);
     assert.equal(rx.refused.length, 3);
-    const count = (list, kind) => {
+    // a batch's metrics carry its version; its OOM record names the
+    // session that reported it (the record's resource is the judged one's)
+    const count = (list, key) => {
       const seen = new Map();
-      for (const r of list) { const v = versionOf(r.msg, kind); seen.set(v, (seen.get(v) || 0) + 1); }
+      for (const r of list) { const v = key(r.msg); seen.set(v, (seen.get(v) || 0) + 1); }
       return seen;
     };
-    const mv = count(rx.metrics, 'resourceMetrics');
-    const lv = count(rx.logs, 'resourceLogs');
+    const mv = count(rx.metrics, (m) => versionOf(m, 'resourceMetrics'));
+    const lv = count(rx.logs, reporter);
     assert.equal(mv.size, 20);
     assert.equal(lv.size, 20);
     for (let i = 0; i < 20; i++) {
       assert.equal(mv.get(`2.4.2-${i}`), 1, `metrics of batch ${i}`);
-      assert.equal(lv.get(`2.4.2-${i}`), 1, `logs of batch ${i}`);
+      assert.equal(lv.get(uuid(i, 52)), 1, `logs of batch ${i}`);
     }
     // oldest first: the batches posted before the restart arrive first
     assert.equal(versionOf(rx.metrics[0].msg, 'resourceMetrics'), '2.4.2-0');
