@@ -186,8 +186,8 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     count(duplicate ? &stats->duplicates : &stats->stored, 1);
     if (!duplicate) {
         count(&stats->samples, b.total_samples);
-        memgauge__otlp_batch(req->otlp, st,
-                             &b); /* encodes and queues; never waits on the receiver */
+        /* encodes and queues; never reads the store, never waits on the receiver */
+        memgauge__otlp_batch(req->otlp, &b);
     }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", duplicate ? "duplicate" : "stored");

@@ -49,7 +49,8 @@ static int make_read_token(memgauge__cli_t *cli)
 /* The OTLP exporter, when --otlp-endpoint is given: its queue defaults to
  * otlp-queue/ beside the SQLite file (cli.c requires --otlp-queue for
  * PostgreSQL). Returns 0 (*out NULL when there is no exporter) or -1. */
-static int start_otlp(const memgauge__cli_t *cli, memgauge__otlp_t **out, char *err, size_t errlen)
+static int start_otlp(const memgauge__cli_t *cli, memgauge__store_t *store, memgauge__otlp_t **out,
+                      char *err, size_t errlen)
 {
     *out = NULL;
     if (!cli->otlp_endpoint)
@@ -72,6 +73,7 @@ static int start_otlp(const memgauge__cli_t *cli, memgauge__otlp_t **out, char *
         .header_count = cli->otlp_header_count,
         .queue_dir = dir,
         .queue_bytes = cli->otlp_queue_bytes,
+        .store = store,
     };
     return memgauge__otlp_start(&oo, out, err, errlen);
 }
@@ -133,7 +135,7 @@ int main(int argc, char **argv)
         return 1;
     }
     memgauge__otlp_t *otlp;
-    if (start_otlp(&cli, &otlp, err, sizeof err)) {
+    if (start_otlp(&cli, store, &otlp, err, sizeof err)) {
         fprintf(stderr, "memgauge-collector: %s\n", err);
         store->ops->close(store);
         return 1;

@@ -15,8 +15,23 @@
 #include <time.h>
 #include <zlib.h>
 
+/* Verdicts handed from ingest to the exporter thread, which reads the
+ * judged sessions' rows: a read may wait behind a dashboard query on the
+ * store's read connection, and ingest must not. */
+#define PENDING_MAX 256
+
+typedef struct pending_s {
+    memgauge__batch_t meta; /* the batch's strings only: no windows, no events */
+    size_t n;
+    memgauge__event_t events[MEMGAUGE__OTLP_JUDGED_MAX]; /* trails trimmed and owned */
+    uint64_t trail_total[MEMGAUGE__OTLP_JUDGED_MAX];     /* their length before */
+} pending_t;
+
 struct memgauge__otlp_s {
     memgauge__otlp_queue_t queue;
+    memgauge__store_t *store;
+    pending_t *pending[PENDING_MAX]; /* a ring, under lock */
+    size_t pending_head, pending_count;
     char *metrics_url, *logs_url;
     struct curl_slist *headers;
     pthread_t thread;
@@ -116,39 +131,142 @@ static int session_row(memgauge__store_t *st, const char *id, memgauge__session_
     return found;
 }
 
-void memgauge__otlp_batch(memgauge__otlp_t *x, memgauge__store_t *st, const memgauge__batch_t *b)
+static void pending_free(pending_t *p)
 {
-    if (!x || !b)
-        return;
-    memgauge__otlp_judged_t *judged = calloc(MEMGAUGE__OTLP_JUDGED_MAX, sizeof *judged);
-    if (!judged) {
-        atomic_fetch_add(&x->encode_failed, 1);
-        return;
+    for (size_t i = 0; i < p->n; i++)
+        memgauge__series_clear(&p->events[i].trail);
+    free(p);
+}
+
+/* A copy of what the exporter thread needs of b's verdicts, or NULL when b
+ * has none (or no memory: counted). */
+static pending_t *pending_make(memgauge__otlp_t *x, const memgauge__batch_t *b)
+{
+    size_t verdicts = 0;
+    for (size_t i = 0; i < b->event_count; i++)
+        verdicts += b->events[i].kind == MEMGAUGE__EVENT_PREVIOUS_SESSION;
+    if (!verdicts)
+        return NULL;
+    pending_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        atomic_fetch_add(&x->judged_skipped, verdicts);
+        return NULL;
     }
-    size_t n = 0;
+    p->meta = *b; /* strings are arrays: copied */
+    p->meta.windows = NULL;
+    p->meta.window_count = 0;
+    p->meta.events = NULL;
+    p->meta.event_count = 0;
     for (size_t i = 0; i < b->event_count; i++) {
         const memgauge__event_t *e = &b->events[i];
         if (e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION)
             continue;
-        if (n == MEMGAUGE__OTLP_JUDGED_MAX) {
+        if (p->n == MEMGAUGE__OTLP_JUDGED_MAX) {
             atomic_fetch_add(&x->judged_skipped, 1);
             continue;
         }
-        judged[n].event = e;
-        judged[n].found = session_row(st, e->session_id, &judged[n].row);
-        n++;
+        size_t k = p->n++;
+        memgauge__event_t *c = &p->events[k];
+        *c = *e;
+        memset(&c->trail, 0, sizeof c->trail);
+        c->has_trail = 0;
+        if (e->has_trail && e->trail.n) {
+            size_t n =
+                e->trail.n < MEMGAUGE__OTLP_TRAIL_MAX ? e->trail.n : MEMGAUGE__OTLP_TRAIL_MAX;
+            size_t from = e->trail.n - n;
+            if (memgauge__series_alloc(&c->trail, n, 0, 0) == 0) {
+                memcpy(c->trail.t_ms, e->trail.t_ms + from, n * sizeof *c->trail.t_ms);
+                memcpy(c->trail.footprint, e->trail.footprint + from,
+                       n * sizeof *c->trail.footprint);
+                c->trail.unit_bytes = e->trail.unit_bytes;
+                c->has_trail = 1;
+                /* the record says how long the whole trail was */
+                p->trail_total[k] = e->trail.n;
+            }
+        }
+    }
+    return p;
+}
+
+void memgauge__otlp_batch(memgauge__otlp_t *x, const memgauge__batch_t *b)
+{
+    if (!x || !b)
+        return;
+    char *json;
+    if (memgauge__otlp_encode_metrics(b, NULL, 0, now_unix_ns(), &json))
+        atomic_fetch_add(&x->encode_failed, 1);
+    else if (json)
+        enqueue(x, MEMGAUGE__OTLP_METRICS, json);
+    pending_t *p = pending_make(x, b);
+    if (!p)
+        return;
+    pthread_mutex_lock(&x->lock);
+    int full = x->pending_count == PENDING_MAX;
+    if (!full) {
+        x->pending[(x->pending_head + x->pending_count) % PENDING_MAX] = p;
+        x->pending_count++;
+        pthread_cond_signal(&x->wake);
+    }
+    pthread_mutex_unlock(&x->lock);
+    if (full) { /* the thread is far behind: never make ingest wait for it */
+        atomic_fetch_add(&x->judged_skipped, p->n);
+        pending_free(p);
+    }
+}
+
+/* Under x->lock. */
+static pending_t *pending_pop(memgauge__otlp_t *x)
+{
+    if (!x->pending_count)
+        return NULL;
+    pending_t *p = x->pending[x->pending_head];
+    x->pending_head = (x->pending_head + 1) % PENDING_MAX;
+    x->pending_count--;
+    return p;
+}
+
+/* On the exporter thread: read the judged sessions' rows, queue their
+ * metrics and OOM log records. */
+static void pending_export(memgauge__otlp_t *x, pending_t *p)
+{
+    memgauge__otlp_judged_t *judged = calloc(p->n, sizeof *judged);
+    if (!judged) {
+        atomic_fetch_add(&x->encode_failed, 1);
+        pending_free(p);
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        judged[i].event = &p->events[i];
+        judged[i].trail_samples = p->trail_total[i];
+        judged[i].found = session_row(x->store, p->events[i].session_id, &judged[i].row);
     }
     uint64_t now = now_unix_ns();
     char *json;
-    if (memgauge__otlp_encode_metrics(b, judged, n, now, &json))
+    if (memgauge__otlp_encode_metrics(NULL, judged, p->n, now, &json))
         atomic_fetch_add(&x->encode_failed, 1);
-    else
+    else if (json)
         enqueue(x, MEMGAUGE__OTLP_METRICS, json);
-    if (memgauge__otlp_encode_logs(b, judged, n, now, &json))
+    if (memgauge__otlp_encode_logs(&p->meta, judged, p->n, now, &json))
         atomic_fetch_add(&x->encode_failed, 1);
     else if (json)
         enqueue(x, MEMGAUGE__OTLP_LOGS, json);
     free(judged);
+    pending_free(p);
+}
+
+/* Exports every verdict handed over so far. Returns how many batches. */
+static size_t pending_drain(memgauge__otlp_t *x)
+{
+    size_t done = 0;
+    for (;;) {
+        pthread_mutex_lock(&x->lock);
+        pending_t *p = pending_pop(x);
+        pthread_mutex_unlock(&x->lock);
+        if (!p)
+            return done;
+        pending_export(x, p);
+        done++;
+    }
 }
 
 typedef struct exchange_s {
@@ -235,11 +353,16 @@ static int pause_ms(memgauge__otlp_t *x, uint64_t ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    pthread_mutex_lock(&x->lock);
-    while (!atomic_load(&x->stop) && pthread_cond_timedwait(&x->wake, &x->lock, &until) == 0)
-        ; /* woken by new work: keep waiting out the backoff */
-    pthread_mutex_unlock(&x->lock);
-    return atomic_load(&x->stop);
+    for (;;) {
+        pthread_mutex_lock(&x->lock);
+        int timed_out = 0;
+        while (!atomic_load(&x->stop) && !x->pending_count && !timed_out)
+            timed_out = pthread_cond_timedwait(&x->wake, &x->lock, &until) != 0;
+        pthread_mutex_unlock(&x->lock);
+        if (atomic_load(&x->stop) || timed_out)
+            return atomic_load(&x->stop);
+        pending_drain(x); /* verdicts keep being read and queued during a backoff */
+    }
 }
 
 static void *run(void *cls)
@@ -249,6 +372,7 @@ static void *run(void *cls)
     unsigned attempt = 0;
     int warned = 0;
     while (h && !atomic_load(&x->stop)) {
+        pending_drain(x);
         uint64_t seq;
         memgauge__otlp_kind_t kind;
         char *body;
@@ -259,7 +383,8 @@ static void *run(void *cls)
         if (rc == 0) {
             pthread_mutex_lock(&x->lock);
             /* re-check under the lock: enqueue signals under it */
-            if (!atomic_load(&x->stop) && memgauge__otlp_queue_empty(&x->queue))
+            if (!atomic_load(&x->stop) && !x->pending_count &&
+                memgauge__otlp_queue_empty(&x->queue))
                 pthread_cond_wait(&x->wake, &x->lock);
             pthread_mutex_unlock(&x->lock);
             continue;
@@ -299,6 +424,9 @@ static void *run(void *cls)
             attempt = 0;
         }
     }
+    /* the server has stopped: what was handed over is queued on disk, bounded
+     * by PENDING_MAX batches of indexed reads */
+    pending_drain(x);
     curl_easy_cleanup(h);
     return NULL;
 }
@@ -324,6 +452,7 @@ int memgauge__otlp_start(const memgauge__otlp_options_t *o, memgauge__otlp_t **o
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    x->store = o->store;
     if (memgauge__otlp_queue_open(&x->queue, o->queue_dir, o->queue_bytes, err, errlen)) {
         free(x);
         return -1;
@@ -385,6 +514,8 @@ void memgauge__otlp_stop(memgauge__otlp_t *x)
     pthread_cond_broadcast(&x->wake);
     pthread_mutex_unlock(&x->lock);
     pthread_join(x->thread, NULL);
+    while (x->pending_count) /* only when the thread could not start curl */
+        pending_free(pending_pop(x));
     pthread_cond_destroy(&x->wake);
     pthread_mutex_destroy(&x->lock);
     curl_slist_free_all(x->headers);

@@ -26,6 +26,7 @@ typedef struct memgauge__otlp_options_s {
     size_t header_count;
     const char *queue_dir;
     uint64_t queue_bytes;
+    memgauge__store_t *store; /* judged sessions' rows are read from it; borrowed */
 } memgauge__otlp_options_t;
 
 typedef struct memgauge__otlp_stats_s {
@@ -35,7 +36,9 @@ typedef struct memgauge__otlp_stats_s {
     uint64_t dropped;  /* deleted unsent to stay within the budget, or unreadable */
     uint64_t rejected; /* answered with a status that must not be retried */
     uint64_t encode_failed;
-    uint64_t judged_skipped; /* verdicts past MEMGAUGE__OTLP_JUDGED_MAX in one batch */
+    uint64_t judged_skipped; /* verdicts not exported as sessions: past
+                              * MEMGAUGE__OTLP_JUDGED_MAX in one batch, or the
+                              * hand-over to the thread full */
     uint64_t queue_bytes;    /* on disk now */
     uint64_t queue_files;
 } memgauge__otlp_stats_t;
@@ -46,14 +49,15 @@ typedef struct memgauge__otlp_stats_s {
 int memgauge__otlp_start(const memgauge__otlp_options_t *opts, memgauge__otlp_t **out, char *err,
                          size_t errlen);
 
-/* Encodes a stored batch and queues it. Borrows b and st. For each
- * previous_session verdict (at most MEMGAUGE__OTLP_JUDGED_MAX) it reads the
- * judged session's row from st (one indexed read, after the batch
- * committed) to export the session's own peak under its own resource; st
- * NULL skips that. Any thread; bounded cost (those reads, the batch's
- * aggregates, gzip, one small file). Never waits for the receiver.
+/* Encodes a stored batch's windows and queues them; copies its
+ * previous_session verdicts (at most MEMGAUGE__OTLP_JUDGED_MAX, trails cut
+ * to MEMGAUGE__OTLP_TRAIL_MAX) for the exporter thread, which reads each
+ * judged session's row from the store and exports the session's own peak
+ * under its own resource. Borrows b. Any thread; bounded cost (the batch's
+ * aggregates, gzip, one small file, a copy); never reads the store, never
+ * waits for the thread or the receiver (a full hand-over is counted).
  * x NULL: nothing. */
-void memgauge__otlp_batch(memgauge__otlp_t *x, memgauge__store_t *st, const memgauge__batch_t *b);
+void memgauge__otlp_batch(memgauge__otlp_t *x, const memgauge__batch_t *b);
 
 void memgauge__otlp_stats(memgauge__otlp_t *x, memgauge__otlp_stats_t *out);
 

@@ -260,10 +260,9 @@ static void judged_session(cJSON *list, const memgauge__otlp_judged_t *j)
     attr_bool(a, "memgauge.oom.background", !strcmp(e->verdict, "background_oom_suspected"));
 }
 
-int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, const memgauge__otlp_judged_t *judged,
-                                  size_t n_judged, uint64_t now_ns, char **out)
+/* The batch's own resourceMetrics: its windows and samples. */
+static void window_metrics(cJSON *list, const memgauge__batch_t *b, uint64_t now_ns)
 {
-    *out = NULL;
     uint64_t t0, t1;
     span(b, now_ns, &t0, &t1);
     hist_t peak = {.nb = MEMGAUGE__OTLP_PEAK_BOUNDS, .bounds = peak_bounds};
@@ -274,8 +273,6 @@ int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, const memgauge__ot
         if (w->limit)
             hist_add(&fraction, (double)w->peak / (double)w->limit);
     }
-    cJSON *root = cJSON_CreateObject();
-    cJSON *list = cJSON_AddArrayToObject(root, "resourceMetrics");
     cJSON *metrics = resource_metrics(list, resource(b));
     const char *mname = memgauge__metric_name(b->metric);
     histogram(metrics, "memgauge.window.peak_footprint", "By",
@@ -293,9 +290,23 @@ int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, const memgauge__ot
                              1, t0, t1);
         (void)a;
     }
+}
+
+int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, const memgauge__otlp_judged_t *judged,
+                                  size_t n_judged, uint64_t now_ns, char **out)
+{
+    *out = NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(root, "resourceMetrics");
+    if (b)
+        window_metrics(list, b, now_ns);
     for (size_t i = 0; i < n_judged; i++)
         if (judged[i].found)
             judged_session(list, &judged[i]);
+    if (!cJSON_GetArraySize(list)) {
+        cJSON_Delete(root);
+        return 0;
+    }
     return finish(root, out);
 }
 
@@ -306,6 +317,7 @@ int memgauge__otlp_encode_logs(const memgauge__batch_t *b, const memgauge__otlp_
     cJSON *root = NULL;
     for (size_t i = 0; i < n_judged; i++) {
         const memgauge__event_t *e = judged[i].event;
+        uint64_t trail_total = judged[i].trail_samples;
         if (!memgauge__verdict_is_oom(e->verdict))
             continue;
         if (!root)
@@ -350,7 +362,7 @@ int memgauge__otlp_encode_logs(const memgauge__batch_t *b, const memgauge__otlp_
         if (e->has_trail && e->trail.n) {
             size_t n = e->trail.n,
                    from = n > MEMGAUGE__OTLP_TRAIL_MAX ? n - MEMGAUGE__OTLP_TRAIL_MAX : 0;
-            attr_int(a, "memgauge.trail.samples", n);
+            attr_int(a, "memgauge.trail.samples", trail_total > n ? trail_total : n);
             attr_int_array(a, "memgauge.trail.t_ms", e->trail.t_ms + from, n - from);
             attr_int_array(a, "memgauge.trail.footprint", e->trail.footprint + from, n - from);
         }

@@ -26,20 +26,25 @@
 typedef struct memgauge__otlp_judged_s {
     const memgauge__event_t *event; /* borrowed from the batch */
     int found;                      /* row is valid */
+    uint64_t trail_samples;         /* the whole trail's length when event->trail
+                                     * holds only its end; 0 = event->trail.n */
     memgauge__session_row_t row;
 } memgauge__otlp_judged_t;
 
-/* ExportMetricsServiceRequest for batch b: a malloc'd JSON text in *out
- * (the caller frees it). Returns 0, or -1 when out of memory. The first
- * resourceMetrics holds the batch's window metrics (its app, device, OS);
- * then one per judged session found, under that session's own resource.
- * Every data point has delta temporality. */
+/* ExportMetricsServiceRequest: a malloc'd JSON text in *out (the caller
+ * frees it; NULL when there is nothing to send). Returns 0, or -1 when out
+ * of memory. When b is not NULL the first resourceMetrics holds the batch's
+ * window metrics (its app, device, OS); then one per judged session found,
+ * under that session's own resource. Every data point has delta
+ * temporality. */
 int memgauge__otlp_encode_metrics(const memgauge__batch_t *b, const memgauge__otlp_judged_t *judged,
                                   size_t n_judged, uint64_t now_unix_ns, char **out);
 
 /* ExportLogsServiceRequest with one record per suspected-OOM verdict among
  * judged (under the judged session's resource when its row was found, else
- * the batch's); *out = NULL (and 0 returned) when there is none. */
+ * the batch's: b gives the resource and the reporting session, its windows
+ * and events are not read); *out = NULL (and 0 returned) when there is
+ * none. */
 int memgauge__otlp_encode_logs(const memgauge__batch_t *b, const memgauge__otlp_judged_t *judged,
                                size_t n_judged, uint64_t now_unix_ns, char **out);
 

@@ -107,6 +107,9 @@ async function metrics(c) {
 }
 
 const attrs = (list) => Object.fromEntries((list || []).map((a) => [a.key, a.value]));
+// a batch's own request (its windows) or the one its verdict led to (the
+// judged session, under that session's resource)
+const isWindows = (msg) => msg.resourceMetrics[0].scopeMetrics[0].metrics.some((m) => m.name === 'memgauge.samples');
 const reporter = (msg) => attrs(msg.resourceLogs[0].scopeLogs[0].logRecords[0].attributes)['memgauge.reported_by'].stringValue;
 const versionOf = (msg, kind) => attrs(msg[kind][0].resource.attributes)['service.version'].stringValue;
 
@@ -123,17 +126,21 @@ test('exports what was ingested: resource, metrics and the OOM log record', with
   try {
     for (let i = 0; i < 5; i++) assert.equal(await post(c, batch(i)), 'stored');
     assert.equal(await post(c, batch(0)), 'duplicate'); // a replay is not exported again
-    await until('10 requests', () => rx.metrics.length + rx.logs.length >= 10);
+    // per batch: its windows, the session its verdict judged, the OOM record
+    await until('15 requests', () => rx.metrics.length + rx.logs.length >= 15);
     await sleep(300);
     assert.deepEqual(rx.errors, []);
-    assert.equal(rx.metrics.length, 5);
+    assert.equal(rx.metrics.length, 10);
     assert.equal(rx.logs.length, 5);
     assert.equal(rx.metrics[0].headers['x-vendor-key'], 'secret-123');
-    const versions = rx.metrics.map((r) => versionOf(r.msg, 'resourceMetrics')).sort();
+    const windows = rx.metrics.filter((r) => isWindows(r.msg));
+    const sessions = rx.metrics.filter((r) => !isWindows(r.msg));
+    assert.equal(windows.length, 5);
+    const versions = windows.map((r) => versionOf(r.msg, 'resourceMetrics')).sort();
     assert.deepEqual(versions, [0, 1, 2, 3, 4].map((i) => `2.4.1-${i}`));
 
-    const first = rx.metrics.find((r) => versionOf(r.msg, 'resourceMetrics') === '2.4.1-0').msg;
-    assert.equal(first.resourceMetrics.length, 2, 'the batch, then the session it judged');
+    const first = windows.find((r) => versionOf(r.msg, 'resourceMetrics') === '2.4.1-0').msg;
+    assert.equal(first.resourceMetrics.length, 1);
     const rm = first.resourceMetrics[0];
     const res = attrs(rm.resource.attributes);
     assert.equal(res['service.name'].stringValue, 'com.example.photos');
@@ -153,7 +160,8 @@ test('exports what was ingested: resource, metrics and the OOM log record', with
 
     // the judged session, known only by its verdict: its peak is the
     // trail's highest sample, 126976 pages of 16 KiB
-    const sm = first.resourceMetrics[1];
+    assert.equal(sessions.length, 5, 'the same session judged by five batches: at least once');
+    const sm = sessions[0].msg.resourceMetrics[0];
     assert.equal(attrs(sm.resource.attributes)['service.name'].stringValue, 'com.example.photos');
     const sess = Object.fromEntries(sm.scopeMetrics[0].metrics.map((m) => [m.name, m]));
     const speak = sess['memgauge.session.peak_footprint'].histogram.dataPoints[0];
@@ -180,8 +188,8 @@ test('exports what was ingested: resource, metrics and the OOM log record', with
       [124928, 125952, 126976].map((u) => String(u * 16384)));
 
     const m = await metrics(c);
-    assert.equal(m.requests_queued_total, 10);
-    assert.equal(m.requests_sent_total, 10);
+    assert.equal(m.requests_queued_total, 15);
+    assert.equal(m.requests_sent_total, 15);
     assert.equal(m.queue_requests, 0);
     assert.equal(m.queue_bytes, 0);
   } finally {
@@ -195,15 +203,19 @@ test('a receiver down, then 503, then up gets every request exactly once, across
   const endpoint = `http://127.0.0.1:${port}`;
   let c = await startCollector(dir, endpoint);
   for (let i = 0; i < 10; i++) await post(c, batch(i, 2));
-  await until('a retry', async () => (await metrics(c)).retries_total >= 1);
+  // verdicts reach the queue through the exporter thread: wait for all 30
+  await until('a retry and 30 queued', async () => {
+    const q = await metrics(c);
+    return q.retries_total >= 1 && q.requests_queued_total === 30;
+  });
   let m = await metrics(c);
-  assert.equal(m.requests_queued_total, 20);
-  assert.equal(m.queue_requests, 20);
+  assert.equal(m.requests_queued_total, 30);
+  assert.equal(m.queue_requests, 30);
   // SIGTERM while the exporter waits out its backoff: bounded, queue kept
   const stopped = await c.stop();
   assert.equal(stopped.code, 0);
   assert.ok(stopped.ms < 3000, `shutdown took ${stopped.ms} ms`);
-  console.log(`otlp: SIGTERM with 20 requests queued and the receiver down: exit 0 in ${stopped.ms} ms`);
+  console.log(`otlp: SIGTERM with 30 requests queued and the receiver down: exit 0 in ${stopped.ms} ms`);
 
   c = await startCollector(dir, endpoint); // same database directory, same queue
   for (let i = 10; i < 20; i++) await post(c, batch(i, 2));
@@ -211,7 +223,7 @@ test('a receiver down, then 503, then up gets every request exactly once, across
   // up, but answering 503 (Retry-After: 1) to the first three requests
   const rx = await startReceiver({ port, answer: (path, n) => (n < 3 ? { status: 503, retryAfter: 1 } : { status: 200 }) });
   try {
-    await until('40 accepted requests', () => rx.metrics.length + rx.logs.length >= 40, 60000);
+    await until('60 accepted requests', () => rx.metrics.length + rx.logs.length >= 60, 60000);
     await sleep(500);
     assert.deepEqual(rx.errors, []);
     assert.equal(rx.refused.length, 3);
@@ -222,8 +234,9 @@ test('a receiver down, then 503, then up gets every request exactly once, across
       for (const r of list) { const v = key(r.msg); seen.set(v, (seen.get(v) || 0) + 1); }
       return seen;
     };
-    const mv = count(rx.metrics, (m) => versionOf(m, 'resourceMetrics'));
+    const mv = count(rx.metrics.filter((r) => isWindows(r.msg)), (m) => versionOf(m, 'resourceMetrics'));
     const lv = count(rx.logs, reporter);
+    assert.equal(rx.metrics.length, 40);
     assert.equal(mv.size, 20);
     assert.equal(lv.size, 20);
     for (let i = 0; i < 20; i++) {
@@ -232,11 +245,12 @@ test('a receiver down, then 503, then up gets every request exactly once, across
     }
     // oldest first: the batches posted before the restart arrive first
     assert.equal(versionOf(rx.metrics[0].msg, 'resourceMetrics'), '2.4.2-0');
+    assert.ok(isWindows(rx.metrics[0].msg));
     m = await metrics(c);
     assert.equal(m.queue_requests, 0);
     assert.equal(m.requests_dropped_total, 0);
     assert.ok(m.retries_total >= 3);
-    console.log(`otlp: 40 requests queued while down, delivered once each after ${rx.refused.length} 503s; retries counted ${m.retries_total}`);
+    console.log(`otlp: 60 requests queued while down, delivered once each after ${rx.refused.length} 503s; retries counted ${m.retries_total}`);
   } finally {
     await c.stop();
     await rx.close();
@@ -249,21 +263,22 @@ test('past the byte budget the oldest requests are dropped and counted', withDir
   try {
     const n = 120;
     for (let i = 0; i < n; i++) await post(c, batch(i, 3));
+    await until('every request queued', async () => (await metrics(c)).requests_queued_total === 3 * n);
     const m = await metrics(c);
-    assert.equal(m.requests_queued_total, 2 * n);
+    assert.equal(m.requests_queued_total, 3 * n);
     assert.ok(m.queue_bytes <= 65536, `queue holds ${m.queue_bytes} bytes`);
     assert.ok(m.requests_dropped_total > 0);
-    assert.equal(m.queue_requests + m.requests_dropped_total, 2 * n);
+    assert.equal(m.queue_requests + m.requests_dropped_total, 3 * n);
     const rx = await startReceiver({ port });
     try {
       await until('the queue to drain', () => rx.metrics.length + rx.logs.length >= m.queue_requests, 60000);
       await sleep(300);
       assert.equal(rx.metrics.length + rx.logs.length, m.queue_requests);
       // what survived is the newest
-      const versions = rx.metrics.map((r) => versionOf(r.msg, 'resourceMetrics'));
+      const versions = rx.metrics.filter((r) => isWindows(r.msg)).map((r) => versionOf(r.msg, 'resourceMetrics'));
       assert.ok(versions.includes(`2.4.3-${n - 1}`));
       assert.ok(!versions.includes('2.4.3-0'));
-      console.log(`otlp: budget 64 KiB: ${m.requests_dropped_total} oldest of ${2 * n} dropped, ${m.queue_requests} kept (${m.queue_bytes} bytes) and delivered`);
+      console.log(`otlp: budget 64 KiB: ${m.requests_dropped_total} oldest of ${3 * n} dropped, ${m.queue_requests} kept (${m.queue_bytes} bytes) and delivered`);
     } finally {
       await rx.close();
     }
