@@ -402,10 +402,16 @@ static void *run(void *cls)
             if (atomic_load(&x->stop))
                 break; /* aborted by the stop: it stays queued */
             atomic_fetch_add(&x->retried, 1);
-            if (!warned++)
-                fprintf(stderr,
-                        "memgauge-collector: OTLP export: %s %ld; retrying (queued on disk)\n",
-                        status ? "answered" : "no answer", status);
+            if (!warned++) { /* once per outage */
+                if (status)
+                    fprintf(stderr,
+                            "memgauge-collector: OTLP export answered %ld; retrying (queued on "
+                            "disk)\n",
+                            status);
+                else
+                    fprintf(stderr, "memgauge-collector: OTLP export: no answer; retrying (queued "
+                                    "on disk)\n");
+            }
             uint64_t wait = memgauge__otlp_backoff_ms(attempt, random_unit());
             if (attempt < 32)
                 attempt++;
