@@ -208,7 +208,7 @@ otlp_test() {
         echo "otlp: build/$build"
         ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-            MEMGAUGE_COLLECTOR_BIN="$ROOT/build/$build/memgauge-collector" \
+            MEMGAUGE_COLLECTOR_BIN="$ROOT/build/$build/memgauge-collector" MEMGAUGE_TEST_PG="$PGURL" \
             node --test tests/otlp/otlp.test.mjs 2>&1 |
             grep -E '^# (otlp:|pass|fail)|^not ok|^ +(error|expected|actual):'
         [ "${PIPESTATUS[0]}" -eq 0 ] || return 1

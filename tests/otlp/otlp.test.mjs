@@ -5,7 +5,7 @@
 // Run: MEMGAUGE_COLLECTOR_BIN=build/collector/memgauge-collector node --test tests/otlp/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,10 +51,10 @@ async function until(what, cond, ms = 30000) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function startCollector(dir, endpoint, extra = []) {
+async function startCollector(dir, endpoint, extra = [], db = join(dir, 'memgauge.db')) {
   const portFile = join(dir, 'port');
   rmSync(portFile, { force: true });
-  const child = spawn(BIN, ['--listen', '127.0.0.1:0', '--db', join(dir, 'memgauge.db'),
+  const child = spawn(BIN, ['--listen', '127.0.0.1:0', '--db', db,
     '--api-key', KEY, '--read-token', TOKEN, '--port-file', portFile, '--quiet',
     '--otlp-endpoint', endpoint, '--otlp-header', 'X-Vendor-Key: secret-123', ...extra],
   { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -284,5 +284,33 @@ test('past the byte budget the oldest requests are dropped and counted', withDir
     }
   } finally {
     await c.stop();
+  }
+}));
+
+// The judged session's row read from PostgreSQL as well (when
+// scripts/collector-test.sh gives its throwaway server).
+const PG = process.env.MEMGAUGE_TEST_PG;
+test('on PostgreSQL the judged session is read back and exported', { skip: !PG && 'MEMGAUGE_TEST_PG not set' }, withDir(async (dir) => {
+  const name = `memgauge_otlp_${process.pid}`;
+  const psql = (sql) => {
+    const r = spawnSync('psql', [`${PG}/postgres`, '-qAtc', sql], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  psql(`CREATE DATABASE ${name}`);
+  const rx = await startReceiver();
+  const c = await startCollector(dir, rx.url, ['--otlp-queue', join(dir, 'queue')], `${PG}/${name}`);
+  try {
+    for (let i = 0; i < 2; i++) assert.equal(await post(c, batch(i, 4)), 'stored');
+    await until('6 requests', () => rx.metrics.length + rx.logs.length >= 6);
+    assert.deepEqual(rx.errors, []);
+    const sessions = rx.metrics.filter((r) => !isWindows(r.msg));
+    assert.equal(sessions.length, 2);
+    const sess = Object.fromEntries(sessions[0].msg.resourceMetrics[0].scopeMetrics[0].metrics.map((m) => [m.name, m]));
+    assert.equal(sess['memgauge.session.peak_footprint'].histogram.dataPoints[0].max, 126976 * 16384);
+    assert.equal(rx.logs.length, 2);
+  } finally {
+    await c.stop();
+    await rx.close();
+    psql(`DROP DATABASE IF EXISTS ${name}`);
   }
 }));
