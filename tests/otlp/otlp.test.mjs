@@ -187,6 +187,8 @@ test('exports what was ingested: resource, metrics and the OOM log record', with
     assert.deepEqual(a['memgauge.trail.footprint'].arrayValue.values.map((v) => v.intValue),
       [124928, 125952, 126976].map((u) => String(u * 16384)));
 
+    // the exporter counts a request sent once its answer is in
+    await until('15 sent', async () => (await metrics(c)).requests_sent_total === 15);
     const m = await metrics(c);
     assert.equal(m.requests_queued_total, 15);
     assert.equal(m.requests_sent_total, 15);
@@ -246,8 +248,9 @@ test('a receiver down, then 503, then up gets every request exactly once, across
     // oldest first: the batches posted before the restart arrive first
     assert.equal(versionOf(rx.metrics[0].msg, 'resourceMetrics'), '2.4.2-0');
     assert.ok(isWindows(rx.metrics[0].msg));
+    await until('an empty queue', async () => (await metrics(c)).queue_requests === 0);
     m = await metrics(c);
-    assert.equal(m.queue_requests, 0);
+    assert.equal(m.requests_sent_total, 60);
     assert.equal(m.requests_dropped_total, 0);
     assert.ok(m.retries_total >= 3);
     console.log(`otlp: 60 requests queued while down, delivered once each after ${rx.refused.length} 503s; retries counted ${m.retries_total}`);
