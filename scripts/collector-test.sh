@@ -46,7 +46,7 @@ step() {
 deps() {
     local packages=(build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
         libmicrohttpd-dev libsqlite3-dev libpq-dev postgresql libcjson-dev zlib1g-dev
-        libcriterion-dev libcurl4-openssl-dev python3-jsonschema)
+        libcriterion-dev libcurl4-openssl-dev python3-jsonschema prometheus)
     local missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -194,6 +194,30 @@ abuse_figures() {
     return "$rc"
 }
 
+# OTLP export against an independent decoder (tests/otlp: node, with
+# @opentelemetry/otlp-transformer from its package-lock.json)
+otlp_test() {
+    command -v node >/dev/null && command -v npm >/dev/null || {
+        echo "otlp: node and npm are needed (scripts/deps.sh)" >&2
+        return 1
+    }
+    npm ci --prefix tests/otlp --no-audit --no-fund --loglevel=error >/dev/null || return 1
+    # the release build, then the sanitized one (a report fails the test)
+    local build
+    for build in collector collector-asan; do
+        echo "otlp: build/$build"
+        ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            MEMGAUGE_COLLECTOR_BIN="$ROOT/build/$build/memgauge-collector" MEMGAUGE_TEST_PG="$PGURL" \
+            node --test tests/otlp/otlp.test.mjs 2>&1 |
+            grep -E '^# (otlp:|pass|fail)|^not ok|^ +(error|expected|actual):'
+        [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+    done
+}
+
+# /metrics scraped by a real Prometheus (Debian's) under load
+prometheus_scrape() { tests/collector/prometheus-scrape.sh "$ROOT/build/collector"; }
+
 step deps deps
 step format format_check
 step schema schema_check
@@ -205,6 +229,8 @@ step test-asan-ubsan test_asan
 step fuzz fuzz
 step bench-smoke bench_smoke
 step abuse abuse_figures
+step otlp otlp_test
+step prometheus prometheus_scrape
 
 pg_stop_quiet
 echo

@@ -10,6 +10,7 @@ PACKAGES=(
     libcjson-dev libcurl4-openssl-dev zlib1g-dev
     libcriterion-dev
     libmicrohttpd-dev libsqlite3-dev libpq-dev postgresql python3-jsonschema
+    prometheus # tests/collector/prometheus-scrape.sh runs the binary on its own port
     chromium
     nodejs npm
 )

@@ -36,6 +36,10 @@ const char memgauge__cli_usage[] =
     "  --port-file FILE        write the bound port to FILE once listening\n"
     "  --log FILE              request log (default stderr)\n"
     "  --quiet                 no per-request log lines\n"
+    "  --otlp-endpoint URL     export to an OTLP/HTTP receiver (URL/v1/metrics, URL/v1/logs)\n"
+    "  --otlp-header 'N: V'    add this header to every export (repeatable, up to 16)\n"
+    "  --otlp-queue DIR        export queue (default: otlp-queue/ beside the SQLite file)\n"
+    "  --otlp-queue-bytes N    the queue's budget, oldest dropped past it (default 64M)\n"
     "  --help, --version\n";
 
 static int bad(char *err, size_t errlen, const char *fmt, ...)
@@ -194,6 +198,39 @@ static int parse_listen(memgauge__cli_t *o, const char *v, char *err, size_t err
     return 0;
 }
 
+/* --otlp-endpoint, --otlp-header, --otlp-queue, --otlp-queue-bytes */
+static int parse_otlp(memgauge__cli_t *o, const char *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long long n;
+    if (!strcmp(a, "--otlp-endpoint")) {
+        if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+            return bad(err, errlen,
+                       "--otlp-endpoint: expected an http:// or https:// URL, got '%s'", v);
+        if (strpbrk(v, " \r\n\t"))
+            return bad(err, errlen, "--otlp-endpoint: the URL holds a space or control character");
+        o->otlp_endpoint = v;
+    } else if (!strcmp(a, "--otlp-header")) {
+        const char *colon = strchr(v, ':');
+        if (!colon || colon == v || strpbrk(v, "\r\n"))
+            return bad(err, errlen, "--otlp-header: expected 'Name: value' on one line");
+        for (const char *p = v; p < colon; p++)
+            if (!isgraph((unsigned char)*p))
+                return bad(err, errlen, "--otlp-header: the name holds a space or control byte");
+        if (o->otlp_header_count >= MEMGAUGE__OTLP_MAX_HEADERS)
+            return bad(err, errlen, "--otlp-header: at most %d", MEMGAUGE__OTLP_MAX_HEADERS);
+        o->otlp_headers[o->otlp_header_count++] = v;
+    } else if (!strcmp(a, "--otlp-queue")) {
+        if (!v[0])
+            return bad(err, errlen, "--otlp-queue: empty path");
+        o->otlp_queue = v;
+    } else {
+        if (parse_uint(v, 64 * 1024, 1ull << 40, 1, &n))
+            return bad(err, errlen, "--otlp-queue-bytes: expected 64K .. 1024G bytes, got '%s'", v);
+        o->otlp_queue_bytes = n;
+    }
+    return 0;
+}
+
 int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
@@ -211,6 +248,7 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
     o->request_timeout_s = 30;
     o->drain_timeout_s = 10;
     o->pg_conns = 4;
+    o->otlp_queue_bytes = 64u << 20;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -245,6 +283,10 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                                              "--header-timeout",
                                              "--max-memory",
                                              "--dashboard-dir",
+                                             "--otlp-endpoint",
+                                             "--otlp-header",
+                                             "--otlp-queue",
+                                             "--otlp-queue-bytes",
                                              NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
@@ -288,6 +330,8 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
             o->port_file = v;
         } else if (!strcmp(a, "--log")) {
             o->log_file = v;
+        } else if (!strncmp(a, "--otlp-", 7)) {
+            rc = parse_otlp(o, a, v, err, errlen);
         } else {
             struct {
                 const char *name;
@@ -330,6 +374,13 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                 return bad(err, errlen,
                            "--read-token: must differ from every API key (API keys "
                            "ship inside apps)");
+    if ((o->otlp_header_count || o->otlp_queue) && !o->otlp_endpoint)
+        return bad(err, errlen, "--otlp-header and --otlp-queue need --otlp-endpoint");
+    if (o->otlp_endpoint && !o->otlp_queue &&
+        (!strncmp(o->db, "postgres://", 11) || !strncmp(o->db, "postgresql://", 13)))
+        return bad(err, errlen,
+                   "--otlp-endpoint with a PostgreSQL database: give --otlp-queue DIR (a local "
+                   "directory for the export queue)");
     if (!o->loopback && o->read_token_count == 0)
         return bad(err, errlen,
                    "--listen %s is not a loopback address: the dashboard and query API would be "

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define MEMGAUGE__OTLP_MAX_HEADERS 16
+
 #define MEMGAUGE__MAX_KEYS 64
 #define MEMGAUGE__KEY_MAX 256
 #define MEMGAUGE__MAX_READ_TOKENS 8
@@ -45,6 +47,12 @@ typedef struct memgauge__cli_s {
     const char *port_file; /* written with the bound port once listening */
     const char *log_file;  /* NULL = stderr */
     int quiet;             /* no per-request log lines */
+    /* OTLP/HTTP export (otlp.h): on when otlp_endpoint is set */
+    const char *otlp_endpoint; /* base URL, http:// or https:// */
+    size_t otlp_header_count;
+    const char *otlp_headers[MEMGAUGE__OTLP_MAX_HEADERS]; /* "Name: value" */
+    const char *otlp_queue;                               /* NULL: beside the SQLite database */
+    uint64_t otlp_queue_bytes;                            /* the queue's byte budget */
     int help, version;
 } memgauge__cli_t;
 

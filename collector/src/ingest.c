@@ -77,6 +77,7 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
             return busy(stats, out, "no memory to decompress the body");
         if (rc) {
             count(&stats->invalid, 1);
+            count(&stats->invalid_gzip, 1);
             memgauge__reply_error(out, 400, "invalid", "body", "not a valid gzip stream");
             return;
         }
@@ -91,6 +92,7 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
         free(text);
         give(bud, text_held);
         count(&stats->invalid, 1);
+        count(&stats->invalid_limits, 1);
         memgauge__reply_error(out, 400, "invalid", "body", scan_reasons[-sc]);
         return;
     }
@@ -132,6 +134,8 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     if (rc) {
         give(bud, decoded);
         count(&stats->invalid, 1);
+        /* UTF-8 and JSON faults name the body; the format's name a field */
+        count(strcmp(err.field, "body") ? &stats->invalid_format : &stats->invalid_json, 1);
         memgauge__reply_error(out, 400, "invalid", err.field, err.reason);
         return;
     }
@@ -145,10 +149,17 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
         return;
     }
     memgauge__put_result_t res;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = st->ops->put_batch(st, &b, memgauge__now_unix_ms(), &res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    memgauge__histogram_observe(
+        &stats->store_latency,
+        (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
     int duplicate = res.duplicate;
     if (rc == MEMGAUGE__STORE_CONFLICT) {
         count(&stats->invalid, 1);
+        count(&stats->conflicts, 1);
         memgauge__reply_error(out, 409, "conflict", "session.id", memgauge__store_error(st));
         memgauge__batch_clear(&b);
         give(bud, decoded);
@@ -173,8 +184,11 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
         return;
     }
     count(duplicate ? &stats->duplicates : &stats->stored, 1);
-    if (!duplicate)
+    if (!duplicate) {
         count(&stats->samples, b.total_samples);
+        /* encodes and queues; never reads the store, never waits on the receiver */
+        memgauge__otlp_batch(req->otlp, &b);
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", duplicate ? "duplicate" : "stored");
     cJSON_AddStringToObject(j, "batch_id", b.batch_id);

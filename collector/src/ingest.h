@@ -2,15 +2,20 @@
 #define MEMGAUGE_COLLECTOR_INGEST_H
 
 #include "budget.h"
+#include "metrics.h"
+#include "otlp.h"
 #include "reply.h"
 #include "store.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Counters of what ingest did, for /healthz. Updated atomically. */
+/* Counters of what ingest did, for /healthz and /metrics. Updated atomically. */
 typedef struct memgauge__ingest_stats_s {
     uint64_t stored, duplicates, invalid, too_large, store_errors, samples, forbidden, busy;
+    /* what `invalid` is made of, for /metrics */
+    uint64_t invalid_gzip, invalid_limits, invalid_json, invalid_format, conflicts;
+    memgauge__histogram_t store_latency; /* put_batch, committed or not */
 } memgauge__ingest_stats_t;
 
 /* One complete POST /v1/reports body and what it may cost. */
@@ -22,6 +27,7 @@ typedef struct memgauge__ingest_request_s {
     size_t cap;                 /* decompressed cap, bytes */
     const char *apps;           /* the key's app ids, comma-separated; "" = any app */
     memgauge__budget_t *budget; /* the request's; NULL = no accounting */
+    memgauge__otlp_t *otlp;     /* stored batches are exported here; NULL = none */
 } memgauge__ingest_request_t;
 
 /* Handles one body: gunzip (when `gzip`) within `cap` bytes, count what

@@ -2,11 +2,14 @@
  * (docs/collector.md). Exit status: 0 after a clean shutdown, 1 when the
  * database or the listening socket cannot be opened, 2 for bad arguments. */
 #include "cli.h"
+#include "otlp.h"
 #include "server.h"
 #include "static.h"
 #include "store.h"
 
+#include <curl/curl.h>
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +44,38 @@ static int make_read_token(memgauge__cli_t *cli)
     cli->read_token_count = 1;
     cli->read_token_generated = 1;
     return 0;
+}
+
+/* The OTLP exporter, when --otlp-endpoint is given: its queue defaults to
+ * otlp-queue/ beside the SQLite file (cli.c requires --otlp-queue for
+ * PostgreSQL). Returns 0 (*out NULL when there is no exporter) or -1. */
+static int start_otlp(const memgauge__cli_t *cli, memgauge__store_t *store, memgauge__otlp_t **out,
+                      char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!cli->otlp_endpoint)
+        return 0;
+    char dir[MEMGAUGE__DIR_MAX + 16];
+    if (cli->otlp_queue) {
+        snprintf(dir, sizeof dir, "%s", cli->otlp_queue);
+    } else {
+        char db[MEMGAUGE__DIR_MAX];
+        snprintf(db, sizeof db, "%s", cli->db);
+        snprintf(dir, sizeof dir, "%s/otlp-queue", dirname(db));
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        return -1;
+    }
+    memgauge__otlp_options_t oo = {
+        .endpoint = cli->otlp_endpoint,
+        .headers = cli->otlp_headers,
+        .header_count = cli->otlp_header_count,
+        .queue_dir = dir,
+        .queue_bytes = cli->otlp_queue_bytes,
+        .store = store,
+    };
+    return memgauge__otlp_start(&oo, out, err, errlen);
 }
 
 int main(int argc, char **argv)
@@ -99,9 +134,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "memgauge-collector: cannot open the database: %s\n", err);
         return 1;
     }
-    memgauge__server_t *srv;
-    if (memgauge__server_start(&cli, store, log, &srv, err, sizeof err)) {
+    memgauge__otlp_t *otlp;
+    if (start_otlp(&cli, store, &otlp, err, sizeof err)) {
         fprintf(stderr, "memgauge-collector: %s\n", err);
+        store->ops->close(store);
+        return 1;
+    }
+    memgauge__server_t *srv;
+    if (memgauge__server_start(&cli, store, log, otlp, &srv, err, sizeof err)) {
+        fprintf(stderr, "memgauge-collector: %s\n", err);
+        memgauge__otlp_stop(otlp);
         store->ops->close(store);
         return 1;
     }
@@ -110,11 +152,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "memgauge-collector: --port-file: cannot write %s: %s\n", cli.port_file,
                 strerror(errno));
         memgauge__server_stop(srv, 0);
+        memgauge__otlp_stop(otlp);
         store->ops->close(store);
         return 2;
     }
     fprintf(log, "memgauge-collector: listening on http://%s:%u (%s store, %zu API keys)\n",
             cli.host, port, store->ops->name, cli.key_count);
+    if (otlp)
+        fprintf(log, "memgauge-collector: exporting to %s (OTLP/HTTP JSON)\n", cli.otlp_endpoint);
     if (!have_dashboard)
         fprintf(log, "memgauge-collector: no dashboard files in %s (see docs/dashboard.md)\n",
                 cli.dashboard_dir);
@@ -137,6 +182,11 @@ int main(int argc, char **argv)
     fprintf(log, "memgauge-collector: %s: draining requests in flight (up to %u s)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", cli.drain_timeout_s);
     unsigned left = memgauge__server_stop(srv, cli.drain_timeout_s);
+    /* after the server: no request can queue any more; what is queued
+     * stays on disk for the next start */
+    memgauge__otlp_stop(otlp);
+    if (otlp)
+        curl_global_cleanup();
     store->ops->close(store);
     if (left)
         fprintf(log, "memgauge-collector: %u requests still in flight were cut off\n", left);

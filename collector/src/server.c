@@ -5,8 +5,10 @@
 #include "auth.h"
 #include "budget.h"
 #include "conn_guard.h"
+#include "exposition.h"
 #include "ingest.h"
 #include "log_escape.h"
+#include "metrics.h"
 #include "query.h"
 #include "static.h"
 
@@ -32,6 +34,8 @@ struct memgauge__server_s {
     uint64_t requests;    /* atomic */
     uint64_t bad_framing; /* atomic: requests refused for ambiguous framing */
     memgauge__ingest_stats_t ingest;
+    memgauge__http_metrics_t http; /* GET /metrics */
+    memgauge__otlp_t *otlp;        /* NULL: no export */
     memgauge__mempool_t memory;    /* bodies, inflated bodies and trees of requests in flight */
     memgauge__conn_guard_t *guard; /* header-phase deadlines */
     pthread_mutex_t mhd_log_lock;  /* the fields below */
@@ -60,6 +64,7 @@ typedef struct request_s {
     size_t len, cap, received;
     memgauge__budget_t budget; /* what this request holds of srv->memory */
     int key;                   /* index of the API key that wrote, -1 before */
+    int endpoint;              /* memgauge__endpoint_t, for /metrics */
     char method[12];
     char path[160];
     char note[128];
@@ -98,6 +103,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     if (n >= sizeof r->path)
         n = sizeof r->path - 1;
     memcpy(r->path, uri, n);
+    r->endpoint = (int)memgauge__endpoint_of(r->path);
     __atomic_fetch_add(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_add(&srv->requests, 1, __ATOMIC_RELAXED);
     return r;
@@ -188,6 +194,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     if (!r)
         return;
     log_line(srv, c, r, toe);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    memgauge__http_metrics_count(&srv->http, (memgauge__endpoint_t)r->endpoint, r->status,
+                                 (uint64_t)((now.tv_sec - r->start.tv_sec) * 1000000000LL +
+                                            (now.tv_nsec - r->start.tv_nsec)),
+                                 r->received);
     /* the next request on this connection: its headers are bounded too */
     memgauge__conn_guard_request_done(srv->guard, socket_context(c));
     free(r->body);
@@ -397,6 +409,49 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
     return send_reply(c, r, &rep, NULL, NULL);
 }
 
+/* GET /metrics: the read token, on every listener, like the query API
+ * (the numbers are the operator's, and a loopback port is reachable by
+ * every local user). */
+static enum MHD_Result metrics(struct MHD_Connection *c, request_t *r)
+{
+    memgauge__server_t *srv = r->srv;
+    if (!memgauge__auth_read_check(srv->cli, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
+        return reply_error(c, r, 401, "unauthorized",
+                           "/metrics needs Authorization: Bearer <read token>",
+                           MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    memgauge__exposition_src_t src = {
+        .http = &srv->http,
+        .ingest = &srv->ingest,
+        .memory = &srv->memory,
+        .in_flight = __atomic_load_n(&srv->in_flight, __ATOMIC_RELAXED),
+        .bad_framing = __atomic_load_n(&srv->bad_framing, __ATOMIC_RELAXED),
+        .header_timeouts = memgauge__conn_guard_cuts(srv->guard),
+        .otlp = srv->otlp,
+        .store_name = srv->store->ops->name,
+        .db = srv->cli->db,
+    };
+    memgauge__text_t t = {0};
+    memgauge__exposition(&src, &t);
+    if (t.failed) {
+        free(t.buf);
+        return reply_error(c, r, 503, "busy", "no memory for the page", NULL, NULL);
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(t.len, t.buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(t.buf);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    r->status = 200;
+    r->responded = 1;
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
 /* The page may run only its own scripts and talk only to this server: a
  * string from a report that slipped into markup could not run (the
  * dashboard also never builds markup from data; tests/dashboard). uPlot
@@ -488,6 +543,10 @@ static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const 
         return get ? health(c, r)
                    : reply_error(c, r, 405, "method not allowed", "use GET", MHD_HTTP_HEADER_ALLOW,
                                  "GET");
+    if (!strcmp(url, "/metrics"))
+        return get ? metrics(c, r)
+                   : reply_error(c, r, 405, "method not allowed", "use GET", MHD_HTTP_HEADER_ALLOW,
+                                 "GET");
     if (!strncmp(url, "/v1/", 4)) {
         if (!get)
             return reply_error(c, r, 405, "method not allowed", "use GET", MHD_HTTP_HEADER_ALLOW,
@@ -539,6 +598,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .cap = srv->cli->max_body,
         .apps = srv->cli->key_apps[r->key],
         .budget = &r->budget,
+        .otlp = srv->otlp,
     };
     r->body = NULL; /* ingest owns it now */
     memgauge__reply_t rep = {0};
@@ -547,7 +607,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store, FILE *log,
-                           memgauge__server_t **out, char *err, size_t errlen)
+                           memgauge__otlp_t *otlp, memgauge__server_t **out, char *err,
+                           size_t errlen)
 {
     memgauge__server_t *srv = calloc(1, sizeof *srv);
     if (!srv) {
@@ -557,6 +618,7 @@ int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store,
     srv->cli = cli;
     srv->store = store;
     srv->log = log;
+    srv->otlp = otlp;
     srv->memory.limit = cli->max_memory;
     pthread_mutex_init(&srv->mhd_log_lock, NULL);
     memgauge__json_hooks_install();

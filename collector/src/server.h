@@ -5,6 +5,7 @@
 #define MEMGAUGE_COLLECTOR_SERVER_H
 
 #include "cli.h"
+#include "otlp.h"
 #include "store.h"
 
 #include <stdint.h>
@@ -13,10 +14,11 @@
 typedef struct memgauge__server_s memgauge__server_t;
 
 /* Starts listening on cli->host:cli->port with cli->threads workers.
- * Borrows cli, store and log (which must outlive the server). Returns 0, or
- * -1 with the reason in err. */
+ * Borrows cli, store, log and otlp (which must outlive the server; otlp NULL
+ * = no export). Returns 0, or -1 with the reason in err. */
 int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store, FILE *log,
-                           memgauge__server_t **out, char *err, size_t errlen);
+                           memgauge__otlp_t *otlp, memgauge__server_t **out, char *err,
+                           size_t errlen);
 
 uint16_t memgauge__server_port(const memgauge__server_t *srv);
 
