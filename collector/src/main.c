@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "server.h"
 #include "static.h"
+#include "retention.h"
 #include "store.h"
 
 #include <errno.h>
@@ -132,11 +133,16 @@ int main(int argc, char **argv)
         fprintf(log, "memgauge-collector: dashboard: http://%s:%u/ (read token required)\n",
                 cli.host, port);
 
+    memgauge__retention_t *retention = NULL;
+    if (memgauge__retention_start(store, cli.retention_days, log, &retention))
+        fprintf(log, "memgauge-collector: retention: cannot start its thread; nothing expires\n");
+
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(log, "memgauge-collector: %s: draining requests in flight (up to %u s)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", cli.drain_timeout_s);
     unsigned left = memgauge__server_stop(srv, cli.drain_timeout_s);
+    memgauge__retention_stop(retention);
     store->ops->close(store);
     if (left)
         fprintf(log, "memgauge-collector: %u requests still in flight were cut off\n", left);

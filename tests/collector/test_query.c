@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "harness.h"
@@ -614,4 +616,37 @@ Test(query, keyset_cursor_and_offset_list_the_same_pages)
     cJSON *bad = get("/v1/sessions?app=com.example.photos&cursor=12.not-a-uuid", 400);
     cr_expect_str_eq(cJSON_GetObjectItem(bad, "field")->valuestring, "cursor");
     cJSON_Delete(bad);
+}
+
+/* --retention-days: the thread's first step runs at start; statistics stay. */
+Test(query, retention_deletes_old_sessions_and_statistics_stay)
+{
+    collector_start(&srv, NULL, NULL); /* the harness keeps everything */
+    char b[37], s[37];
+    uint64_t recent = (uint64_t)time(NULL) * 1000 - 86400000ull;
+    for (uint64_t i = 0; i < 4; i++) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, i + 1),
+                             .session_id = fixture_uuid(s, i + 100),
+                             .start_unix_ms = i < 3 ? START0 + i : recent};
+        post(&f);
+    }
+    cr_assert_eq(collector_stop(&srv), 0);
+    const char *const extra[] = {"--retention-days", "30", NULL};
+    collector_restart(&srv, extra);
+    size_t left = 4;
+    for (int tries = 0; tries < 200 && left != 1; tries++) {
+        cJSON *j = get("/v1/sessions?app=com.example.photos", 200);
+        left = (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(j, "sessions"));
+        cJSON_Delete(j);
+        if (left != 1)
+            usleep(25000);
+    }
+    cr_assert_eq(left, 1, "only the recent session is left");
+    cJSON *j = get("/v1/stats?app=com.example.photos&version=2.4.0", 200);
+    cr_expect_eq(num(j, "overall.sessions"), 4, "the rollups keep every session");
+    cJSON_Delete(j);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/sessions/%s", fixture_uuid(s, 100));
+    j = get(path, 404);
+    cJSON_Delete(j);
 }

@@ -426,3 +426,55 @@ Test(store, a_session_keeps_at_most_its_cap_of_samples_as_series, .timeout = 120
     cr_expect_eq(q.series_total, MEMGAUGE__MAX_SESSION_SAMPLES);
     memgauge__window_rows_free(w, n);
 }
+
+static int64_t rollup_sessions(void)
+{
+    memgauge__rollup_filter_t f = {
+        .app_id = "com.example.photos", .from_day = INT64_MIN, .to_day = INT64_MAX};
+    memgauge__rollup_t *rows;
+    size_t n;
+    cr_assert_eq(st->ops->rollups(st, &f, &rows, &n), 0, "%s", memgauge__store_error(st));
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += rows[i].sessions;
+    memgauge__rollup_rows_free(rows, n);
+    return total;
+}
+
+Test(store, expiry_deletes_old_sessions_in_bounded_steps_and_keeps_rollups)
+{
+    char b[37], s[37], prev[37];
+    const uint64_t day = 86400000ull, old = 1718000000000ull, recent = old + 40 * day;
+    for (uint64_t i = 0; i < 7; i++) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, i + 1),
+                             .session_id = fixture_uuid(s, i + 100),
+                             .start_unix_ms = i < 5 ? old + i : recent + i,
+                             .windows = 2,
+                             .threshold = 1,
+                             .verdict = i ? "oom_suspected" : NULL,
+                             .prev_session = fixture_uuid(prev, i + 99)};
+        put(&f);
+    }
+    memgauge__store_counts_t c = counts();
+    cr_assert_eq(c.sessions, 7);
+    cr_assert_eq(c.terminations, 6);
+    size_t deleted, steps = 0, total = 0;
+    do {
+        cr_assert_eq(st->ops->expire(st, old + 10 * day, 2, &deleted), 0, "%s",
+                     memgauge__store_error(st));
+        cr_assert_leq(deleted, 2, "a step deletes at most what it was given");
+        total += deleted;
+        steps++;
+    } while (deleted == 2);
+    cr_expect_eq(total, 5);
+    cr_expect_eq(steps, 3);
+    c = counts();
+    cr_expect_eq(c.sessions, 2);
+    cr_expect_eq(c.batches, 2);
+    cr_expect_eq(c.windows, 4, "the recent sessions' windows only");
+    cr_expect_eq(c.events, 4, "a threshold and a verdict of each recent session");
+    cr_expect_eq(c.terminations, 1, "the verdict on the recent 105 (by 106)");
+    cr_expect_eq(rollup_sessions(), 7, "rollups keep the expired sessions");
+    cr_assert_eq(st->ops->expire(st, old + 10 * day, 2, &deleted), 0);
+    cr_expect_eq(deleted, 0);
+}
