@@ -14,8 +14,9 @@
  * Prints PASS or MISS per target. Not a test: it takes minutes.
  *
  *   build/collector/bench/scale [--sessions N] [--sqlite-only | --pg URL [--pg-only]]
- *       [--dir DIR] [--ingest-batches N] [--reps N] [--keep]
- * (--reps: requests per measured query, default 50)
+ *       [--dir DIR] [--ingest-batches N] [--reps N] [--keep] [--loaded DB]
+ * (--reps: requests per measured query, default 50; --loaded: measure a SQLite file a
+ * --keep run loaded, with the same --sessions)
  */
 #include "store.h"
 
@@ -39,9 +40,9 @@
 
 static struct {
     size_t sessions, ingest_batches;
-    const char *pg, *dir;
+    const char *pg, *dir, *loaded;
     int sqlite, keep, reps;
-} opt = {1000000, 20000, NULL, "/tmp", 1, 0, 50};
+} opt = {1000000, 20000, NULL, "/tmp", NULL, 1, 0, 50};
 
 static double now_s(void)
 {
@@ -177,6 +178,15 @@ static int load(const char *db)
         }
     }
     double took = now_s() - t0;
+    if (strncmp(db, "postgres", 8)) { /* for --loaded: the sessions' times */
+        char stamp[700];
+        snprintf(stamp, sizeof stamp, "%s.start0", db);
+        FILE *sf = fopen(stamp, "w");
+        if (sf) {
+            fprintf(sf, "%llu\n", (unsigned long long)start0);
+            fclose(sf);
+        }
+    }
     printf("  loaded %zu sessions in %.0f s (%.0f sessions/s through the store layer)\n",
            opt.sessions, took, (double)opt.sessions / took);
     st->ops->close(st);
@@ -421,6 +431,8 @@ int main(int argc, char **argv)
             opt.sqlite = 0;
         else if (!strcmp(a, "--sqlite-only"))
             opt.pg = NULL;
+        else if (v && !strcmp(a, "--loaded"))
+            opt.loaded = v, i++;
         else if (v && !strcmp(a, "--reps"))
             opt.reps = atoi(v), i++;
         else if (!strcmp(a, "--keep"))
@@ -444,6 +456,21 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir)) {
         perror("scale: mkdtemp");
         return 1;
+    }
+    if (opt.loaded) { /* a database a --keep run loaded with the same --sessions */
+        unsigned long long t0 = 0;
+        snprintf(dir, sizeof dir, "%s", opt.dir);
+        char stamp[700];
+        snprintf(stamp, sizeof stamp, "%s.start0", opt.loaded);
+        FILE *sf = fopen(stamp, "r");
+        if (!sf || fscanf(sf, "%llu", &t0) != 1) {
+            fprintf(stderr, "scale: --loaded: no %s\n", stamp);
+            return 1;
+        }
+        fclose(sf);
+        start0 = t0;
+        printf("scale: %zu sessions already in %s\n", opt.sessions, opt.loaded);
+        return measure(opt.loaded, dir);
     }
     if (opt.sqlite) {
         char db[600];

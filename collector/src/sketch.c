@@ -73,9 +73,21 @@ int memgauge__sketch_merge(memgauge__sketch_t *dst, const memgauge__sketch_t *sr
 {
     dst->zero += src->zero;
     dst->total += src->zero;
-    for (size_t k = 0; k < src->n; k++)
-        if (src->counts[k] && add_index(dst, src->lo + (int32_t)k, src->counts[k]))
-            return -2;
+    size_t lo = 0, hi = src->n;
+    while (lo < hi && !src->counts[lo])
+        lo++;
+    while (hi > lo && !src->counts[hi - 1])
+        hi--;
+    if (lo == hi)
+        return 0;
+    /* room for the whole range at once, then plain adds */
+    if (reach(dst, src->lo + (int32_t)lo) || reach(dst, src->lo + (int32_t)hi - 1))
+        return -2;
+    int64_t *d = dst->counts + (src->lo - dst->lo);
+    for (size_t k = lo; k < hi; k++) {
+        d[k] += src->counts[k];
+        dst->total += src->counts[k];
+    }
     return 0;
 }
 
@@ -173,7 +185,22 @@ int memgauge__sketch_decode_add(memgauge__sketch_t *s, const unsigned char *p, s
         return -1;
     s->zero += unzigzag(v);
     s->total += unzigzag(v);
-    int64_t i = 0;
+    /* a first pass finds the index range, so that the counts grow once */
+    size_t body = at;
+    int64_t i = 0, lo = INT64_MAX, hi = INT64_MIN;
+    while (at < len) {
+        if (get_varint(p, len, &at, &v) || get_varint(p, len, &at, &c))
+            return -1;
+        i += unzigzag(v);
+        if (i < -MEMGAUGE__SKETCH_INDEX_MAX || i > MEMGAUGE__SKETCH_INDEX_MAX)
+            return -1;
+        lo = i < lo ? i : lo;
+        hi = i > hi ? i : hi;
+    }
+    if (lo <= hi && (reach(s, (int32_t)lo) || reach(s, (int32_t)hi)))
+        return -2;
+    at = body;
+    i = 0;
     while (at < len) {
         if (get_varint(p, len, &at, &v) || get_varint(p, len, &at, &c))
             return -1;
