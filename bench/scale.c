@@ -21,6 +21,7 @@
 #include "store.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,35 +148,76 @@ static void make_session(size_t i, memgauge__batch_t *b, memgauge__window_t w[6]
     }
 }
 
-static int load(const char *db)
+typedef struct loader_s {
+    memgauge__store_t *st;
+    size_t first, step, done;
+    int failed;
+    pthread_t thread;
+} loader_t;
+
+static void *load_part(void *arg)
 {
-    char err[256];
-    memgauge__store_options_t so = {.pg_conns = 2};
-    memgauge__store_t *st = memgauge__store_open(db, &so, err, sizeof err);
-    if (!st) {
-        fprintf(stderr, "scale: %s\n", err);
-        return -1;
-    }
-    double t0 = now_s(), last = t0;
-    for (size_t i = 0; i < opt.sessions; i++) {
+    loader_t *l = arg;
+    for (size_t i = l->first; i < opt.sessions && !l->failed; i += l->step) {
         memgauge__batch_t b;
         memgauge__window_t w[6];
         memgauge__event_t e;
         make_session(i, &b, w, &e);
         memgauge__put_result_t res;
-        int rc = st->ops->put_batch(st, &b, b.sent_unix_ms, &res);
+        int rc;
+        while ((rc = l->st->ops->put_batch(l->st, &b, b.sent_unix_ms, &res)) ==
+               MEMGAUGE__STORE_BUSY)
+            ; /* another loader held a lock past the write wait: as an SDK would, retry */
         for (int k = 0; k < 6; k++)
             memgauge__series_clear(&w[k].series);
         if (rc) {
-            fprintf(stderr, "scale: session %zu: %s\n", i, memgauge__store_error(st));
-            st->ops->close(st);
-            return -1;
+            fprintf(stderr, "scale: session %zu: %s\n", i, memgauge__store_error(l->st));
+            l->failed = 1;
         }
-        if (now_s() - last > 30) {
-            last = now_s();
-            fprintf(stderr, "scale: %zu sessions loaded, %.0f/s\n", i + 1,
-                    (double)(i + 1) / (last - t0));
+        __atomic_add_fetch(&l->done, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+/* SQLite has one writer: one loader. PostgreSQL: four, on four connections. */
+static int load(const char *db)
+{
+    char err[256];
+    int pg = !strncmp(db, "postgres", 8), threads = pg ? 4 : 1;
+    memgauge__store_options_t so = {.pg_conns = (unsigned)threads};
+    memgauge__store_t *st = memgauge__store_open(db, &so, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "scale: %s\n", err);
+        return -1;
+    }
+    double t0 = now_s();
+    loader_t l[4];
+    for (int i = 0; i < threads; i++) {
+        l[i] = (loader_t){.st = st, .first = (size_t)i, .step = (size_t)threads};
+        pthread_create(&l[i].thread, NULL, load_part, &l[i]);
+    }
+    for (;;) {
+        size_t done = 0;
+        int running = 0;
+        for (int i = 0; i < threads; i++) {
+            done += __atomic_load_n(&l[i].done, __ATOMIC_RELAXED);
+            running |= !l[i].failed;
         }
+        if (done >= opt.sessions || !running)
+            break;
+        sleep(1);
+        if ((int)(now_s() - t0) % 30 == 0)
+            fprintf(stderr, "scale: %zu sessions loaded, %.0f/s\n", done,
+                    (double)done / (now_s() - t0));
+    }
+    int failed = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(l[i].thread, NULL);
+        failed |= l[i].failed;
+    }
+    if (failed) {
+        st->ops->close(st);
+        return -1;
     }
     double took = now_s() - t0;
     if (strncmp(db, "postgres", 8)) { /* for --loaded: the sessions' times */
@@ -187,8 +229,9 @@ static int load(const char *db)
             fclose(sf);
         }
     }
-    printf("  loaded %zu sessions in %.0f s (%.0f sessions/s through the store layer)\n",
-           opt.sessions, took, (double)opt.sessions / took);
+    printf("  loaded %zu sessions in %.0f s (%.0f sessions/s through the store layer, %d %s)\n",
+           opt.sessions, took, (double)opt.sessions / took, threads,
+           threads > 1 ? "threads" : "thread");
     st->ops->close(st);
     return 0;
 }

@@ -144,7 +144,9 @@ static int cmp_id(const void *a, const void *b)
 int memgauge__rollup_track_init(memgauge__rollup_track_t *t, const memgauge__batch_t *b)
 {
     memset(t, 0, sizeof *t);
-    size_t cap = 1 + b->event_count;
+    size_t cap = 1;
+    for (size_t i = 0; i < b->event_count; i++)
+        cap += b->events[i].kind == MEMGAUGE__EVENT_PREVIOUS_SESSION;
     t->ids = malloc(cap * sizeof *t->ids);
     t->before = calloc(cap, sizeof *t->before);
     if (!t->ids || !t->before) {

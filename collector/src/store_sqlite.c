@@ -868,30 +868,36 @@ static int sq_expire(memgauge__store_t *base, uint64_t cutoff, size_t max_sessio
     for (size_t i = 0; !rc && i < NDEL; i++)
         if (sqlite3_prepare_v2(s->db, del[i], -1, &d[i], NULL) != SQLITE_OK)
             rc = db_fail(s, "prepare expire");
+    char(*ids)[MEMGAUGE__UUID_LEN + 1] = NULL;
+    if (!rc && !(ids = malloc((max_sessions ? max_sessions : 1) * sizeof *ids)))
+        rc = MEMGAUGE__STORE_NO_MEMORY;
     if (!rc)
         rc = exec(s, "BEGIN IMMEDIATE");
     if (!rc) {
+        /* the ids first: rows are not deleted under the statement that picks them */
         bind_u64(pick, 1, clamp_ms(cutoff));
         bind_u64(pick, 2, max_sessions);
+        size_t n = 0;
         int step = SQLITE_DONE;
-        while (!rc && (step = sqlite3_step(pick)) == SQLITE_ROW) {
-            const unsigned char *id = sqlite3_column_text(pick, 0);
-            for (size_t i = 0; !rc && i < NDEL; i++) {
-                sqlite3_bind_text(d[i], 1, (const char *)id, -1, SQLITE_TRANSIENT);
-                rc = step_done(s, d[i], "expire");
-            }
-            (*deleted)++;
-        }
-        if (!rc && step != SQLITE_DONE)
+        while (n < max_sessions && (step = sqlite3_step(pick)) == SQLITE_ROW)
+            col_text(pick, 0, ids[n++], sizeof ids[0]);
+        if (step != SQLITE_DONE && step != SQLITE_ROW)
             rc = db_fail(s, "expire");
         sqlite3_reset(pick);
+        for (size_t k = 0; !rc && k < n; k++) {
+            for (size_t i = 0; !rc && i < NDEL; i++) {
+                bind_text(d[i], 1, ids[k]);
+                rc = step_done(s, d[i], "expire");
+            }
+        }
         if (!rc)
             rc = exec(s, "COMMIT");
-        if (rc) {
+        if (rc)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            *deleted = 0;
-        }
+        else
+            *deleted = n;
     }
+    free(ids);
     sqlite3_finalize(pick);
     for (size_t i = 0; i < NDEL; i++)
         sqlite3_finalize(d[i]);
