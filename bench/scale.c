@@ -16,7 +16,7 @@
  *   build/collector/bench/scale [--sessions N] [--sqlite-only | --pg URL [--pg-only]]
  *       [--dir DIR] [--ingest-batches N] [--reps N] [--keep] [--loaded DB]
  * (--reps: requests per measured query, default 50; --loaded: measure a SQLite file a
- * --keep run loaded, with the same --sessions)
+ * --keep run loaded, or a PostgreSQL database a run loaded, with the same --sessions)
  */
 #include "store.h"
 
@@ -503,14 +503,20 @@ int main(int argc, char **argv)
     if (opt.loaded) { /* a database a --keep run loaded with the same --sessions */
         unsigned long long t0 = 0;
         snprintf(dir, sizeof dir, "%s", opt.dir);
-        char stamp[700];
-        snprintf(stamp, sizeof stamp, "%s.start0", opt.loaded);
-        FILE *sf = fopen(stamp, "r");
+        char stamp[800];
+        /* session 0 started at start0 */
+        snprintf(stamp, sizeof stamp,
+                 !strncmp(opt.loaded, "postgres", 8)
+                     ? "psql -qtA '%s' -c \"SELECT min(start_unix_ms) FROM sessions WHERE "
+                       "app_id = 'com.example.fleet'\""
+                     : "cat '%s.start0'",
+                 opt.loaded);
+        FILE *sf = popen(stamp, "r");
         if (!sf || fscanf(sf, "%llu", &t0) != 1) {
-            fprintf(stderr, "scale: --loaded: no %s\n", stamp);
+            fprintf(stderr, "scale: --loaded: cannot read when its sessions started\n");
             return 1;
         }
-        fclose(sf);
+        pclose(sf);
         start0 = t0;
         printf("scale: %zu sessions already in %s\n", opt.sessions, opt.loaded);
         return measure(opt.loaded, dir);

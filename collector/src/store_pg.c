@@ -903,36 +903,89 @@ static int pg_sessions(memgauge__store_t *base, const memgauge__session_filter_t
                  n);
 }
 
-static int rollup_row(const PGresult *r, int i, void *p)
+/* Binary results: the sketches arrive as bytes, not as hex text to unescape
+ * (a version over 30 days is ~4,300 rows of two sketches). */
+static uint64_t be64(const char *p)
 {
-    memgauge__rollup_t *o = p;
-    text(r, i, 0, o->key.app_id, sizeof o->key.app_id);
-    text(r, i, 1, o->key.app_version, sizeof o->key.app_version);
-    text(r, i, 2, o->key.device_model, sizeof o->key.device_model);
-    text(r, i, 3, o->key.os_version, sizeof o->key.os_version);
-    o->key.day = strtoll(PQgetvalue(r, i, 4), NULL, 10);
-    return rollup_of(r, i, 5, o);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (unsigned char)p[i];
+    return v;
 }
 
-static void clear_rollup(void *row)
+static int rollup_row_binary(const PGresult *r, int i, memgauge__rollup_t *o)
 {
-    memgauge__rollup_clear(row);
+    char *keys[4] = {o->key.app_id, o->key.app_version, o->key.device_model, o->key.os_version};
+    for (int k = 0; k < 4; k++) {
+        int len = PQgetlength(r, i, k);
+        if (len > MEMGAUGE__TEXT_MAX)
+            return MEMGAUGE__STORE_CORRUPT;
+        memcpy(keys[k], PQgetvalue(r, i, k), (size_t)len);
+        keys[k][len] = '\0';
+    }
+    for (int k = 4; k < 12; k++)
+        if (PQgetlength(r, i, k) != 8)
+            return MEMGAUGE__STORE_CORRUPT;
+    o->key.day = (int64_t)be64(PQgetvalue(r, i, 4));
+    int64_t *v[] = {&o->sessions, &o->with_data, &o->with_limit, &o->judged, &o->oom, &o->oom_weak};
+    for (int k = 0; k < 6; k++)
+        *v[k] = (int64_t)be64(PQgetvalue(r, i, 5 + k));
+    o->last_start_unix_ms = be64(PQgetvalue(r, i, 11));
+    memgauge__sketch_t *sk[2] = {&o->peaks, &o->fractions};
+    for (int k = 0; k < 2; k++) {
+        int d = memgauge__sketch_decode_add(sk[k], (const unsigned char *)PQgetvalue(r, i, 12 + k),
+                                            (size_t)PQgetlength(r, i, 12 + k));
+        if (d)
+            return d == -2 ? MEMGAUGE__STORE_NO_MEMORY : MEMGAUGE__STORE_CORRUPT;
+    }
+    return 0;
 }
 
 static int pg_rollups(memgauge__store_t *base, const memgauge__rollup_filter_t *f,
                       memgauge__rollup_t **rows, size_t *n)
 {
+    pg_store_t *s = (pg_store_t *)base;
     char from[24], to[24];
     snprintf(from, sizeof from, "%lld", (long long)f->from_day);
     snprintf(to, sizeof to, "%lld", (long long)f->to_day);
     const char *v[4] = {f->app_id, from, to, f->app_version};
-    return query((pg_store_t *)base,
-                 f->app_version ? "SELECT * FROM rollups WHERE app_id = $1 AND day BETWEEN $2 "
-                                  "AND $3 AND app_version = $4"
-                                : "SELECT * FROM rollups WHERE app_id = $1 AND day BETWEEN $2 "
-                                  "AND $3",
-                 f->app_version ? 4 : 3, v, sizeof **rows, rollup_row, clear_rollup, (void **)rows,
-                 n);
+    unsigned slot;
+    PGconn *c = acquire(s, &slot);
+    PGresult *r =
+        PQexecParams(c,
+                     f->app_version ? "SELECT * FROM rollups WHERE app_id = $1 AND day BETWEEN $2 "
+                                      "AND $3 AND app_version = $4"
+                                    : "SELECT * FROM rollups WHERE app_id = $1 AND day BETWEEN $2 "
+                                      "AND $3",
+                     f->app_version ? 4 : 3, NULL, v, NULL, NULL, 1);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        set_error(s, "rollups", c);
+        rc = MEMGAUGE__STORE_ERROR;
+    }
+    release(s, slot);
+    size_t count = rc ? 0 : (size_t)PQntuples(r);
+    memgauge__rollup_t *out = rc ? NULL : calloc(count ? count : 1, sizeof *out);
+    if (!rc && !out)
+        rc = MEMGAUGE__STORE_NO_MEMORY;
+    if (!rc && count && PQnfields(r) != 14)
+        rc = MEMGAUGE__STORE_CORRUPT;
+    size_t done = 0;
+    for (; !rc && done < count; done++)
+        rc = rollup_row_binary(r, (int)done, &out[done]);
+    PQclear(r);
+    if (rc) {
+        memgauge__rollup_rows_free(out, done); /* the failed row included */
+        if (rc == MEMGAUGE__STORE_CORRUPT) {
+            pthread_mutex_lock(&s->lock);
+            snprintf(s->base.error, sizeof s->base.error, "postgres: a stored rollup is corrupt");
+            pthread_mutex_unlock(&s->lock);
+        }
+        return rc;
+    }
+    *rows = out;
+    *n = count;
+    return 0;
 }
 
 /* One short transaction; the sessions picked are locked (SKIP LOCKED: a
