@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "schema.h"
 #include "wire_parse.h"
+
+#include <sqlite3.h>
 
 static memgauge__store_t *st;
 static char url[512];
@@ -477,4 +480,62 @@ Test(store, expiry_deletes_old_sessions_in_bounded_steps_and_keeps_rollups)
     cr_expect_eq(rollup_sessions(), 7, "rollups keep the expired sessions");
     cr_assert_eq(st->ops->expire(st, old + 10 * day, 2, &deleted), 0);
     cr_expect_eq(deleted, 0);
+}
+
+/* A database of the previous release (schema 2) with sessions: opening it
+ * runs migration 3, which builds their rollups. SQLite only: the same
+ * backfill code runs on PostgreSQL. */
+Test(store, migration_3_builds_the_rollups_of_stored_sessions)
+{
+    if (fixture_backend_is_pg())
+        cr_skip_test("SQLite only");
+    char path[] = "/tmp/memgauge-v2-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    const char *setup[] = {
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, what TEXT NOT NULL, "
+        "applied_unix_ms INTEGER NOT NULL)",
+        memgauge__sqlite_migrations[0].sql, memgauge__sqlite_migrations[1].sql,
+        "INSERT INTO schema_migrations VALUES (1, '', 0), (2, '', 0)",
+        /* three sessions of one cell (two with data, one judged OOM high), one of another
+         * device on another day */
+        "INSERT INTO sessions (session_id, app_id, app_version, app_build, device_model, "
+        "os_name, os_version, metric, start_unix_ms, interval_ms, last_ms, samples, windows, "
+        "batches, peak_bytes, max_bytes, limit_bytes, peak_fraction, dropped) VALUES "
+        "('s1', 'a', '1', '', 'd1', 'iOS', '17', 'phys_footprint', 86400000, 1000, 0, 10, 1, 1, "
+        "100000000, 0, 0, 0.5, 0), "
+        "('s2', 'a', '1', '', 'd1', 'iOS', '17', 'phys_footprint', 86400001, 1000, 0, 10, 1, 1, "
+        "300000000, 0, 0, NULL, 0), "
+        "('s3', 'a', '1', '', 'd1', 'iOS', '17', 'phys_footprint', 86400002, 1000, 0, 0, 0, 0, "
+        "0, 0, 0, NULL, 0), "
+        "('s4', 'a', '1', '', 'd2', 'iOS', '17', 'phys_footprint', 172800000, 1000, 0, 10, 1, "
+        "1, 200000000, 0, 0, NULL, 0)",
+        "INSERT INTO terminations VALUES ('s1', 's2', 0, 'a', '1', 'd1', '17', "
+        "'oom_suspected', 'high', 0, 0, 0, 0, '', NULL)"};
+    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++)
+        cr_assert_eq(sqlite3_exec(db, setup[i], NULL, NULL, &msg), SQLITE_OK, "%s", msg);
+    sqlite3_close(db);
+
+    char err[256];
+    memgauge__store_t *old = memgauge__store_open(path, NULL, err, sizeof err);
+    cr_assert_not_null(old, "%s", err);
+    memgauge__rollup_filter_t f = {.app_id = "a", .from_day = 0, .to_day = 10};
+    memgauge__rollup_t *rows;
+    size_t n;
+    cr_assert_eq(old->ops->rollups(old, &f, &rows, &n), 0, "%s", memgauge__store_error(old));
+    cr_assert_eq(n, 2);
+    memgauge__rollup_t *one = rows[0].key.day == 1 ? &rows[0] : &rows[1];
+    cr_expect_str_eq(one->key.device_model, "d1");
+    cr_expect_eq(one->sessions, 3);
+    cr_expect_eq(one->with_data, 2);
+    cr_expect_eq(one->with_limit, 1);
+    cr_expect_eq(one->oom, 1);
+    cr_expect_eq(one->peaks.total, 2);
+    memgauge__rollup_rows_free(rows, n);
+    old->ops->close(old);
+    unlink(path);
 }
