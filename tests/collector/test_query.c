@@ -501,7 +501,7 @@ static void expect_matches(const cJSON *group, exact_t *e)
  * batch carrying the trail, which raises the judged session's peak again.
  * The statistics must match exact percentiles of the stored session rows,
  * read back page by page with the keyset cursor. */
-Test(query, stats_match_exact_percentiles_on_generated_sessions, .timeout = 120)
+Test(query, stats_match_exact_percentiles_on_generated_sessions)
 {
     collector_start(&srv, NULL, NULL);
     char b[37], s[37], prev[37];
