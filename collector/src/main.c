@@ -2,9 +2,9 @@
  * (docs/collector.md). Exit status: 0 after a clean shutdown, 1 when the
  * database or the listening socket cannot be opened, 2 for bad arguments. */
 #include "cli.h"
+#include "retention.h"
 #include "server.h"
 #include "static.h"
-#include "retention.h"
 #include "store.h"
 
 #include <errno.h>
