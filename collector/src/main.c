@@ -94,7 +94,8 @@ int main(int argc, char **argv)
     }
     setvbuf(log, NULL, _IOLBF, 0);
 
-    memgauge__store_options_t so = {.sync_full = cli.sync_full, .pg_conns = cli.pg_conns};
+    memgauge__store_options_t so = {
+        .sync_full = cli.sync_full, .pg_conns = cli.pg_conns, .retention_days = cli.retention_days};
     memgauge__store_t *store = memgauge__store_open(cli.db, &so, err, sizeof err);
     if (!store) {
         fprintf(stderr, "memgauge-collector: cannot open the database: %s\n", err);

@@ -185,3 +185,12 @@ int memgauge__rollup_encode(const memgauge__rollup_t *r, unsigned char **peaks, 
     }
     return 0;
 }
+
+int memgauge__rollup_expired(const memgauge__contribution_t *before,
+                             const memgauge__contribution_t *after, unsigned retention_days,
+                             uint64_t now_unix_ms)
+{
+    uint64_t keep = (uint64_t)retention_days * MEMGAUGE__DAY_MS;
+    return retention_days && !before->present && after->present && now_unix_ms > keep &&
+           after->start_unix_ms < now_unix_ms - keep;
+}

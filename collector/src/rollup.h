@@ -73,6 +73,13 @@ typedef struct memgauge__rollup_io_s {
 int memgauge__rollup_change(const memgauge__rollup_io_t *io, const memgauge__contribution_t *before,
                             const memgauge__contribution_t *after);
 
+/* Whether a session with no row before this batch (`before` absent) started
+ * before the retention cutoff: retention deleted it after counting it (or it
+ * arrives past retention), so it is not counted again. retention_days 0: never. */
+int memgauge__rollup_expired(const memgauge__contribution_t *before,
+                             const memgauge__contribution_t *after, unsigned retention_days,
+                             uint64_t now_unix_ms);
+
 /* The sessions a batch may change the contribution of: its own and every
  * session a verdict in it judges; unique, in id order (the order locks are
  * taken in, so that concurrent batches cannot deadlock on them). */

@@ -182,6 +182,7 @@ typedef struct memgauge__store_ops_s {
 struct memgauge__store_s {
     const memgauge__store_ops_t *ops;
     char error[256]; /* last error; per handle, written under the backend's lock */
+    unsigned retention_days;
 };
 
 /* Limits on what one query returns, so that a big database cannot exhaust
@@ -194,6 +195,10 @@ struct memgauge__store_s {
 typedef struct memgauge__store_options_s {
     int sync_full;     /* SQLite: synchronous=FULL (survives power loss) instead of NORMAL */
     unsigned pg_conns; /* PostgreSQL: connections in the pool, 1 .. 64 (0 = 4) */
+    /* --retention-days (0 = none): a session first seen after it started more
+     * than this long ago -- a late batch or verdict of a session retention
+     * already deleted -- is stored but not added to the rollups again */
+    unsigned retention_days;
 } memgauge__store_options_t;
 
 /* Opens (creating and migrating) the database named by `url`: "postgres://..."

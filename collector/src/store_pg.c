@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_CONNS 64
 #define MIGRATION_LOCK "7361617" /* pg_advisory_xact_lock key: one migrator at a time */
@@ -381,6 +382,13 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
 
 /* ---- rollups (rollup.h) ------------------------------------------------ */
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 #define CONTRIB_SELECT                                                                             \
     "SELECT s.app_id, s.app_version, s.device_model, s.os_version, s.start_unix_ms, s.samples, "   \
     "s.peak_bytes, s.peak_fraction, coalesce(t.verdict, ''), coalesce(t.grade, '') "               \
@@ -532,7 +540,9 @@ static int rollups_update(pg_store_t *s, PGconn *c, const memgauge__rollup_track
     int rc = 0;
     for (size_t i = 0; i < t->n && !rc; i++) {
         memgauge__contribution_t after;
-        if (!(rc = contribution_read(s, c, t->ids[i], &after)))
+        if ((rc = contribution_read(s, c, t->ids[i], &after)))
+            break;
+        if (!memgauge__rollup_expired(&t->before[i], &after, s->base.retention_days, now_ms()))
             rc = memgauge__rollup_change(&io, &t->before[i], &after);
     }
     return rc;
@@ -1357,6 +1367,7 @@ memgauge__store_t *memgauge__store_pg_open(const char *conninfo,
         return NULL;
     }
     s->base.ops = &pg_ops;
+    s->base.retention_days = opts ? opts->retention_days : 0;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->free_conn, NULL);
     unsigned want = opts && opts->pg_conns ? opts->pg_conns : 4;

@@ -384,6 +384,13 @@ static int put_event(sqlite_store_t *s, const memgauge__batch_t *b, const memgau
 
 /* ---- rollups (rollup.h) ------------------------------------------------ */
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static const char *column_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -493,7 +500,9 @@ static int rollups_update(sqlite_store_t *s, const memgauge__rollup_track_t *t)
     int rc = 0;
     for (size_t i = 0; i < t->n && !rc; i++) {
         memgauge__contribution_t after;
-        if (!(rc = contribution_read(s, t->ids[i], &after)))
+        if ((rc = contribution_read(s, t->ids[i], &after)))
+            break;
+        if (!memgauge__rollup_expired(&t->before[i], &after, s->base.retention_days, now_ms()))
             rc = memgauge__rollup_change(&io, &t->before[i], &after);
     }
     return rc;
@@ -1376,6 +1385,7 @@ memgauge__store_t *memgauge__store_sqlite_open(const char *path,
         return NULL;
     }
     s->base.ops = &sqlite_ops;
+    s->base.retention_days = opts ? opts->retention_days : 0;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->rlock, NULL);
     int rc = 0;

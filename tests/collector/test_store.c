@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -538,4 +539,40 @@ Test(store, migration_3_builds_the_rollups_of_stored_sessions)
     memgauge__rollup_rows_free(rows, n);
     old->ops->close(old);
     unlink(path);
+}
+
+/* After retention deleted a session it had counted, a late verdict with a
+ * trail makes a row for it again: stored, expired again later, never counted
+ * twice. */
+Test(store, a_session_past_retention_is_not_counted_again)
+{
+    char b[37], s[37], p[37];
+    fixture_batch_t first = {.batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 100)};
+    put(&first); /* starts 2024-06-10 */
+    cr_assert_eq(rollup_sessions(), 1);
+    size_t deleted;
+    cr_assert_eq(st->ops->expire(st, 1718000000000ull + 1, 10, &deleted), 0);
+    cr_assert_eq(deleted, 1);
+
+    char err[256];
+    memgauge__store_options_t so = {.retention_days = 30};
+    memgauge__store_t *kept = memgauge__store_open(url, &so, err, sizeof err);
+    cr_assert_not_null(kept, "%s", err);
+    fixture_batch_t verdict = {.batch_id = fixture_uuid(b, 2),
+                               .session_id = fixture_uuid(s, 101),
+                               .start_unix_ms = (uint64_t)time(NULL) * 1000,
+                               .verdict = "oom_suspected",
+                               .prev_session = fixture_uuid(p, 100)};
+    char *json = fixture_batch_json(&verdict);
+    memgauge__batch_t batch;
+    memgauge__wire_error_t werr;
+    cr_assert_eq(memgauge__wire_parse(json, strlen(json), &batch, &werr), 0);
+    memgauge__put_result_t res;
+    cr_assert_eq(kept->ops->put_batch(kept, &batch, 1718000020000ull, &res), 0, "%s",
+                 memgauge__store_error(kept));
+    memgauge__batch_clear(&batch);
+    free(json);
+    kept->ops->close(kept);
+    cr_expect_eq(counts().sessions, 2, "the judged session's row is made again from its trail");
+    cr_expect_eq(rollup_sessions(), 2, "the old one once, the new one once");
 }
