@@ -22,7 +22,10 @@ function options(values, current, anyLabel) {
 export async function sessions(ctx, app) {
   const q = ctx.query;
   const f = { version: q.get('version') || '', device: q.get('device') || '', os: q.get('os') || '', verdict: q.get('verdict') || '' };
-  const offset = Math.max(0, parseInt(q.get('offset') || '0', 10) || 0);
+  // keyset paging: the page starts after `cursor`; `newer` holds the cursors
+  // of the pages before it, so that "newer" goes back without an offset
+  const cursor = q.get('cursor') || '';
+  const newer = (q.get('newer') || '').split(',').filter(Boolean);
   const list = await ctx.apps();
   const entry = list.find((a) => a.app_id === app);
   add(ctx.main, h('h1', null, h('span', { class: 'app-id' }, app), h('span', { class: 'sub' }, ' sessions')));
@@ -31,16 +34,18 @@ export async function sessions(ctx, app) {
   // device and OS choices: those seen in the chosen version, or in any
   const statsFor = f.version ? [f.version] : versions.slice(-10);
   const [page, ...groups] = await Promise.all([
-    api.get('/v1/sessions', { app, ...f, limit: PAGE, offset }),
+    api.get('/v1/sessions', { app, ...f, limit: PAGE, cursor: cursor || null }),
     ...statsFor.map((v) => api.stats(app, v)),
   ]);
   if (ctx.stale()) return;
   const go = (change) => {
     const next = { ...f, ...change };
-    location.hash = route(['apps', app, 'sessions'], { ...next, offset: change.offset || null });
+    delete next.page;
+    const page = change.page || { cursor: null, newer: [] };
+    location.hash = route(['apps', app, 'sessions'], { ...next, cursor: page.cursor || null, newer: page.newer.join(',') || null });
   };
   const sel = (name, label, opts) => h('label', null, `${label} `,
-    h('select', { name, 'aria-label': label, onchange: (e) => go({ [name]: e.target.value, offset: 0 }) }, opts));
+    h('select', { name, 'aria-label': label, onchange: (e) => go({ [name]: e.target.value }) }, opts));
   add(ctx.main, h('form', { class: 'toolbar filters', onsubmit: (e) => e.preventDefault() },
     sel('version', 'version', options(versions, f.version, 'any')),
     sel('device', 'device', options(groups.flatMap((s) => s.by_device.map((d) => d.device_model)), f.device, 'any')),
@@ -63,7 +68,7 @@ export async function sessions(ctx, app) {
   add(ctx.main, h('section', { class: 'panel' },
     table(cols, rows.map((s) => ({ item: s, data: { session: s.session_id } })), { cls: 'sessions', empty: 'No session matches these filters.' }),
     h('div', { class: 'pager' },
-      h('button', { type: 'button', disabled: offset === 0, onclick: () => go({ offset: Math.max(0, offset - PAGE) }) }, '← newer'),
-      h('span', { class: 'muted', 'data-role': 'range' }, rows.length ? `sessions ${offset + 1}–${offset + rows.length}` : ''),
-      h('button', { type: 'button', disabled: page.next_offset == null, onclick: () => go({ offset: page.next_offset }) }, 'older →'))));
+      h('button', { type: 'button', disabled: !newer.length, onclick: () => go({ page: { cursor: newer[newer.length - 1] === '-' ? null : newer[newer.length - 1], newer: newer.slice(0, -1) } }) }, '← newer'),
+      h('span', { class: 'muted', 'data-role': 'range' }, rows.length ? `sessions ${newer.length * PAGE + 1}–${newer.length * PAGE + rows.length}` : ''),
+      h('button', { type: 'button', disabled: page.next_cursor == null, onclick: () => go({ page: { cursor: page.next_cursor, newer: [...newer, cursor || '-'] } }) }, 'older →'))));
 }

@@ -33,6 +33,8 @@ const char memgauge__cli_usage[] =
     "  --drain-timeout S       on SIGTERM, wait S seconds for in-flight requests (default 10)\n"
     "  --sync normal|full      SQLite durability: full also survives power loss (default normal)\n"
     "  --pg-conns N            PostgreSQL connections (default 4)\n"
+    "  --retention-days N      delete sessions that started N days ago, with their samples;\n"
+    "                          statistics (rollups) stay (default 30; 0 = keep forever)\n"
     "  --port-file FILE        write the bound port to FILE once listening\n"
     "  --log FILE              request log (default stderr)\n"
     "  --quiet                 no per-request log lines\n"
@@ -249,6 +251,7 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
     o->drain_timeout_s = 10;
     o->pg_conns = 4;
     o->otlp_queue_bytes = 64u << 20;
+    o->retention_days = 30;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -287,6 +290,7 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                                              "--otlp-header",
                                              "--otlp-queue",
                                              "--otlp-queue-bytes",
+                                             "--retention-days",
                                              NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
@@ -344,7 +348,8 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                         {"--idle-timeout", &o->idle_timeout_s, 1, 3600},
                         {"--request-timeout", &o->request_timeout_s, 1, 3600},
                         {"--drain-timeout", &o->drain_timeout_s, 0, 3600},
-                        {"--pg-conns", &o->pg_conns, 1, 64}};
+                        {"--pg-conns", &o->pg_conns, 1, 64},
+                        {"--retention-days", &o->retention_days, 0, 36500}};
             for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
                 if (strcmp(a, nums[k].name))
                     continue;

@@ -44,6 +44,8 @@ typedef struct memgauge__cli_s {
     unsigned drain_timeout_s;   /* on SIGTERM, wait this long for in-flight requests */
     int sync_full;
     unsigned pg_conns;
+    /* --retention-days: older sessions are deleted (rollups stay); 0 = kept forever */
+    unsigned retention_days;
     const char *port_file; /* written with the bound port once listening */
     const char *log_file;  /* NULL = stderr */
     int quiet;             /* no per-request log lines */

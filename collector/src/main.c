@@ -3,6 +3,7 @@
  * database or the listening socket cannot be opened, 2 for bad arguments. */
 #include "cli.h"
 #include "otlp.h"
+#include "retention.h"
 #include "server.h"
 #include "static.h"
 #include "store.h"
@@ -128,7 +129,8 @@ int main(int argc, char **argv)
     }
     setvbuf(log, NULL, _IOLBF, 0);
 
-    memgauge__store_options_t so = {.sync_full = cli.sync_full, .pg_conns = cli.pg_conns};
+    memgauge__store_options_t so = {
+        .sync_full = cli.sync_full, .pg_conns = cli.pg_conns, .retention_days = cli.retention_days};
     memgauge__store_t *store = memgauge__store_open(cli.db, &so, err, sizeof err);
     if (!store) {
         fprintf(stderr, "memgauge-collector: cannot open the database: %s\n", err);
@@ -177,11 +179,16 @@ int main(int argc, char **argv)
         fprintf(log, "memgauge-collector: dashboard: http://%s:%u/ (read token required)\n",
                 cli.host, port);
 
+    memgauge__retention_t *retention = NULL;
+    if (memgauge__retention_start(store, cli.retention_days, log, &retention))
+        fprintf(log, "memgauge-collector: retention: cannot start its thread; nothing expires\n");
+
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(log, "memgauge-collector: %s: draining requests in flight (up to %u s)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", cli.drain_timeout_s);
     unsigned left = memgauge__server_stop(srv, cli.drain_timeout_s);
+    memgauge__retention_stop(retention);
     /* after the server: no request can queue any more; what is queued
      * stays on disk for the next start */
     memgauge__otlp_stop(otlp);

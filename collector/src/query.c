@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #define DEFAULT_POINTS 1000
 #define MAX_POINTS 100000
 #define MAX_MS 9007199254740991ull /* 2^53 - 1: exact in JSON */
+
+static int is_uuid(const char *s, size_t n);
 
 static void store_failed(memgauge__store_t *st, memgauge__reply_t *out)
 {
@@ -169,58 +172,14 @@ static void apps(memgauge__store_t *st, memgauge__reply_t *out)
     memgauge__reply_json(out, 200, j);
 }
 
-/* Percentiles and out-of-memory rate over the sessions rows[i] for which
- * keep(rows[i], key) holds. */
-typedef int (*keep_fn)(const memgauge__session_row_t *r, const char *key);
-
-static int keep_all(const memgauge__session_row_t *r, const char *key)
+/* Percentiles and out-of-memory rate of a merged rollup. Percentiles come
+ * from the rollups' sketches: within MEMGAUGE__SKETCH_ALPHA (under 1 %) of
+ * the exact nearest-rank percentile of the same sessions. */
+static cJSON *group_stats(const memgauge__rollup_t *r)
 {
-    (void)r;
-    (void)key;
-    return 1;
-}
-
-static int keep_device(const memgauge__session_row_t *r, const char *key)
-{
-    return strcmp(r->device_model, key) == 0;
-}
-
-static int keep_os(const memgauge__session_row_t *r, const char *key)
-{
-    return strcmp(r->os_version, key) == 0;
-}
-
-/* An OOM verdict backed by memory evidence: graded medium or high. A low
- * grade -- or none, from SDKs before grades -- is a death nothing else
- * explained, without evidence that memory caused it. */
-static int oom_with_evidence(const memgauge__session_row_t *r)
-{
-    return memgauge__verdict_is_oom(r->verdict) &&
-           (!strcmp(r->grade, "high") || !strcmp(r->grade, "medium"));
-}
-
-static cJSON *group_stats(const memgauge__session_row_t *rows, size_t n, keep_fn keep,
-                          const char *key, double *peaks, double *fractions)
-{
-    size_t count = 0, with_data = 0, with_limit = 0, oom = 0, oom_weak = 0, judged = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!keep(&rows[i], key))
-            continue;
-        count++;
-        /* killed before its first sample: no peak to rank, never a 0 B one */
-        if (rows[i].samples > 0)
-            peaks[with_data++] = (double)rows[i].peak_bytes;
-        if (rows[i].samples > 0 && rows[i].peak_fraction >= 0)
-            fractions[with_limit++] = rows[i].peak_fraction;
-        if (rows[i].verdict[0])
-            judged++;
-        if (oom_with_evidence(&rows[i]))
-            oom++;
-        else if (memgauge__verdict_is_oom(rows[i].verdict))
-            oom_weak++;
-    }
-    memgauge__sort_doubles(peaks, with_data);
-    memgauge__sort_doubles(fractions, with_limit);
+    uint64_t count = (uint64_t)r->sessions, with_data = (uint64_t)r->with_data;
+    uint64_t with_limit = (uint64_t)r->with_limit, oom = (uint64_t)r->oom;
+    uint64_t oom_weak = (uint64_t)r->oom_weak;
     cJSON *o = cJSON_CreateObject();
     add_u64(o, "sessions", count);
     add_u64(o, "sessions_with_data", with_data);
@@ -231,17 +190,17 @@ static cJSON *group_stats(const memgauge__session_row_t *rows, size_t n, keep_fn
     static const char *const names[] = {"p50", "p90", "p99"};
     for (int i = 0; i < 3; i++) {
         if (with_data)
-            cJSON_AddNumberToObject(p, names[i], memgauge__percentile(peaks, with_data, ps[i]));
+            cJSON_AddNumberToObject(p, names[i],
+                                    llround(memgauge__sketch_quantile(&r->peaks, ps[i])));
         else
             cJSON_AddNullToObject(p, names[i]);
         if (with_limit)
-            cJSON_AddNumberToObject(f, names[i],
-                                    memgauge__percentile(fractions, with_limit, ps[i]));
+            cJSON_AddNumberToObject(f, names[i], memgauge__sketch_quantile(&r->fractions, ps[i]));
         else
             cJSON_AddNullToObject(f, names[i]);
     }
     add_u64(f, "sessions", with_limit);
-    add_u64(o, "judged_sessions", judged);
+    add_u64(o, "judged_sessions", (uint64_t)r->judged);
     add_u64(o, "oom_sessions", oom);
     add_u64(o, "oom_low_confidence_sessions", oom_weak);
     /* sessions not judged yet (no later session reported) count as not OOM;
@@ -256,57 +215,136 @@ static cJSON *group_stats(const memgauge__session_row_t *rows, size_t n, keep_fn
     return o;
 }
 
-static int seen_before(const memgauge__session_row_t *rows, size_t i, int device)
+/* Rollups merged by one part of their key (device model or OS version). */
+typedef struct groups_s {
+    size_t n, cap;
+    memgauge__rollup_t *g;
+} groups_t;
+
+static int group_add(groups_t *gs, const char *name, int device, const memgauge__rollup_t *r)
 {
-    for (size_t k = 0; k < i; k++)
-        if (!strcmp(device ? rows[k].device_model : rows[k].os_version,
-                    device ? rows[i].device_model : rows[i].os_version))
-            return 1;
+    size_t i = 0;
+    for (; i < gs->n; i++)
+        if (!strcmp(device ? gs->g[i].key.device_model : gs->g[i].key.os_version, name))
+            break;
+    if (i == gs->n) {
+        if (gs->n == gs->cap) {
+            size_t cap = gs->cap ? gs->cap * 2 : 16;
+            memgauge__rollup_t *more = realloc(gs->g, cap * sizeof *more);
+            if (!more)
+                return -1;
+            gs->g = more;
+            gs->cap = cap;
+        }
+        memset(&gs->g[i], 0, sizeof gs->g[i]);
+        snprintf(device ? gs->g[i].key.device_model : gs->g[i].key.os_version,
+                 sizeof gs->g[i].key.device_model, "%s", name);
+        gs->n++;
+    }
+    return memgauge__rollup_merge(&gs->g[i], r) ? -1 : 0;
+}
+
+static int by_sessions(const void *a, const void *b)
+{
+    const memgauge__rollup_t *x = a, *y = b;
+    if (x->sessions != y->sessions)
+        return x->sessions > y->sessions ? -1 : 1;
+    int d = strcmp(x->key.device_model, y->key.device_model);
+    return d ? d : strcmp(x->key.os_version, y->key.os_version);
+}
+
+static void groups_free(groups_t *gs)
+{
+    for (size_t i = 0; i < gs->n; i++)
+        memgauge__rollup_clear(&gs->g[i]);
+    free(gs->g);
+}
+
+/* Days since 1970-01-01 of a "YYYY-MM-DD" date (Howard Hinnant's
+ * days_from_civil). */
+static int day_arg(memgauge__arg_fn arg, void *cls, const char *name, int64_t dflt, int64_t *out,
+                   int *given, memgauge__reply_t *rep)
+{
+    const char *v = arg(cls, name);
+    *out = dflt;
+    *given = v != NULL;
+    if (!v)
+        return 0;
+    int y, m, d, used = 0;
+    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
+        y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+        return bad_arg(rep, name, "must be a date YYYY-MM-DD (UTC)");
+    y -= m <= 2;
+    int64_t era = y / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    *out = era * 146097 + doe - 719468;
     return 0;
 }
 
-/* GET /v1/stats?app=&version= */
+/* GET /v1/stats?app=&version=&from_day=&to_day= */
 static void stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
 {
     const char *app, *version;
-    if (text_arg(arg, cls, "app", 1, &app, out) || text_arg(arg, cls, "version", 1, &version, out))
+    int64_t from, to;
+    int has_from, has_to;
+    if (text_arg(arg, cls, "app", 1, &app, out) ||
+        text_arg(arg, cls, "version", 1, &version, out) ||
+        day_arg(arg, cls, "from_day", INT64_MIN, &from, &has_from, out) ||
+        day_arg(arg, cls, "to_day", INT64_MAX, &to, &has_to, out))
         return;
-    memgauge__session_filter_t f = {
-        .app_id = app, .app_version = version, .limit = MEMGAUGE__STORE_MAX_ROWS};
-    memgauge__session_row_t *rows;
-    size_t n;
-    if (st->ops->sessions(st, &f, &rows, &n))
-        return store_failed(st, out);
-    double *peaks = malloc((n + 1) * sizeof *peaks), *fr = malloc((n + 1) * sizeof *fr);
-    if (!peaks || !fr) {
-        free(peaks);
-        free(fr);
-        free(rows);
-        return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+    if (from > to) {
+        bad_arg(out, "from_day", "must be at most to_day");
+        return;
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "app_id", app);
-    cJSON_AddStringToObject(j, "version", version);
-    add_u64(j, "sessions_considered", n);
-    cJSON_AddBoolToObject(j, "truncated", n >= MEMGAUGE__STORE_MAX_ROWS);
-    cJSON_AddItemToObject(j, "overall", group_stats(rows, n, keep_all, NULL, peaks, fr));
-    const char *keys[] = {"by_device", "by_os"};
-    for (int g = 0; g < 2; g++) {
-        cJSON *list = cJSON_AddArrayToObject(j, keys[g]);
-        /* distinct values in order of first appearance; O(n * groups) */
-        for (size_t i = 0; i < n; i++) {
-            if (seen_before(rows, i, g == 0))
-                continue;
-            const char *key = g == 0 ? rows[i].device_model : rows[i].os_version;
-            cJSON *o = group_stats(rows, n, g == 0 ? keep_device : keep_os, key, peaks, fr);
-            cJSON_AddItemToObject(o, g == 0 ? "device_model" : "os_version",
-                                  cJSON_CreateString(key));
-            cJSON_AddItemToArray(list, o);
+    memgauge__rollup_filter_t f = {
+        .app_id = app, .app_version = version, .from_day = from, .to_day = to};
+    memgauge__rollup_t *rows;
+    size_t n;
+    if (st->ops->rollups(st, &f, &rows, &n))
+        return store_failed(st, out);
+    memgauge__rollup_t all;
+    memset(&all, 0, sizeof all);
+    groups_t groups[2] = {{0}};
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = memgauge__rollup_merge(&all, &rows[i]) ||
+             group_add(&groups[0], rows[i].key.device_model, 1, &rows[i]) ||
+             group_add(&groups[1], rows[i].key.os_version, 0, &rows[i]);
+    memgauge__rollup_rows_free(rows, n);
+    cJSON *j = NULL;
+    if (!rc) {
+        j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "app_id", app);
+        cJSON_AddStringToObject(j, "version", version);
+        const char *const ends[2] = {"from_day", "to_day"};
+        for (int e = 0; e < 2; e++)
+            if (e ? has_to : has_from)
+                cJSON_AddStringToObject(j, ends[e], arg(cls, ends[e]));
+            else
+                cJSON_AddNullToObject(j, ends[e]);
+        add_u64(j, "sessions_considered", (uint64_t)all.sessions);
+        cJSON_AddNumberToObject(j, "percentile_relative_error", MEMGAUGE__SKETCH_ALPHA);
+        cJSON_AddItemToObject(j, "overall", group_stats(&all));
+        const char *keys[] = {"by_device", "by_os"};
+        for (int g = 0; g < 2; g++) {
+            cJSON *list = cJSON_AddArrayToObject(j, keys[g]);
+            qsort(groups[g].g, groups[g].n, sizeof *groups[g].g, by_sessions);
+            for (size_t i = 0; i < groups[g].n; i++) {
+                const memgauge__rollup_t *r = &groups[g].g[i];
+                cJSON *o = group_stats(r);
+                cJSON_AddItemToObject(
+                    o, g == 0 ? "device_model" : "os_version",
+                    cJSON_CreateString(g == 0 ? r->key.device_model : r->key.os_version));
+                cJSON_AddItemToArray(list, o);
+            }
         }
     }
-    free(peaks);
-    free(fr);
-    free(rows);
+    memgauge__rollup_clear(&all);
+    groups_free(&groups[0]);
+    groups_free(&groups[1]);
+    if (rc)
+        return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
     memgauge__reply_json(out, 200, j);
 }
 
@@ -334,10 +372,31 @@ static void page_info(cJSON *j, const memgauge__session_filter_t *f, size_t n)
         cJSON_AddNullToObject(j, "next_offset");
 }
 
+/* cursor = "<start_unix_ms>.<session_id>" of the last row of the previous page */
+static int cursor_arg(memgauge__arg_fn arg, void *cls, memgauge__session_filter_t *f,
+                      memgauge__reply_t *out)
+{
+    const char *v = arg(cls, "cursor");
+    if (!v || !v[0])
+        return 0;
+    const char *dot = strchr(v, '.');
+    char *end;
+    errno = 0;
+    unsigned long long start = strtoull(v, &end, 10);
+    if (!dot || end != dot || !isdigit((unsigned char)v[0]) || errno || start > MAX_MS ||
+        !is_uuid(dot + 1, strlen(dot + 1)))
+        return bad_arg(out, "cursor", "must be a next_cursor from a previous page");
+    f->has_after = 1;
+    f->after_start_unix_ms = start;
+    snprintf(f->after_session_id, sizeof f->after_session_id, "%s", dot + 1);
+    return 0;
+}
+
 static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
 {
     memgauge__session_filter_t f;
-    if (filter_args(arg, cls, &f, MEMGAUGE__STORE_PAGE_MAX, DEFAULT_PAGE, out))
+    if (filter_args(arg, cls, &f, MEMGAUGE__STORE_PAGE_MAX, DEFAULT_PAGE, out) ||
+        cursor_arg(arg, cls, &f, out))
         return;
     memgauge__session_row_t *rows;
     size_t n;
@@ -348,6 +407,15 @@ static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, mem
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(list, session_json(&rows[i]));
     page_info(j, &f, n);
+    /* keyset paging: as fast at any depth, unlike offset */
+    if (n == f.limit) {
+        char cursor[64];
+        snprintf(cursor, sizeof cursor, "%llu.%s", (unsigned long long)rows[n - 1].start_unix_ms,
+                 rows[n - 1].session_id);
+        cJSON_AddStringToObject(j, "next_cursor", cursor);
+    } else {
+        cJSON_AddNullToObject(j, "next_cursor");
+    }
     free(rows);
     memgauge__reply_json(out, 200, j);
 }

@@ -56,6 +56,22 @@ const memgauge__migration_t memgauge__pg_migrations[] = {
      "ALTER TABLE sessions ADD COLUMN samples_trimmed BIGINT NOT NULL DEFAULT 0;"
      "ALTER TABLE sessions ADD COLUMN trail BYTEA;"
      "UPDATE sessions SET window_last_ms = last_ms;"},
+    {3,
+     "rollups: per app, version, device, OS and day statistics kept at ingest; indexes for "
+     "keyset paging and retention",
+     "CREATE TABLE rollups ("
+     "  app_id TEXT NOT NULL, app_version TEXT NOT NULL, device_model TEXT NOT NULL,"
+     "  os_version TEXT NOT NULL, day BIGINT NOT NULL, sessions BIGINT NOT NULL,"
+     "  with_data BIGINT NOT NULL, with_limit BIGINT NOT NULL, judged BIGINT NOT NULL,"
+     "  oom BIGINT NOT NULL, oom_weak BIGINT NOT NULL, last_start_unix_ms BIGINT NOT NULL,"
+     "  peaks BYTEA NOT NULL, fractions BYTEA NOT NULL,"
+     "  PRIMARY KEY (app_id, app_version, device_model, os_version, day)"
+     ");"
+     "DROP INDEX sessions_by_app;"
+     "CREATE INDEX sessions_by_app ON sessions(app_id, app_version, start_unix_ms, session_id);"
+     "CREATE INDEX sessions_by_app_start ON sessions(app_id, start_unix_ms, session_id);"
+     "CREATE INDEX sessions_by_start ON sessions(start_unix_ms, session_id);"
+     "CREATE INDEX batches_by_session ON batches(session_id);"},
 };
 const int memgauge__pg_migration_count =
     (int)(sizeof memgauge__pg_migrations / sizeof memgauge__pg_migrations[0]);

@@ -56,6 +56,22 @@ const memgauge__migration_t memgauge__sqlite_migrations[] = {
      "ALTER TABLE sessions ADD COLUMN samples_trimmed INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE sessions ADD COLUMN trail BLOB;"
      "UPDATE sessions SET window_last_ms = last_ms;"},
+    {3,
+     "rollups: per app, version, device, OS and day statistics kept at ingest; indexes for "
+     "keyset paging and retention",
+     "CREATE TABLE rollups ("
+     "  app_id TEXT NOT NULL, app_version TEXT NOT NULL, device_model TEXT NOT NULL,"
+     "  os_version TEXT NOT NULL, day INTEGER NOT NULL, sessions INTEGER NOT NULL,"
+     "  with_data INTEGER NOT NULL, with_limit INTEGER NOT NULL, judged INTEGER NOT NULL,"
+     "  oom INTEGER NOT NULL, oom_weak INTEGER NOT NULL, last_start_unix_ms INTEGER NOT NULL,"
+     "  peaks BLOB NOT NULL, fractions BLOB NOT NULL,"
+     "  PRIMARY KEY (app_id, app_version, device_model, os_version, day)"
+     ") WITHOUT ROWID;"
+     "DROP INDEX sessions_by_app;"
+     "CREATE INDEX sessions_by_app ON sessions(app_id, app_version, start_unix_ms, session_id);"
+     "CREATE INDEX sessions_by_app_start ON sessions(app_id, start_unix_ms, session_id);"
+     "CREATE INDEX sessions_by_start ON sessions(start_unix_ms, session_id);"
+     "CREATE INDEX batches_by_session ON batches(session_id);"},
 };
 const int memgauge__sqlite_migration_count =
     (int)(sizeof memgauge__sqlite_migrations / sizeof memgauge__sqlite_migrations[0]);

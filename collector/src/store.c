@@ -49,6 +49,13 @@ void memgauge__termination_rows_free(memgauge__termination_row_t *rows, size_t n
     free(rows);
 }
 
+void memgauge__rollup_rows_free(memgauge__rollup_t *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++)
+        memgauge__rollup_clear(&rows[i]);
+    free(rows);
+}
+
 void memgauge__session_delta(const memgauge__batch_t *b, memgauge__session_delta_t *out)
 {
     memset(out, 0, sizeof *out);

@@ -6,6 +6,7 @@
 #define MEMGAUGE_COLLECTOR_STORE_H
 
 #include "batch.h"
+#include "rollup.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -64,7 +65,20 @@ typedef struct memgauge__session_filter_s {
         *verdict; /* a verdict word, "pending" (not judged yet), "oom" (either OOM verdict) */
     const char *session_id;
     size_t offset, limit; /* limit 0 = store's maximum */
+    /* keyset paging (sessions only): rows after this one in the list's order
+     * (start_unix_ms descending, then session_id descending) */
+    int has_after;
+    uint64_t after_start_unix_ms;
+    char after_session_id[MEMGAUGE__UUID_LEN + 1];
 } memgauge__session_filter_t;
+
+/* Which rollups a rollups() call merges from: one app, one version or every
+ * one, the days [from_day, to_day] (days since 1970-01-01 UTC). */
+typedef struct memgauge__rollup_filter_s {
+    const char *app_id;      /* required */
+    const char *app_version; /* NULL = every version */
+    int64_t from_day, to_day;
+} memgauge__rollup_filter_t;
 
 typedef struct memgauge__window_row_s {
     uint64_t start_ms, end_ms, samples;
@@ -147,6 +161,16 @@ typedef struct memgauge__store_ops_s {
     int (*terminations)(memgauge__store_t *st, const memgauge__session_filter_t *f,
                         memgauge__termination_row_t **rows, size_t *n);
     int (*counts)(memgauge__store_t *st, memgauge__store_counts_t *out);
+    /* The rollup rows (decoded) matching f; free with memgauge__rollup_rows_free. */
+    int (*rollups)(memgauge__store_t *st, const memgauge__rollup_filter_t *f,
+                   memgauge__rollup_t **rows, size_t *n);
+    /* One bounded retention step, in its own short transaction: deletes at
+     * most max_sessions sessions that started before cutoff_unix_ms, with
+     * their windows, events, terminations, dropped counts and batches.
+     * Rollups stay. *deleted = sessions deleted (fewer than max_sessions:
+     * nothing older is left). May answer MEMGAUGE__STORE_BUSY. */
+    int (*expire)(memgauge__store_t *st, uint64_t cutoff_unix_ms, size_t max_sessions,
+                  size_t *deleted);
     int (*schema_version)(memgauge__store_t *st, int *version);
     /* Whether a write could start now, without waiting: 0, MEMGAUGE__STORE_BUSY
      * (another writer holds the database) or MEMGAUGE__STORE_ERROR. */
@@ -158,6 +182,7 @@ typedef struct memgauge__store_ops_s {
 struct memgauge__store_s {
     const memgauge__store_ops_t *ops;
     char error[256]; /* last error; per handle, written under the backend's lock */
+    unsigned retention_days;
 };
 
 /* Limits on what one query returns, so that a big database cannot exhaust
@@ -170,6 +195,10 @@ struct memgauge__store_s {
 typedef struct memgauge__store_options_s {
     int sync_full;     /* SQLite: synchronous=FULL (survives power loss) instead of NORMAL */
     unsigned pg_conns; /* PostgreSQL: connections in the pool, 1 .. 64 (0 = 4) */
+    /* --retention-days (0 = none): a session first seen after it started more
+     * than this long ago -- a late batch or verdict of a session retention
+     * already deleted -- is stored but not added to the rollups again */
+    unsigned retention_days;
 } memgauge__store_options_t;
 
 /* Opens (creating and migrating) the database named by `url`: "postgres://..."
@@ -180,7 +209,7 @@ memgauge__store_t *memgauge__store_open(const char *url, const memgauge__store_o
                                         char *err, size_t errlen);
 
 /* Latest migration either backend knows. */
-#define MEMGAUGE__SCHEMA_VERSION 2
+#define MEMGAUGE__SCHEMA_VERSION 3
 
 memgauge__store_t *memgauge__store_sqlite_open(const char *path,
                                                const memgauge__store_options_t *opts, char *err,
@@ -198,6 +227,7 @@ void memgauge__window_rows_free(memgauge__window_row_t *rows, size_t n);
 /* Decodes r->blob into r->series (a no-op without a blob). */
 int memgauge__window_row_decode(memgauge__window_row_t *r);
 void memgauge__termination_rows_free(memgauge__termination_row_t *rows, size_t n);
+void memgauge__rollup_rows_free(memgauge__rollup_t *rows, size_t n);
 
 /* What a batch adds to its session row; both backends upsert with it. */
 typedef struct memgauge__session_delta_s {

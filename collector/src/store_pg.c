@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_CONNS 64
 #define MIGRATION_LOCK "7361617" /* pg_advisory_xact_lock key: one migrator at a time */
@@ -379,8 +380,210 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
     return put_termination(s, c, b, e, received, 0);
 }
 
+/* ---- rollups (rollup.h) ------------------------------------------------ */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+#define CONTRIB_SELECT                                                                             \
+    "SELECT s.app_id, s.app_version, s.device_model, s.os_version, s.start_unix_ms, s.samples, "   \
+    "s.peak_bytes, s.peak_fraction, coalesce(t.verdict, ''), coalesce(t.grade, '') "               \
+    "FROM sessions s LEFT JOIN terminations t ON t.session_id = s.session_id "
+
+static void contribution_of(const PGresult *r, int i, memgauge__contribution_t *c)
+{
+    double fraction = PQgetisnull(r, i, 7) ? -1.0 : strtod(PQgetvalue(r, i, 7), NULL);
+    memgauge__contribution_make(c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                                PQgetvalue(r, i, 3), strtoull(PQgetvalue(r, i, 4), NULL, 10),
+                                strtoull(PQgetvalue(r, i, 5), NULL, 10),
+                                strtoull(PQgetvalue(r, i, 6), NULL, 10), fraction,
+                                PQgetvalue(r, i, 8), PQgetvalue(r, i, 9));
+}
+
+static int contribution_read(pg_store_t *s, PGconn *c, const char *session_id,
+                             memgauge__contribution_t *out)
+{
+    PGresult *r = NULL;
+    const char *v[1] = {session_id};
+    memset(out, 0, sizeof *out);
+    int rc = run(s, c, CONTRIB_SELECT "WHERE s.session_id = $1", 1, v, NULL, NULL, &r);
+    if (!rc && PQntuples(r) == 1)
+        contribution_of(r, 0, out);
+    PQclear(r);
+    return rc;
+}
+
+typedef struct pg_io_s {
+    pg_store_t *s;
+    PGconn *c;
+} pg_io_t;
+
+static void key_values(const memgauge__rollup_key_t *k, char day[24], const char *v[5])
+{
+    snprintf(day, 24, "%lld", (long long)k->day);
+    v[0] = k->app_id;
+    v[1] = k->app_version;
+    v[2] = k->device_model;
+    v[3] = k->os_version;
+    v[4] = day;
+}
+
+/* Counts at columns col .. col + 6, sketches at col + 7, col + 8, added into r. */
+static int rollup_of(const PGresult *res, int i, int col, memgauge__rollup_t *r)
+{
+    int64_t *v[] = {&r->sessions, &r->with_data, &r->with_limit, &r->judged, &r->oom, &r->oom_weak};
+    for (int k = 0; k < 6; k++)
+        *v[k] += strtoll(PQgetvalue(res, i, col + k), NULL, 10);
+    uint64_t last = strtoull(PQgetvalue(res, i, col + 6), NULL, 10);
+    if (last > r->last_start_unix_ms)
+        r->last_start_unix_ms = last;
+    memgauge__sketch_t *sk[2] = {&r->peaks, &r->fractions};
+    for (int k = 0; k < 2; k++) {
+        size_t len;
+        unsigned char *raw =
+            PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, col + 7 + k), &len);
+        if (!raw)
+            return MEMGAUGE__STORE_NO_MEMORY;
+        int d = memgauge__sketch_decode_add(sk[k], raw, len);
+        PQfreemem(raw);
+        if (d)
+            return d == -2 ? MEMGAUGE__STORE_NO_MEMORY : MEMGAUGE__STORE_CORRUPT;
+    }
+    return 0;
+}
+
+/* The row is created empty first, so that two collectors adding to a new key
+ * both find it and the second waits for the first's FOR UPDATE lock. */
+static int rollup_load(void *ctx, memgauge__rollup_t *r)
+{
+    pg_io_t *io = ctx;
+    char day[24];
+    const char *v[5];
+    key_values(&r->key, day, v);
+    int rc = cmd(io->s, io->c,
+                 "INSERT INTO rollups VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, 0, 0, 0, "
+                 "'\\x00', '\\x00') ON CONFLICT DO NOTHING",
+                 5, v, NULL, NULL, NULL, 0);
+    PGresult *res = NULL;
+    if (!rc)
+        rc = run(io->s, io->c,
+                 "SELECT sessions, with_data, with_limit, judged, oom, oom_weak, "
+                 "last_start_unix_ms, peaks, fractions FROM rollups WHERE app_id = $1 "
+                 "AND app_version = $2 AND device_model = $3 AND os_version = $4 AND day = $5 "
+                 "FOR UPDATE",
+                 5, v, NULL, NULL, &res);
+    if (!rc && PQntuples(res) == 1)
+        rc = rollup_of(res, 0, 0, r);
+    PQclear(res);
+    return rc;
+}
+
+static int rollup_save(void *ctx, const memgauge__rollup_t *r)
+{
+    pg_io_t *io = ctx;
+    unsigned char *peaks, *fractions;
+    size_t peaks_len, fractions_len;
+    if (memgauge__rollup_encode(r, &peaks, &peaks_len, &fractions, &fractions_len))
+        return MEMGAUGE__STORE_NO_MEMORY;
+    char day[24];
+    const char *v[14];
+    key_values(&r->key, day, v);
+    nums_t n = {0};
+    const int64_t c[] = {r->sessions, r->with_data, r->with_limit, r->judged, r->oom, r->oom_weak};
+    for (int i = 0; i < 6; i++)
+        v[5 + i] = u64(&n, (uint64_t)c[i]);
+    v[11] = u64(&n, r->last_start_unix_ms);
+    v[12] = (const char *)peaks;
+    v[13] = (const char *)fractions;
+    int lens[14] = {0}, fmts[14] = {0};
+    lens[12] = (int)peaks_len;
+    lens[13] = (int)fractions_len;
+    fmts[12] = fmts[13] = 1;
+    int rc = cmd(io->s, io->c,
+                 "INSERT INTO rollups VALUES ($1, $2, $3, $4, $5, $6::bigint, $7::bigint, "
+                 "$8::bigint, $9::bigint, $10::bigint, $11::bigint, $12, $13, $14) "
+                 "ON CONFLICT (app_id, app_version, device_model, os_version, day) DO UPDATE SET "
+                 "sessions = excluded.sessions, with_data = excluded.with_data, "
+                 "with_limit = excluded.with_limit, judged = excluded.judged, oom = excluded.oom, "
+                 "oom_weak = excluded.oom_weak, last_start_unix_ms = excluded.last_start_unix_ms, "
+                 "peaks = excluded.peaks, fractions = excluded.fractions",
+                 14, v, lens, fmts, NULL, 0);
+    free(peaks);
+    free(fractions);
+    return rc;
+}
+
+/* Serialises the batches that change one session's contribution, also across
+ * collectors: the contribution read before the batch stays true until it
+ * commits. Taken in id order (track_init sorts). */
+static int rollups_lock_and_read(pg_store_t *s, PGconn *c, memgauge__rollup_track_t *t)
+{
+    int rc = 0;
+    for (size_t i = 0; i < t->n && !rc; i++) {
+        const char *v[1] = {t->ids[i]};
+        rc = cmd(s, c, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", 1, v, NULL, NULL,
+                 NULL, 0);
+        if (!rc)
+            rc = contribution_read(s, c, t->ids[i], &t->before[i]);
+    }
+    return rc;
+}
+
+static int rollups_update(pg_store_t *s, PGconn *c, const memgauge__rollup_track_t *t)
+{
+    pg_io_t ctx = {s, c};
+    memgauge__rollup_io_t io = {.ctx = &ctx, .load = rollup_load, .save = rollup_save};
+    int rc = 0;
+    for (size_t i = 0; i < t->n && !rc; i++) {
+        memgauge__contribution_t after;
+        if ((rc = contribution_read(s, c, t->ids[i], &after)))
+            break;
+        if (!memgauge__rollup_expired(&t->before[i], &after, s->base.retention_days, now_ms()))
+            rc = memgauge__rollup_change(&io, &t->before[i], &after);
+    }
+    return rc;
+}
+
+/* Migration 3 on a database with sessions: their rollups, in one pass over
+ * the sessions in key order. */
+static int rollups_backfill(pg_store_t *s, PGconn *c)
+{
+    PGresult *res = NULL;
+    int rc = run(s, c,
+                 CONTRIB_SELECT "ORDER BY s.app_id, s.app_version, s.device_model, s.os_version, "
+                                "s.start_unix_ms",
+                 0, NULL, NULL, NULL, &res);
+    pg_io_t ctx = {s, c};
+    memgauge__rollup_t r;
+    memset(&r, 0, sizeof r);
+    int have = 0, rows = rc ? 0 : PQntuples(res);
+    for (int i = 0; i < rows && !rc; i++) {
+        memgauge__contribution_t con;
+        contribution_of(res, i, &con);
+        if (have && memgauge__rollup_key_cmp(&r.key, &con.key)) {
+            rc = rollup_save(&ctx, &r);
+            memgauge__rollup_clear(&r);
+            memset(&r, 0, sizeof r);
+            have = 0;
+        }
+        if (!have)
+            r.key = con.key, have = 1;
+        if (!rc && memgauge__rollup_apply(&r, &con, 1))
+            rc = MEMGAUGE__STORE_NO_MEMORY;
+    }
+    if (!rc && have)
+        rc = rollup_save(&ctx, &r);
+    memgauge__rollup_clear(&r);
+    PQclear(res);
+    return rc;
+}
+
 static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_t received,
-                   memgauge__put_result_t *res)
+                   memgauge__put_result_t *res, memgauge__rollup_track_t *track)
 {
     int *duplicate = &res->duplicate;
     nums_t n = {0};
@@ -404,6 +607,8 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
         *duplicate = 1;
         return 0;
     }
+    if ((rc = rollups_lock_and_read(s, c, track)))
+        return rc;
     memgauge__session_delta_t d;
     memgauge__session_delta(b, &d);
     char fraction[32];
@@ -512,6 +717,8 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
                  "DO UPDATE SET count = dropped.count + excluded.count",
                  3, dv, NULL, NULL, NULL, 0);
     }
+    if (!rc)
+        rc = rollups_update(s, c, track);
     return rc;
 }
 
@@ -521,11 +728,15 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     pg_store_t *s = (pg_store_t *)base;
     memset(res, 0, sizeof *res);
     int *duplicate = &res->duplicate;
+    memgauge__rollup_track_t track;
+    int rc = memgauge__rollup_track_init(&track, b);
+    if (rc)
+        return rc;
     unsigned slot;
     PGconn *c = acquire(s, &slot);
-    int rc = simple(s, c, "BEGIN");
+    rc = simple(s, c, "BEGIN");
     if (!rc) {
-        rc = put_all(s, c, b, received, res);
+        rc = put_all(s, c, b, received, res, &track);
         if (rc || *duplicate)
             PQclear(PQexec(c, "ROLLBACK"));
         else
@@ -533,6 +744,7 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     }
     __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
     release(s, slot);
+    memgauge__rollup_track_free(&track);
     return rc;
 }
 
@@ -600,11 +812,11 @@ static int app_row(const PGresult *r, int i, void *p)
 
 static int pg_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *n)
 {
-    return query(
-        (pg_store_t *)base,
-        "SELECT app_id, app_version, count(*), max(start_unix_ms) FROM sessions "
-        "GROUP BY app_id, app_version ORDER BY app_id, max(start_unix_ms) DESC LIMIT 50000",
-        0, NULL, sizeof **rows, app_row, NULL, (void **)rows, n);
+    return query((pg_store_t *)base,
+                 "SELECT app_id, app_version, sum(sessions), max(last_start_unix_ms) FROM rollups "
+                 "GROUP BY app_id, app_version HAVING sum(sessions) > 0 "
+                 "ORDER BY app_id, max(last_start_unix_ms) DESC LIMIT 50000",
+                 0, NULL, sizeof **rows, app_row, NULL, (void **)rows, n);
 }
 
 static int session_row(const PGresult *r, int i, void *p)
@@ -655,25 +867,178 @@ static int pg_sessions(memgauge__store_t *base, const memgauge__session_filter_t
                        memgauge__session_row_t **rows, size_t *n)
 {
     nums_t nb = {0};
-    const char *v[8];
-    filter_values(f, MEMGAUGE__STORE_MAX_ROWS, &nb, v);
-    return query(
-        (pg_store_t *)base,
-        "SELECT s.session_id, s.app_id, s.app_version, s.app_build, s.device_model, s.os_name, "
-        "s.os_version, s.metric, s.start_unix_ms, s.last_ms, s.interval_ms, s.samples, "
-        "s.windows, s.batches, s.peak_bytes, s.max_bytes, s.limit_bytes, s.peak_fraction, "
-        "s.dropped, coalesce(t.verdict, ''), coalesce(t.grade, ''), s.os_build, s.trail_samples, "
-        "s.samples_trimmed, CASE WHEN t.reported_by = t.session_id THEN 1 ELSE 0 END "
-        "FROM sessions s "
-        "LEFT JOIN terminations t ON t.session_id = s.session_id"
-        " WHERE ($1::text IS NULL OR s.app_id = $1) AND ($2::text IS NULL OR s.app_version = $2)"
-        " AND ($3::text IS NULL OR s.device_model = $3) AND ($4::text IS NULL OR s.os_version = $4)"
-        " AND ($5::text IS NULL OR ($5 = 'pending' AND t.verdict IS NULL)"
-        "  OR ($5 = 'oom' AND t.verdict IN ('oom_suspected', 'background_oom_suspected'))"
-        "  OR t.verdict = $5)"
-        " AND ($6::text IS NULL OR s.session_id = $6)"
-        " ORDER BY s.start_unix_ms DESC, s.session_id LIMIT $7 OFFSET $8",
-        8, v, sizeof **rows, session_row, NULL, (void **)rows, n);
+    const char *all[8], *v[10];
+    filter_values(f, MEMGAUGE__STORE_MAX_ROWS, &nb, all);
+    /* only the conditions given, so that the planner walks an index in the
+     * list's order (sessions_by_app, sessions_by_app_start) */
+    static const char *const column[6] = {
+        "s.app_id", "s.app_version", "s.device_model", "s.os_version", NULL, "s.session_id"};
+    char where[1024] = "", part[256];
+    size_t k = 0;
+    int np = 0;
+    for (int i = 0; i < 6; i++) {
+        if (!all[i])
+            continue;
+        v[np++] = all[i];
+        if (column[i])
+            snprintf(part, sizeof part, "%s = $%d", column[i], np);
+        else
+            snprintf(part, sizeof part,
+                     "(($%d = 'pending' AND t.verdict IS NULL) OR ($%d = 'oom' AND t.verdict IN "
+                     "('oom_suspected', 'background_oom_suspected')) OR t.verdict = $%d)",
+                     np, np, np);
+        k += (size_t)snprintf(where + k, sizeof where - k, "%s%s", k ? " AND " : " WHERE ", part);
+    }
+    if (f->has_after) {
+        v[np++] = u64(&nb, f->after_start_unix_ms);
+        v[np++] = f->after_session_id;
+        snprintf(part, sizeof part, "(s.start_unix_ms, s.session_id) < ($%d::bigint, $%d::text)",
+                 np - 1, np);
+        k += (size_t)snprintf(where + k, sizeof where - k, "%s%s", k ? " AND " : " WHERE ", part);
+    }
+    v[np++] = all[6];
+    v[np++] = all[7];
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "SELECT s.session_id, s.app_id, s.app_version, s.app_build, s.device_model, "
+             "s.os_name, s.os_version, s.metric, s.start_unix_ms, s.last_ms, s.interval_ms, "
+             "s.samples, s.windows, s.batches, s.peak_bytes, s.max_bytes, s.limit_bytes, "
+             "s.peak_fraction, s.dropped, coalesce(t.verdict, ''), coalesce(t.grade, ''), "
+             "s.os_build, s.trail_samples, s.samples_trimmed, "
+             "CASE WHEN t.reported_by = t.session_id THEN 1 ELSE 0 END FROM sessions s "
+             "LEFT JOIN terminations t ON t.session_id = s.session_id%s"
+             " ORDER BY s.start_unix_ms DESC, s.session_id DESC LIMIT $%d OFFSET $%d",
+             where, np - 1, np);
+    return query((pg_store_t *)base, sql, np, v, sizeof **rows, session_row, NULL, (void **)rows,
+                 n);
+}
+
+/* Binary results: the sketches arrive as bytes, not as hex text to unescape
+ * (a version over 30 days is ~4,300 rows of two sketches). */
+static uint64_t be64(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (unsigned char)p[i];
+    return v;
+}
+
+static int rollup_row_binary(const PGresult *r, int i, memgauge__rollup_t *o)
+{
+    char *keys[4] = {o->key.app_id, o->key.app_version, o->key.device_model, o->key.os_version};
+    for (int k = 0; k < 4; k++) {
+        int len = PQgetlength(r, i, k);
+        if (len > MEMGAUGE__TEXT_MAX)
+            return MEMGAUGE__STORE_CORRUPT;
+        memcpy(keys[k], PQgetvalue(r, i, k), (size_t)len);
+        keys[k][len] = '\0';
+    }
+    for (int k = 4; k < 12; k++)
+        if (PQgetlength(r, i, k) != 8)
+            return MEMGAUGE__STORE_CORRUPT;
+    o->key.day = (int64_t)be64(PQgetvalue(r, i, 4));
+    int64_t *v[] = {&o->sessions, &o->with_data, &o->with_limit, &o->judged, &o->oom, &o->oom_weak};
+    for (int k = 0; k < 6; k++)
+        *v[k] = (int64_t)be64(PQgetvalue(r, i, 5 + k));
+    o->last_start_unix_ms = be64(PQgetvalue(r, i, 11));
+    memgauge__sketch_t *sk[2] = {&o->peaks, &o->fractions};
+    for (int k = 0; k < 2; k++) {
+        int d = memgauge__sketch_decode_add(sk[k], (const unsigned char *)PQgetvalue(r, i, 12 + k),
+                                            (size_t)PQgetlength(r, i, 12 + k));
+        if (d)
+            return d == -2 ? MEMGAUGE__STORE_NO_MEMORY : MEMGAUGE__STORE_CORRUPT;
+    }
+    return 0;
+}
+
+static int pg_rollups(memgauge__store_t *base, const memgauge__rollup_filter_t *f,
+                      memgauge__rollup_t **rows, size_t *n)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    char from[24], to[24];
+    snprintf(from, sizeof from, "%lld", (long long)f->from_day);
+    snprintf(to, sizeof to, "%lld", (long long)f->to_day);
+    const char *v[4] = {f->app_id, from, to, f->app_version};
+    unsigned slot;
+    PGconn *c = acquire(s, &slot);
+    PGresult *r =
+        PQexecParams(c,
+                     f->app_version ? "SELECT * FROM rollups WHERE app_id = $1 AND day BETWEEN $2 "
+                                      "AND $3 AND app_version = $4"
+                                    : "SELECT * FROM rollups WHERE app_id = $1 AND day BETWEEN $2 "
+                                      "AND $3",
+                     f->app_version ? 4 : 3, NULL, v, NULL, NULL, 1);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        set_error(s, "rollups", c);
+        rc = MEMGAUGE__STORE_ERROR;
+    }
+    release(s, slot);
+    size_t count = rc ? 0 : (size_t)PQntuples(r);
+    memgauge__rollup_t *out = rc ? NULL : calloc(count ? count : 1, sizeof *out);
+    if (!rc && !out)
+        rc = MEMGAUGE__STORE_NO_MEMORY;
+    if (!rc && count && PQnfields(r) != 14)
+        rc = MEMGAUGE__STORE_CORRUPT;
+    size_t done = 0;
+    for (; !rc && done < count; done++)
+        rc = rollup_row_binary(r, (int)done, &out[done]);
+    PQclear(r);
+    if (rc) {
+        memgauge__rollup_rows_free(out, done); /* the failed row included */
+        if (rc == MEMGAUGE__STORE_CORRUPT) {
+            pthread_mutex_lock(&s->lock);
+            snprintf(s->base.error, sizeof s->base.error, "postgres: a stored rollup is corrupt");
+            pthread_mutex_unlock(&s->lock);
+        }
+        return rc;
+    }
+    *rows = out;
+    *n = count;
+    return 0;
+}
+
+/* One short transaction; the sessions picked are locked (SKIP LOCKED: a
+ * session a batch is writing, or another collector is expiring, waits for the
+ * next step). */
+static int pg_expire(memgauge__store_t *base, uint64_t cutoff, size_t max_sessions, size_t *deleted)
+{
+    pg_store_t *s = (pg_store_t *)base;
+    nums_t nb = {0};
+    const char *v[2] = {u64(&nb, cutoff > INT64_MAX ? INT64_MAX : cutoff), u64(&nb, max_sessions)};
+    *deleted = 0;
+    unsigned slot;
+    PGconn *c = acquire(s, &slot);
+    int rc = simple(s, c, "BEGIN");
+    PGresult *r = NULL;
+    if (!rc)
+        rc = run(s, c,
+                 "CREATE TEMP TABLE IF NOT EXISTS expiring (session_id TEXT) ON COMMIT DELETE ROWS",
+                 0, NULL, NULL, NULL, NULL);
+    if (!rc)
+        rc = run(s, c,
+                 "INSERT INTO expiring SELECT session_id FROM sessions WHERE start_unix_ms < $1 "
+                 "ORDER BY start_unix_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
+                 2, v, NULL, NULL, NULL);
+    static const char *const del[] = {
+        "DELETE FROM windows WHERE session_id IN (SELECT session_id FROM expiring)",
+        "DELETE FROM events WHERE session_id IN (SELECT session_id FROM expiring)",
+        "DELETE FROM dropped WHERE session_id IN (SELECT session_id FROM expiring)",
+        "DELETE FROM terminations WHERE session_id IN (SELECT session_id FROM expiring)",
+        "DELETE FROM batches WHERE session_id IN (SELECT session_id FROM expiring)",
+        "DELETE FROM sessions WHERE session_id IN (SELECT session_id FROM expiring)"};
+    char tuples[24] = "0";
+    for (size_t i = 0; !rc && i < sizeof del / sizeof del[0]; i++)
+        rc = cmd(s, c, del[i], 0, NULL, NULL, NULL, tuples, sizeof tuples);
+    if (!rc)
+        rc = simple(s, c, "COMMIT");
+    else
+        PQclear(PQexec(c, "ROLLBACK"));
+    PQclear(r);
+    if (!rc)
+        *deleted = (size_t)strtoull(tuples, NULL, 10);
+    release(s, slot);
+    return rc;
 }
 
 static int blob(const PGresult *r, int i, int col, size_t max, memgauge__series_t *out, int *has)
@@ -941,6 +1306,8 @@ static const memgauge__store_ops_t pg_ops = {
     .events = pg_events,
     .terminations = pg_terminations,
     .counts = pg_counts,
+    .rollups = pg_rollups,
+    .expire = pg_expire,
     .schema_version = pg_schema_version,
     .write_check = pg_write_check,
     .close = pg_close,
@@ -972,6 +1339,8 @@ static int migrate(pg_store_t *s, PGconn *c)
         if (m->version <= current)
             continue;
         rc = simple(s, c, m->sql);
+        if (!rc && m->version == 3)
+            rc = rollups_backfill(s, c);
         char version[16];
         snprintf(version, sizeof version, "%d", m->version);
         const char *v[2] = {version, m->what};
@@ -998,6 +1367,7 @@ memgauge__store_t *memgauge__store_pg_open(const char *conninfo,
         return NULL;
     }
     s->base.ops = &pg_ops;
+    s->base.retention_days = opts ? opts->retention_days : 0;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->free_conn, NULL);
     unsigned want = opts && opts->pg_conns ? opts->pg_conns : 4;

@@ -35,8 +35,23 @@ enum {
     S_TERMINATION,
     S_TERMINATION_SELF,
     S_DROPPED,
+    S_CONTRIB,
+    S_ROLLUP_GET,
+    S_ROLLUP_PUT,
     S_COUNT
 };
+
+#define CONTRIB_SELECT                                                                             \
+    "SELECT s.app_id, s.app_version, s.device_model, s.os_version, s.start_unix_ms, s.samples, "   \
+    "s.peak_bytes, s.peak_fraction, coalesce(t.verdict, ''), coalesce(t.grade, '') "               \
+    "FROM sessions s LEFT JOIN terminations t ON t.session_id = s.session_id "
+#define ROLLUP_PUT                                                                                 \
+    "INSERT INTO rollups VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "    \
+    "ON CONFLICT (app_id, app_version, device_model, os_version, day) DO UPDATE SET "              \
+    "sessions = excluded.sessions, with_data = excluded.with_data, "                               \
+    "with_limit = excluded.with_limit, judged = excluded.judged, oom = excluded.oom, "             \
+    "oom_weak = excluded.oom_weak, last_start_unix_ms = excluded.last_start_unix_ms, "             \
+    "peaks = excluded.peaks, fractions = excluded.fractions"
 
 #define TERMINATION_INSERT                                                                         \
     "INSERT INTO terminations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "    \
@@ -106,6 +121,11 @@ static const char *const statements[S_COUNT] = {
     [S_TERMINATION_SELF] = TERMINATION_INSERT "ON CONFLICT DO NOTHING",
     [S_DROPPED] = "INSERT INTO dropped VALUES (?1, ?2, ?3) ON CONFLICT (session_id, name) "
                   "DO UPDATE SET count = count + excluded.count",
+    [S_CONTRIB] = CONTRIB_SELECT "WHERE s.session_id = ?1",
+    [S_ROLLUP_GET] = "SELECT sessions, with_data, with_limit, judged, oom, oom_weak, "
+                     "last_start_unix_ms, peaks, fractions FROM rollups WHERE app_id = ?1 "
+                     "AND app_version = ?2 AND device_model = ?3 AND os_version = ?4 AND day = ?5",
+    [S_ROLLUP_PUT] = ROLLUP_PUT,
 };
 
 typedef struct sqlite_store_s {
@@ -154,6 +174,11 @@ static int exec(sqlite_store_t *s, const char *sql)
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static uint64_t clamp_ms(uint64_t v)
+{
+    return v > INT64_MAX ? INT64_MAX : v;
 }
 
 static void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
@@ -357,8 +382,172 @@ static int put_event(sqlite_store_t *s, const memgauge__batch_t *b, const memgau
     return put_termination(s, S_TERMINATION, b, e, received);
 }
 
+/* ---- rollups (rollup.h) ------------------------------------------------ */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static const char *column_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+/* The contribution of the row st stands on (CONTRIB_SELECT's columns). */
+static void contribution_of(sqlite3_stmt *st, memgauge__contribution_t *c)
+{
+    double fraction =
+        sqlite3_column_type(st, 7) == SQLITE_NULL ? -1.0 : sqlite3_column_double(st, 7);
+    memgauge__contribution_make(
+        c, column_text(st, 0), column_text(st, 1), column_text(st, 2), column_text(st, 3),
+        (uint64_t)sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
+        (uint64_t)sqlite3_column_int64(st, 6), fraction, column_text(st, 8), column_text(st, 9));
+}
+
+static int contribution_read(sqlite_store_t *s, const char *session_id, memgauge__contribution_t *c)
+{
+    sqlite3_stmt *st = s->stmt[S_CONTRIB];
+    memset(c, 0, sizeof *c);
+    bind_text(st, 1, session_id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        contribution_of(st, c);
+    finish(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : db_fail(s, "read contribution");
+}
+
+static int bind_key(sqlite3_stmt *st, const memgauge__rollup_key_t *k)
+{
+    bind_text(st, 1, k->app_id);
+    bind_text(st, 2, k->app_version);
+    bind_text(st, 3, k->device_model);
+    bind_text(st, 4, k->os_version);
+    sqlite3_bind_int64(st, 5, k->day);
+    return 0;
+}
+
+/* The stored sketches of a rollup row added into r. */
+static int decode_sketches(sqlite3_stmt *st, int col, memgauge__rollup_t *r)
+{
+    memgauge__sketch_t *sk[2] = {&r->peaks, &r->fractions};
+    for (int i = 0; i < 2; i++) {
+        int d = memgauge__sketch_decode_add(sk[i], sqlite3_column_blob(st, col + i),
+                                            (size_t)sqlite3_column_bytes(st, col + i));
+        if (d)
+            return d == -2 ? MEMGAUGE__STORE_NO_MEMORY : MEMGAUGE__STORE_CORRUPT;
+    }
+    return 0;
+}
+
+static void counts_of(sqlite3_stmt *st, int col, memgauge__rollup_t *r)
+{
+    int64_t *v[] = {&r->sessions, &r->with_data, &r->with_limit, &r->judged, &r->oom, &r->oom_weak};
+    for (int i = 0; i < 6; i++)
+        *v[i] += sqlite3_column_int64(st, col + i);
+    uint64_t last = (uint64_t)sqlite3_column_int64(st, col + 6);
+    if (last > r->last_start_unix_ms)
+        r->last_start_unix_ms = last;
+}
+
+static int rollup_load(void *ctx, memgauge__rollup_t *r)
+{
+    sqlite_store_t *s = ctx;
+    sqlite3_stmt *st = s->stmt[S_ROLLUP_GET];
+    bind_key(st, &r->key);
+    int step = sqlite3_step(st), rc = 0;
+    if (step == SQLITE_ROW) {
+        counts_of(st, 0, r);
+        rc = decode_sketches(st, 7, r);
+        if (rc == MEMGAUGE__STORE_CORRUPT)
+            snprintf(s->base.error, sizeof s->base.error, "sqlite: a stored rollup is corrupt");
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(s, "read rollup");
+    }
+    finish(st);
+    return rc;
+}
+
+static int rollup_put(sqlite_store_t *s, sqlite3_stmt *st, const memgauge__rollup_t *r)
+{
+    unsigned char *peaks, *fractions;
+    size_t peaks_len, fractions_len;
+    if (memgauge__rollup_encode(r, &peaks, &peaks_len, &fractions, &fractions_len))
+        return MEMGAUGE__STORE_NO_MEMORY;
+    bind_key(st, &r->key);
+    const int64_t v[] = {r->sessions, r->with_data, r->with_limit, r->judged, r->oom, r->oom_weak};
+    for (int i = 0; i < 6; i++)
+        sqlite3_bind_int64(st, 6 + i, v[i]);
+    bind_u64(st, 12, r->last_start_unix_ms);
+    sqlite3_bind_blob(st, 13, peaks, (int)peaks_len, free);
+    sqlite3_bind_blob(st, 14, fractions, (int)fractions_len, free);
+    return step_done(s, st, "write rollup");
+}
+
+static int rollup_save(void *ctx, const memgauge__rollup_t *r)
+{
+    sqlite_store_t *s = ctx;
+    return rollup_put(s, s->stmt[S_ROLLUP_PUT], r);
+}
+
+/* Moves every tracked session's contribution from t->before to its row now. */
+static int rollups_update(sqlite_store_t *s, const memgauge__rollup_track_t *t)
+{
+    memgauge__rollup_io_t io = {.ctx = s, .load = rollup_load, .save = rollup_save};
+    int rc = 0;
+    for (size_t i = 0; i < t->n && !rc; i++) {
+        memgauge__contribution_t after;
+        if ((rc = contribution_read(s, t->ids[i], &after)))
+            break;
+        if (!memgauge__rollup_expired(&t->before[i], &after, s->base.retention_days, now_ms()))
+            rc = memgauge__rollup_change(&io, &t->before[i], &after);
+    }
+    return rc;
+}
+
+/* Migration 3 on a database with sessions: their rollups, in one pass over
+ * the sessions in key order. */
+static int rollups_backfill(sqlite_store_t *s)
+{
+    sqlite3_stmt *st = NULL, *put = NULL;
+    memgauge__rollup_t r;
+    memset(&r, 0, sizeof r);
+    int rc = 0, have = 0, step = SQLITE_DONE;
+    if (sqlite3_prepare_v2(s->db,
+                           CONTRIB_SELECT "ORDER BY s.app_id, s.app_version, s.device_model, "
+                                          "s.os_version, s.start_unix_ms",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, ROLLUP_PUT, -1, &put, NULL) != SQLITE_OK)
+        rc = db_fail(s, "prepare rollup backfill");
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        memgauge__contribution_t c;
+        contribution_of(st, &c);
+        if (have && memgauge__rollup_key_cmp(&r.key, &c.key)) {
+            rc = rollup_put(s, put, &r);
+            memgauge__rollup_clear(&r);
+            memset(&r, 0, sizeof r);
+            have = 0;
+        }
+        if (!have)
+            r.key = c.key, have = 1;
+        if (!rc && memgauge__rollup_apply(&r, &c, 1))
+            rc = MEMGAUGE__STORE_NO_MEMORY;
+    }
+    if (!rc && st && step != SQLITE_DONE)
+        rc = db_fail(s, "rollup backfill");
+    if (!rc && have)
+        rc = rollup_put(s, put, &r);
+    memgauge__rollup_clear(&r);
+    sqlite3_finalize(st);
+    sqlite3_finalize(put);
+    return rc;
+}
+
 static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t received,
-                   memgauge__put_result_t *res)
+                   memgauge__put_result_t *res, memgauge__rollup_track_t *track)
 {
     int *duplicate = &res->duplicate;
     sqlite3_stmt *st = s->stmt[S_BATCH];
@@ -378,6 +567,9 @@ static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t recei
         *duplicate = 1;
         return 0;
     }
+    for (size_t i = 0; i < track->n; i++)
+        if ((rc = contribution_read(s, track->ids[i], &track->before[i])))
+            return rc;
     memgauge__session_delta_t d;
     memgauge__session_delta(b, &d);
     st = s->stmt[S_SESSION];
@@ -451,7 +643,7 @@ static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t recei
         if ((rc = step_done(s, st, "upsert dropped")))
             return rc;
     }
-    return 0;
+    return rollups_update(s, track);
 }
 
 /* This process's other writers hold the write connection at most this long
@@ -478,12 +670,17 @@ static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     sqlite_store_t *s = (sqlite_store_t *)base;
     memset(res, 0, sizeof *res);
     int *duplicate = &res->duplicate;
-    int rc = lock_writer(s);
+    memgauge__rollup_track_t track;
+    int rc = memgauge__rollup_track_init(&track, b);
     if (rc)
         return rc;
+    if ((rc = lock_writer(s))) {
+        memgauge__rollup_track_free(&track);
+        return rc;
+    }
     rc = exec(s, "BEGIN IMMEDIATE");
     if (!rc) {
-        rc = put_all(s, b, received, res);
+        rc = put_all(s, b, received, res, &track);
         if (rc || *duplicate)
             exec(s, "ROLLBACK");
         else
@@ -493,6 +690,7 @@ static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     }
     __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&s->lock);
+    memgauge__rollup_track_free(&track);
     return rc;
 }
 
@@ -597,14 +795,122 @@ static int sq_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *
     sqlite_store_t *s = (sqlite_store_t *)base;
     sqlite3_stmt *st;
     pthread_mutex_lock(&s->rlock);
+    /* from the rollups: sessions past retention still count */
     int rc = prepare(s,
-                     "SELECT app_id, app_version, count(*), max(start_unix_ms) FROM sessions "
-                     "GROUP BY app_id, app_version ORDER BY app_id, max(start_unix_ms) DESC",
+                     "SELECT app_id, app_version, sum(sessions), max(last_start_unix_ms) "
+                     "FROM rollups GROUP BY app_id, app_version HAVING sum(sessions) > 0 "
+                     "ORDER BY app_id, max(last_start_unix_ms) DESC",
                      &st);
     if (!rc)
         rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, app_row, NULL, NULL,
                      (void **)rows, n);
     pthread_mutex_unlock(&s->rlock);
+    return rc;
+}
+
+static int rollup_row(sqlite3_stmt *st, void *p, void *ctx)
+{
+    (void)ctx;
+    memgauge__rollup_t *r = p;
+    col_text(st, 0, r->key.app_id, sizeof r->key.app_id);
+    col_text(st, 1, r->key.app_version, sizeof r->key.app_version);
+    col_text(st, 2, r->key.device_model, sizeof r->key.device_model);
+    col_text(st, 3, r->key.os_version, sizeof r->key.os_version);
+    r->key.day = sqlite3_column_int64(st, 4);
+    counts_of(st, 5, r);
+    return decode_sketches(st, 12, r);
+}
+
+static void clear_rollup(void *row)
+{
+    memgauge__rollup_clear(row);
+}
+
+static int sq_rollups(memgauge__store_t *base, const memgauge__rollup_filter_t *f,
+                      memgauge__rollup_t **rows, size_t *n)
+{
+    sqlite_store_t *s = (sqlite_store_t *)base;
+    sqlite3_stmt *st;
+    pthread_mutex_lock(&s->rlock);
+    int rc = prepare(s,
+                     f->app_version
+                         ? "SELECT * FROM rollups WHERE app_id = ?1 AND app_version = ?2 "
+                           "AND day BETWEEN ?3 AND ?4"
+                         : "SELECT * FROM rollups WHERE app_id = ?1 AND day BETWEEN ?3 AND ?4",
+                     &st);
+    if (!rc) {
+        bind_text(st, 1, f->app_id);
+        if (f->app_version)
+            bind_text(st, 2, f->app_version);
+        sqlite3_bind_int64(st, 3, f->from_day);
+        sqlite3_bind_int64(st, 4, f->to_day);
+        /* rows are (device, OS, day) cells: bounded by the fleet's variety, not its size */
+        rc = collect(s, st, sizeof **rows, SIZE_MAX, rollup_row, NULL, clear_rollup, (void **)rows,
+                     n);
+        if (rc == MEMGAUGE__STORE_CORRUPT)
+            snprintf(s->base.error, sizeof s->base.error, "sqlite: a stored rollup is corrupt");
+    }
+    pthread_mutex_unlock(&s->rlock);
+    return rc;
+}
+
+static int sq_expire(memgauge__store_t *base, uint64_t cutoff, size_t max_sessions, size_t *deleted)
+{
+    sqlite_store_t *s = (sqlite_store_t *)base;
+    static const char *const del[] = {"DELETE FROM windows WHERE session_id = ?1",
+                                      "DELETE FROM events WHERE session_id = ?1",
+                                      "DELETE FROM dropped WHERE session_id = ?1",
+                                      "DELETE FROM terminations WHERE session_id = ?1",
+                                      "DELETE FROM batches WHERE session_id = ?1",
+                                      "DELETE FROM sessions WHERE session_id = ?1"};
+    enum { NDEL = sizeof del / sizeof del[0] };
+    sqlite3_stmt *pick = NULL, *d[NDEL] = {0};
+    *deleted = 0;
+    int rc = lock_writer(s);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT session_id FROM sessions WHERE start_unix_ms < ?1 "
+                           "ORDER BY start_unix_ms LIMIT ?2",
+                           -1, &pick, NULL) != SQLITE_OK)
+        rc = db_fail(s, "prepare expire");
+    for (size_t i = 0; !rc && i < NDEL; i++)
+        if (sqlite3_prepare_v2(s->db, del[i], -1, &d[i], NULL) != SQLITE_OK)
+            rc = db_fail(s, "prepare expire");
+    char(*ids)[MEMGAUGE__UUID_LEN + 1] = NULL;
+    if (!rc && !(ids = malloc((max_sessions ? max_sessions : 1) * sizeof *ids)))
+        rc = MEMGAUGE__STORE_NO_MEMORY;
+    if (!rc)
+        rc = exec(s, "BEGIN IMMEDIATE");
+    if (!rc) {
+        /* the ids first: rows are not deleted under the statement that picks them */
+        bind_u64(pick, 1, clamp_ms(cutoff));
+        bind_u64(pick, 2, max_sessions);
+        size_t n = 0;
+        int step = SQLITE_DONE;
+        while (n < max_sessions && (step = sqlite3_step(pick)) == SQLITE_ROW)
+            col_text(pick, 0, ids[n++], sizeof ids[0]);
+        if (step != SQLITE_DONE && step != SQLITE_ROW)
+            rc = db_fail(s, "expire");
+        sqlite3_reset(pick);
+        for (size_t k = 0; !rc && k < n; k++) {
+            for (size_t i = 0; !rc && i < NDEL; i++) {
+                bind_text(d[i], 1, ids[k]);
+                rc = step_done(s, d[i], "expire");
+            }
+        }
+        if (!rc)
+            rc = exec(s, "COMMIT");
+        if (rc)
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        else
+            *deleted = n;
+    }
+    free(ids);
+    sqlite3_finalize(pick);
+    for (size_t i = 0; i < NDEL; i++)
+        sqlite3_finalize(d[i]);
+    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -615,14 +921,32 @@ static int sq_apps(memgauge__store_t *base, memgauge__app_row_t **rows, size_t *
     "coalesce(t.verdict, ''), coalesce(t.grade, ''), s.os_build, s.trail_samples, "                \
     "s.samples_trimmed, coalesce(t.reported_by = t.session_id, 0)"
 
-/* ?1 app ?2 version ?3 device ?4 os ?5 verdict ?6 session ?7 limit ?8 offset */
-#define FILTER                                                                                     \
-    " WHERE (?1 IS NULL OR s.app_id = ?1) AND (?2 IS NULL OR s.app_version = ?2)"                  \
-    " AND (?3 IS NULL OR s.device_model = ?3) AND (?4 IS NULL OR s.os_version = ?4)"               \
-    " AND (?5 IS NULL OR (?5 = 'pending' AND t.verdict IS NULL)"                                   \
-    "  OR (?5 = 'oom' AND t.verdict IN ('oom_suspected', 'background_oom_suspected'))"             \
-    "  OR t.verdict = ?5)"                                                                         \
-    " AND (?6 IS NULL OR s.session_id = ?6)"
+/* ?1 app ?2 version ?3 device ?4 os ?5 verdict ?6 session ?7 limit ?8 offset
+ * ?9 ?10 the keyset cursor. Only the conditions given are written, so that
+ * the planner walks an index in the list's order (sessions_by_app,
+ * sessions_by_app_start) instead of sorting every row. */
+static void where_clause(const memgauge__session_filter_t *f, char *sql, size_t cap)
+{
+    size_t k = 0;
+    const char *c[] = {
+        f->app_id ? "s.app_id = ?1" : NULL,
+        f->app_version ? "s.app_version = ?2" : NULL,
+        f->device_model ? "s.device_model = ?3" : NULL,
+        f->os_version ? "s.os_version = ?4" : NULL,
+        f->verdict ? "((?5 = 'pending' AND t.verdict IS NULL)"
+                     " OR (?5 = 'oom' AND t.verdict IN ('oom_suspected', "
+                     "'background_oom_suspected')) OR t.verdict = ?5)"
+                   : NULL,
+        f->session_id ? "s.session_id = ?6" : NULL,
+        f->has_after ? "s.start_unix_ms <= ?9 AND (s.start_unix_ms < ?9 OR s.session_id < ?10)"
+                     : NULL,
+    };
+    sql[0] = '\0';
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (c[i])
+            k += (size_t)snprintf(sql + k, k < cap ? cap - k : 0, "%s%s", k ? " AND " : " WHERE ",
+                                  c[i]);
+}
 
 static int session_row(sqlite3_stmt *st, void *p, void *ctx)
 {
@@ -667,6 +991,10 @@ static void bind_filter(sqlite3_stmt *st, const memgauge__session_filter_t *f, s
     size_t limit = f->limit && f->limit < max ? f->limit : max;
     bind_u64(st, 7, limit);
     bind_u64(st, 8, f->offset);
+    if (f->has_after) {
+        bind_u64(st, 9, clamp_ms(f->after_start_unix_ms));
+        bind_text(st, 10, f->after_session_id);
+    }
 }
 
 static int sq_sessions(memgauge__store_t *base, const memgauge__session_filter_t *f,
@@ -674,12 +1002,15 @@ static int sq_sessions(memgauge__store_t *base, const memgauge__session_filter_t
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     sqlite3_stmt *st;
+    char where[800], sql[2048];
+    where_clause(f, where, sizeof where);
+    snprintf(sql, sizeof sql,
+             "SELECT " SESSION_COLUMNS " FROM sessions s LEFT JOIN terminations t "
+             "ON t.session_id = s.session_id%s"
+             " ORDER BY s.start_unix_ms DESC, s.session_id DESC LIMIT ?7 OFFSET ?8",
+             where);
     pthread_mutex_lock(&s->rlock);
-    int rc = prepare(s,
-                     "SELECT " SESSION_COLUMNS " FROM sessions s LEFT JOIN terminations t "
-                     "ON t.session_id = s.session_id" FILTER
-                     " ORDER BY s.start_unix_ms DESC, s.session_id LIMIT ?7 OFFSET ?8",
-                     &st);
+    int rc = prepare(s, sql, &st);
     if (!rc) {
         bind_filter(st, f, MEMGAUGE__STORE_MAX_ROWS);
         rc = collect(s, st, sizeof **rows, MEMGAUGE__STORE_MAX_ROWS, session_row, NULL, NULL,
@@ -739,11 +1070,6 @@ static int window_row(sqlite3_stmt *st, void *p, void *ctx)
 static void clear_window_blob(void *row)
 {
     free(((memgauge__window_row_t *)row)->blob);
-}
-
-static uint64_t clamp_ms(uint64_t v)
-{
-    return v > INT64_MAX ? INT64_MAX : v;
 }
 
 /* Samples in the session's stored series, every window (samples_total). */
@@ -995,6 +1321,8 @@ static const memgauge__store_ops_t sqlite_ops = {
     .events = sq_events,
     .terminations = sq_terminations,
     .counts = sq_counts,
+    .rollups = sq_rollups,
+    .expire = sq_expire,
     .schema_version = sq_schema_version,
     .write_check = sq_write_check,
     .close = sq_close,
@@ -1037,6 +1365,8 @@ static int migrate(sqlite_store_t *s)
             return rc;
         if (!(rc = exec(s, m->sql)))
             rc = record_migration(s, m);
+        if (!rc && m->version == 3)
+            rc = rollups_backfill(s);
         if (rc || (rc = exec(s, "COMMIT"))) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             return rc;
@@ -1055,6 +1385,7 @@ memgauge__store_t *memgauge__store_sqlite_open(const char *path,
         return NULL;
     }
     s->base.ops = &sqlite_ops;
+    s->base.retention_days = opts ? opts->retention_days : 0;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->rlock, NULL);
     int rc = 0;

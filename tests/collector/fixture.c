@@ -52,7 +52,8 @@ cJSON *fixture_batch(const fixture_batch_t *f)
         cJSON_AddStringToObject(dev, "os_build", f->os_build);
     cJSON *ses = cJSON_AddObjectToObject(root, "session");
     cJSON_AddStringToObject(ses, "id", f->session_id);
-    cJSON_AddNumberToObject(ses, "start_unix_ms", 1718000000000.0);
+    cJSON_AddNumberToObject(ses, "start_unix_ms",
+                            f->start_unix_ms ? (double)f->start_unix_ms : 1718000000000.0);
     cJSON_AddNumberToObject(ses, "interval_ms", (double)interval);
     if (f->clean_stop_ms) {
         cJSON_AddStringToObject(ses, "end", "clean_stop");

@@ -5,6 +5,7 @@
 #define MEMGAUGE_TESTS_COLLECTOR_FIXTURE_H
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@ typedef struct fixture_batch_s {
     uint64_t clean_stop_ms;   /* non-zero: session.end = clean_stop, end_ms this */
     int threshold;            /* non-zero: a threshold event */
     int pressure;             /* non-zero: a critical pressure event */
+    uint64_t start_unix_ms;   /* session.start_unix_ms, default 1718000000000 */
 } fixture_batch_t;
 
 /* The batch as a cJSON tree (caller deletes) / compact JSON text (caller frees). */
@@ -46,5 +48,10 @@ const char *fixture_uuid(char buf[37], uint64_t n);
  * failure. `url_out` (optional, 512 bytes) receives the URL. */
 memgauge__store_t *fixture_store(char *url_out);
 int fixture_backend_is_pg(void);
+
+/* A percentile from the rollups' sketches is within 1 % of the exact one. */
+#define EXPECT_WITHIN_1PC(actual, exact)                                                           \
+    cr_expect_leq(fabs((double)(actual) - (double)(exact)), 0.01 * (double)(exact),                \
+                  "%s = %.17g, exact %.17g", #actual, (double)(actual), (double)(exact))
 
 #endif

@@ -44,6 +44,10 @@ static void spawn(collector_t *c, const char *const *extra)
     argv[n++] = portfile;
     argv[n++] = "--log";
     argv[n++] = c->log;
+    /* fixtures start in 2024: kept unless a test asks for retention (a later
+     * --retention-days wins) */
+    argv[n++] = "--retention-days";
+    argv[n++] = "0";
     for (int i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

@@ -17,7 +17,8 @@ typedef struct collector_s {
     char log[300];
 } collector_t;
 
-/* Starts the collector with --listen 127.0.0.1:0 --api-key TEST_KEY
+/* Starts the collector with --listen 127.0.0.1:0 --retention-days 0 (the
+ * fixtures start in 2024) --api-key TEST_KEY
  * --read-token TEST_READ_TOKEN, a
  * database (db_url, or a fresh SQLite file under dir when NULL) and the
  * given extra arguments (NULL-terminated list). With db_url NULL the

@@ -1,8 +1,11 @@
 /* The query API through the real binary: the numbers the dashboard reads. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "harness.h"
@@ -98,11 +101,12 @@ Test(query, version_percentiles_oom_rate_and_breakdowns)
     /* peaks: (100 + 10 i) MiB + 9 pages (the 10th sample), i = 0..9 */
     double pad = 9 * 16384.0;
     cr_expect_eq(num(j, "overall.sessions"), 10);
-    cr_expect_eq(num(j, "overall.peak_bytes.p50"), 140 * MIB + pad);
-    cr_expect_eq(num(j, "overall.peak_bytes.p90"), 180 * MIB + pad);
-    cr_expect_eq(num(j, "overall.peak_bytes.p99"), 190 * MIB + pad);
-    cr_expect_float_eq(num(j, "overall.peak_fraction_of_limit.p90"), (180 * MIB + pad) / 2048 / MIB,
-                       1e-9);
+    /* percentiles come from the rollups' sketches: within 1 % of exact */
+    EXPECT_WITHIN_1PC(num(j, "overall.peak_bytes.p50"), 140 * MIB + pad);
+    EXPECT_WITHIN_1PC(num(j, "overall.peak_bytes.p90"), 180 * MIB + pad);
+    EXPECT_WITHIN_1PC(num(j, "overall.peak_bytes.p99"), 190 * MIB + pad);
+    EXPECT_WITHIN_1PC(num(j, "overall.peak_fraction_of_limit.p90"), (180 * MIB + pad) / 2048 / MIB);
+    cr_expect_null(cJSON_GetObjectItem(j, "truncated"), "rollups have no session cap");
     /* sessions 100 and 101 (i = 0, 1) were judged OOM by 101 and 102 */
     cr_expect_eq(num(j, "overall.oom_sessions"), 2);
     cr_expect_eq(num(j, "overall.judged_sessions"), 3);
@@ -115,8 +119,8 @@ Test(query, version_percentiles_oom_rate_and_breakdowns)
         cr_expect_eq(num(o, "sessions"), 5);
         cr_expect_eq(num(o, "oom_sessions"), 1, "%s: one of 100 (even), 101 (odd)", model);
         /* even i: 100,120,...,180 -> p50 140; odd: 110..190 -> p50 150 */
-        cr_expect_eq(num(o, "peak_bytes.p50"),
-                     (strcmp(model, "iPhone15,2") == 0 ? 140 : 150) * MIB + pad);
+        EXPECT_WITHIN_1PC(num(o, "peak_bytes.p50"),
+                          (strcmp(model, "iPhone15,2") == 0 ? 140 : 150) * MIB + pad);
     }
     cJSON *os = cJSON_GetObjectItem(j, "by_os");
     cr_assert_eq(cJSON_GetArraySize(os), 2);
@@ -452,5 +456,197 @@ Test(query, events_and_suspected_oom_sessions_with_trails)
     cr_expect_eq(num(o, "limit_bytes"), 2147483648.0);
     cr_expect_eq(num(o, "trail.footprint.2"), 126976.0 * 16384);
     cr_expect_eq(num(o, "trail.t_ms.0"), 55000);
+    cJSON_Delete(j);
+}
+
+#define DAY_MS 86400000ull
+#define START0 1718000000000ull /* 2024-06-10 06:13:20 UTC */
+
+/* Exact nearest-rank percentile of n values (sorts them). */
+static double exact_pct(double *v, size_t n, double p)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && v[k - 1] > v[k]; k--) {
+            double t = v[k];
+            v[k] = v[k - 1];
+            v[k - 1] = t;
+        }
+    double rank = ceil(p / 100.0 * (double)n);
+    return v[(rank < 1 ? 1 : (size_t)rank) - 1];
+}
+
+/* What /v1/stats must say, computed from the session rows themselves. */
+typedef struct exact_s {
+    double peaks[400], fractions[400];
+    size_t sessions, with_data, with_limit, oom;
+} exact_t;
+
+static void expect_matches(const cJSON *group, exact_t *e)
+{
+    cr_expect_eq(num(group, "sessions"), e->sessions);
+    cr_expect_eq(num(group, "sessions_with_data"), e->with_data);
+    cr_expect_eq(num(group, "oom_sessions"), e->oom);
+    static const double ps[] = {50, 90, 99};
+    static const char *const names[] = {"peak_bytes.p50", "peak_bytes.p90", "peak_bytes.p99"};
+    static const char *const fnames[] = {"peak_fraction_of_limit.p50", "peak_fraction_of_limit.p90",
+                                         "peak_fraction_of_limit.p99"};
+    for (int i = 0; i < 3; i++) {
+        EXPECT_WITHIN_1PC(num(group, names[i]), exact_pct(e->peaks, e->with_data, ps[i]));
+        EXPECT_WITHIN_1PC(num(group, fnames[i]), exact_pct(e->fractions, e->with_limit, ps[i]));
+    }
+}
+
+/* 300 sessions over 3 days and 3 devices; half get a second batch that
+ * raises their peak, some are judged OOM (graded high or low) by a later
+ * batch carrying the trail, which raises the judged session's peak again.
+ * The statistics must match exact percentiles of the stored session rows,
+ * read back page by page with the keyset cursor. */
+Test(query, stats_match_exact_percentiles_on_generated_sessions)
+{
+    collector_start(&srv, NULL, NULL);
+    char b[37], s[37], prev[37];
+    uint64_t batch = 1;
+    for (int i = 0; i < 300; i++) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, batch++),
+                             .session_id = fixture_uuid(s, (uint64_t)i + 1000),
+                             .device_model = i % 3 == 0   ? "iPhone15,2"
+                                             : i % 3 == 1 ? "iPhone12,1"
+                                                          : "SM-S918B",
+                             .start_unix_ms = START0 + (uint64_t)(i % 3) * DAY_MS + (uint64_t)i,
+                             .base_pages = 6000 + (uint64_t)((i * 7919) % 300) * 97,
+                             .limit_bytes = i % 7 == 0 ? 1 : 0};
+        post(&f);
+    }
+    for (int i = 0; i < 300; i += 2) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, batch++),
+                             .session_id = fixture_uuid(s, (uint64_t)i + 1000),
+                             .device_model = i % 3 == 0   ? "iPhone15,2"
+                                             : i % 3 == 1 ? "iPhone12,1"
+                                                          : "SM-S918B",
+                             .start_unix_ms = START0 + (uint64_t)(i % 3) * DAY_MS + (uint64_t)i,
+                             .first_t_ms = 10000,
+                             .base_pages = 9000 + (uint64_t)((i * 104729) % 500) * 61,
+                             .verdict = i % 10 == 0 ? "oom_suspected" : NULL,
+                             .grade = i % 20 == 0 ? "high" : "low",
+                             .prev_session = fixture_uuid(prev, (uint64_t)i + 1001)};
+        post(&f);
+    }
+    /* every session row, by keyset pages */
+    exact_t all = {0}, day1 = {0};
+    char path[256], cursor[80] = "";
+    size_t seen = 0;
+    for (int page = 0; page < 10; page++) {
+        snprintf(path, sizeof path, "/v1/sessions?app=com.example.photos&limit=128%s%s",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        cJSON *j = get(path, 200);
+        cJSON *row;
+        cJSON_ArrayForEach(row, cJSON_GetObjectItem(j, "sessions"))
+        {
+            seen++;
+            int on_day1 = num(row, "start_unix_ms") >= START0 + DAY_MS &&
+                          num(row, "start_unix_ms") < START0 + 2 * DAY_MS;
+            exact_t *dst[2] = {&all, on_day1 ? &day1 : NULL};
+            for (int d = 0; d < 2 && dst[d]; d++) {
+                exact_t *e = dst[d];
+                e->sessions++;
+                const cJSON *v = cJSON_GetObjectItem(row, "verdict");
+                const cJSON *g = cJSON_GetObjectItem(row, "grade");
+                if (cJSON_IsString(v) && !strcmp(v->valuestring, "oom_suspected") && g &&
+                    !strcmp(g->valuestring, "high"))
+                    e->oom++;
+                if (num(row, "samples") == 0)
+                    continue;
+                e->peaks[e->with_data++] = num(row, "peak_bytes");
+                const cJSON *fr = cJSON_GetObjectItem(row, "peak_fraction");
+                if (cJSON_IsNumber(fr))
+                    e->fractions[e->with_limit++] = fr->valuedouble;
+            }
+        }
+        const cJSON *next = cJSON_GetObjectItem(j, "next_cursor");
+        int more = cJSON_IsString(next);
+        if (more)
+            snprintf(cursor, sizeof cursor, "%s", next->valuestring);
+        cJSON_Delete(j);
+        if (!more)
+            break;
+    }
+    cr_assert_eq(seen, 300, "every session once across the keyset pages");
+    cr_assert_eq(all.oom, 15, "judged by i = 0, 20, .., 280: graded high; by 10, 30, ..: low");
+
+    cJSON *j = get("/v1/stats?app=com.example.photos&version=2.4.0", 200);
+    expect_matches(cJSON_GetObjectItem(j, "overall"), &all);
+    cr_expect_eq(num(j, "overall.oom_low_confidence_sessions"), 15);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "by_device")), 3);
+    cJSON_Delete(j);
+    /* the second day alone: 2024-06-11 */
+    j = get("/v1/stats?app=com.example.photos&version=2.4.0&from_day=2024-06-11&to_day=2024-06-11",
+            200);
+    cr_assert_eq(day1.sessions, 100);
+    expect_matches(cJSON_GetObjectItem(j, "overall"), &day1);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "by_device")), 1);
+    cJSON_Delete(j);
+    j = get("/v1/stats?app=com.example.photos&version=2.4.0&from_day=2024-06-12&to_day=2024-06-11",
+            400);
+    cJSON_Delete(j);
+    j = get("/v1/stats?app=com.example.photos&version=2.4.0&from_day=June", 400);
+    cJSON_Delete(j);
+}
+
+Test(query, keyset_cursor_and_offset_list_the_same_pages)
+{
+    collector_start(&srv, NULL, NULL);
+    populate();
+    cJSON *first = get("/v1/sessions?app=com.example.photos&limit=4", 200);
+    const cJSON *next = cJSON_GetObjectItem(first, "next_cursor");
+    cr_assert(cJSON_IsString(next));
+    char path[256];
+    snprintf(path, sizeof path, "/v1/sessions?app=com.example.photos&limit=4&cursor=%s",
+             next->valuestring);
+    cJSON *by_cursor = get(path, 200);
+    cJSON *by_offset = get("/v1/sessions?app=com.example.photos&limit=4&offset=4", 200);
+    cJSON *a = cJSON_GetObjectItem(by_cursor, "sessions"),
+          *o = cJSON_GetObjectItem(by_offset, "sessions");
+    cr_assert_eq(cJSON_GetArraySize(a), 4);
+    for (int i = 0; i < 4; i++)
+        cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(a, i), "session_id")->valuestring,
+                         cJSON_GetObjectItem(cJSON_GetArrayItem(o, i), "session_id")->valuestring);
+    cJSON_Delete(first);
+    cJSON_Delete(by_cursor);
+    cJSON_Delete(by_offset);
+    cJSON *bad = get("/v1/sessions?app=com.example.photos&cursor=12.not-a-uuid", 400);
+    cr_expect_str_eq(cJSON_GetObjectItem(bad, "field")->valuestring, "cursor");
+    cJSON_Delete(bad);
+}
+
+/* --retention-days: the thread's first step runs at start; statistics stay. */
+Test(query, retention_deletes_old_sessions_and_statistics_stay)
+{
+    collector_start(&srv, NULL, NULL); /* the harness keeps everything */
+    char b[37], s[37];
+    uint64_t recent = (uint64_t)time(NULL) * 1000 - 86400000ull;
+    for (uint64_t i = 0; i < 4; i++) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, i + 1),
+                             .session_id = fixture_uuid(s, i + 100),
+                             .start_unix_ms = i < 3 ? START0 + i : recent};
+        post(&f);
+    }
+    cr_assert_eq(collector_stop(&srv), 0);
+    const char *const extra[] = {"--retention-days", "30", NULL};
+    collector_restart(&srv, extra);
+    size_t left = 4;
+    for (int tries = 0; tries < 200 && left != 1; tries++) {
+        cJSON *j = get("/v1/sessions?app=com.example.photos", 200);
+        left = (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(j, "sessions"));
+        cJSON_Delete(j);
+        if (left != 1)
+            usleep(25000);
+    }
+    cr_assert_eq(left, 1, "only the recent session is left");
+    cJSON *j = get("/v1/stats?app=com.example.photos&version=2.4.0", 200);
+    cr_expect_eq(num(j, "overall.sessions"), 4, "the rollups keep every session");
+    cJSON_Delete(j);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/sessions/%s", fixture_uuid(s, 100));
+    j = get(path, 404);
     cJSON_Delete(j);
 }

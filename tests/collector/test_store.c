@@ -4,10 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
+#include "schema.h"
 #include "wire_parse.h"
+
+#include <sqlite3.h>
 
 static memgauge__store_t *st;
 static char url[512];
@@ -425,4 +429,150 @@ Test(store, a_session_keeps_at_most_its_cap_of_samples_as_series, .timeout = 120
     cr_expect_eq(w[1].peak, 4096ull * 1099);
     cr_expect_eq(q.series_total, MEMGAUGE__MAX_SESSION_SAMPLES);
     memgauge__window_rows_free(w, n);
+}
+
+static int64_t rollup_sessions(void)
+{
+    memgauge__rollup_filter_t f = {
+        .app_id = "com.example.photos", .from_day = INT64_MIN, .to_day = INT64_MAX};
+    memgauge__rollup_t *rows;
+    size_t n;
+    cr_assert_eq(st->ops->rollups(st, &f, &rows, &n), 0, "%s", memgauge__store_error(st));
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += rows[i].sessions;
+    memgauge__rollup_rows_free(rows, n);
+    return total;
+}
+
+Test(store, expiry_deletes_old_sessions_in_bounded_steps_and_keeps_rollups)
+{
+    char b[37], s[37], prev[37];
+    const uint64_t day = 86400000ull, old = 1718000000000ull, recent = old + 40 * day;
+    for (uint64_t i = 0; i < 7; i++) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, i + 1),
+                             .session_id = fixture_uuid(s, i + 100),
+                             .start_unix_ms = i < 5 ? old + i : recent + i,
+                             .windows = 2,
+                             .threshold = 1,
+                             .verdict = i ? "oom_suspected" : NULL,
+                             .prev_session = fixture_uuid(prev, i + 99)};
+        put(&f);
+    }
+    memgauge__store_counts_t c = counts();
+    cr_assert_eq(c.sessions, 7);
+    cr_assert_eq(c.terminations, 6);
+    size_t deleted, steps = 0, total = 0;
+    do {
+        cr_assert_eq(st->ops->expire(st, old + 10 * day, 2, &deleted), 0, "%s",
+                     memgauge__store_error(st));
+        cr_assert_leq(deleted, 2, "a step deletes at most what it was given");
+        total += deleted;
+        steps++;
+    } while (deleted == 2);
+    cr_expect_eq(total, 5);
+    cr_expect_eq(steps, 3);
+    c = counts();
+    cr_expect_eq(c.sessions, 2);
+    cr_expect_eq(c.batches, 2);
+    cr_expect_eq(c.windows, 4, "the recent sessions' windows only");
+    cr_expect_eq(c.events, 4, "a threshold and a verdict of each recent session");
+    cr_expect_eq(c.terminations, 1, "the verdict on the recent 105 (by 106)");
+    cr_expect_eq(rollup_sessions(), 7, "rollups keep the expired sessions");
+    cr_assert_eq(st->ops->expire(st, old + 10 * day, 2, &deleted), 0);
+    cr_expect_eq(deleted, 0);
+}
+
+/* A database of the previous release (schema 2) with sessions: opening it
+ * runs migration 3, which builds their rollups. SQLite only: the same
+ * backfill code runs on PostgreSQL. */
+Test(store, migration_3_builds_the_rollups_of_stored_sessions)
+{
+    if (fixture_backend_is_pg())
+        cr_skip_test("SQLite only");
+    char path[] = "/tmp/memgauge-v2-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    const char *setup[] = {
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, what TEXT NOT NULL, "
+        "applied_unix_ms INTEGER NOT NULL)",
+        memgauge__sqlite_migrations[0].sql, memgauge__sqlite_migrations[1].sql,
+        "INSERT INTO schema_migrations VALUES (1, '', 0), (2, '', 0)",
+        /* three sessions of one cell (two with data, one judged OOM high), one of another
+         * device on another day */
+        "INSERT INTO sessions (session_id, app_id, app_version, app_build, device_model, "
+        "os_name, os_version, metric, start_unix_ms, interval_ms, last_ms, samples, windows, "
+        "batches, peak_bytes, max_bytes, limit_bytes, peak_fraction, dropped) VALUES "
+        "('s1', 'a', '1', '', 'd1', 'iOS', '17', 'phys_footprint', 86400000, 1000, 0, 10, 1, 1, "
+        "100000000, 0, 0, 0.5, 0), "
+        "('s2', 'a', '1', '', 'd1', 'iOS', '17', 'phys_footprint', 86400001, 1000, 0, 10, 1, 1, "
+        "300000000, 0, 0, NULL, 0), "
+        "('s3', 'a', '1', '', 'd1', 'iOS', '17', 'phys_footprint', 86400002, 1000, 0, 0, 0, 0, "
+        "0, 0, 0, NULL, 0), "
+        "('s4', 'a', '1', '', 'd2', 'iOS', '17', 'phys_footprint', 172800000, 1000, 0, 10, 1, "
+        "1, 200000000, 0, 0, NULL, 0)",
+        "INSERT INTO terminations VALUES ('s1', 's2', 0, 'a', '1', 'd1', '17', "
+        "'oom_suspected', 'high', 0, 0, 0, 0, '', NULL)"};
+    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++)
+        cr_assert_eq(sqlite3_exec(db, setup[i], NULL, NULL, &msg), SQLITE_OK, "%s", msg);
+    sqlite3_close(db);
+
+    char err[256];
+    memgauge__store_t *old = memgauge__store_open(path, NULL, err, sizeof err);
+    cr_assert_not_null(old, "%s", err);
+    memgauge__rollup_filter_t f = {.app_id = "a", .from_day = 0, .to_day = 10};
+    memgauge__rollup_t *rows;
+    size_t n;
+    cr_assert_eq(old->ops->rollups(old, &f, &rows, &n), 0, "%s", memgauge__store_error(old));
+    cr_assert_eq(n, 2);
+    memgauge__rollup_t *one = rows[0].key.day == 1 ? &rows[0] : &rows[1];
+    cr_expect_str_eq(one->key.device_model, "d1");
+    cr_expect_eq(one->sessions, 3);
+    cr_expect_eq(one->with_data, 2);
+    cr_expect_eq(one->with_limit, 1);
+    cr_expect_eq(one->oom, 1);
+    cr_expect_eq(one->peaks.total, 2);
+    memgauge__rollup_rows_free(rows, n);
+    old->ops->close(old);
+    unlink(path);
+}
+
+/* After retention deleted a session it had counted, a late verdict with a
+ * trail makes a row for it again: stored, expired again later, never counted
+ * twice. */
+Test(store, a_session_past_retention_is_not_counted_again)
+{
+    char b[37], s[37], p[37];
+    fixture_batch_t first = {.batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 100)};
+    put(&first); /* starts 2024-06-10 */
+    cr_assert_eq(rollup_sessions(), 1);
+    size_t deleted;
+    cr_assert_eq(st->ops->expire(st, 1718000000000ull + 1, 10, &deleted), 0);
+    cr_assert_eq(deleted, 1);
+
+    char err[256];
+    memgauge__store_options_t so = {.retention_days = 30};
+    memgauge__store_t *kept = memgauge__store_open(url, &so, err, sizeof err);
+    cr_assert_not_null(kept, "%s", err);
+    fixture_batch_t verdict = {.batch_id = fixture_uuid(b, 2),
+                               .session_id = fixture_uuid(s, 101),
+                               .start_unix_ms = (uint64_t)time(NULL) * 1000,
+                               .verdict = "oom_suspected",
+                               .prev_session = fixture_uuid(p, 100)};
+    char *json = fixture_batch_json(&verdict);
+    memgauge__batch_t batch;
+    memgauge__wire_error_t werr;
+    cr_assert_eq(memgauge__wire_parse(json, strlen(json), &batch, &werr), 0);
+    memgauge__put_result_t res;
+    cr_assert_eq(kept->ops->put_batch(kept, &batch, 1718000020000ull, &res), 0, "%s",
+                 memgauge__store_error(kept));
+    memgauge__batch_clear(&batch);
+    free(json);
+    kept->ops->close(kept);
+    cr_expect_eq(counts().sessions, 2, "the judged session's row is made again from its trail");
+    cr_expect_eq(rollup_sessions(), 2, "the old one once, the new one once");
 }

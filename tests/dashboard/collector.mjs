@@ -18,7 +18,9 @@ export async function startCollector({ extra = [], readToken = READ_TOKEN } = {}
   const portFile = join(dir, 'port');
   const logFile = join(dir, 'collector.log');
   const args = ['--listen', '127.0.0.1:0', '--db', join(dir, 'memgauge.db'), '--api-key', API_KEY,
-    '--port-file', portFile, '--log', logFile, ...(readToken ? ['--read-token', readToken] : []), ...extra];
+    '--port-file', portFile, '--log', logFile, ...(readToken ? ['--read-token', readToken] : []),
+    // fixtures may start months ago: kept unless a test asks for retention
+    '--retention-days', '0', ...extra];
   const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });

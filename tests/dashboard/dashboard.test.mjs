@@ -105,16 +105,20 @@ test('the session list filters and pages like the API', async () => {
   const all = await getJson(c, `/v1/sessions?${q({ app: data.app, limit: 50 })}`);
   let ids = await page.$$eval('table.sessions tbody tr', (trs) => trs.map((tr) => tr.dataset.session));
   assert.deepEqual(ids, all.sessions.map((s) => s.session_id));
-  if (all.next_offset != null) {
+  if (all.next_cursor != null) {
     await page.click('.pager button:has-text("older")');
-    await page.waitForFunction(() => location.hash.includes('offset=50'));
+    await page.waitForFunction(() => location.hash.includes('cursor='));
     await page.waitForSelector('table.sessions tbody tr');
-    const next = await getJson(c, `/v1/sessions?${q({ app: data.app, limit: 50, offset: 50 })}`);
+    const next = await getJson(c, `/v1/sessions?${q({ app: data.app, limit: 50, cursor: all.next_cursor })}`);
     await page.waitForFunction((n) => document.querySelectorAll('table.sessions tbody tr[data-session]').length === n, next.sessions.length);
     ids = await page.$$eval('table.sessions tbody tr', (trs) => trs.map((tr) => tr.dataset.session));
     assert.deepEqual(ids, next.sessions.map((s) => s.session_id));
+    // and back to the first page
+    await page.click('.pager button:has-text("newer")');
+    await page.waitForFunction(() => !location.hash.includes('cursor='));
+    await page.waitForFunction((id) => document.querySelector('table.sessions tbody tr[data-session]')?.dataset.session === id, all.sessions[0].session_id);
   }
-  assert.ok(all.next_offset != null, 'more sessions than one page holds');
+  assert.ok(all.next_cursor != null, 'more sessions than one page holds');
   // filter by the selects, as a person would: a version reported from more
   // than one device, and the device with the fewest of its sessions
   const versions = await versionsInOrder(data.app);
