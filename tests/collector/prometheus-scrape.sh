@@ -44,7 +44,7 @@ wait_for() {
 }
 
 "$BIN" --listen 127.0.0.1:0 --port-file "$T/port" --db "$T/memgauge.db" --api-key "$KEY" \
-    --read-token "$TOKEN" --quiet 2>"$T/collector.log" &
+    --read-token "$TOKEN" --retention-days 0 --quiet 2>"$T/collector.log" &
 CPID=$!
 wait_for 10 test -s "$T/port" || fail "the collector did not start"
 PORT="$(cat "$T/port")"

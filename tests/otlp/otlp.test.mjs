@@ -56,7 +56,8 @@ async function startCollector(dir, endpoint, extra = [], db = join(dir, 'memgaug
   rmSync(portFile, { force: true });
   const child = spawn(BIN, ['--listen', '127.0.0.1:0', '--db', db,
     '--api-key', KEY, '--read-token', TOKEN, '--port-file', portFile, '--quiet',
-    '--otlp-endpoint', endpoint, '--otlp-header', 'X-Vendor-Key: secret-123', ...extra],
+    '--otlp-endpoint', endpoint, '--otlp-header', 'X-Vendor-Key: secret-123',
+    '--retention-days', '0', ...extra], // fixtures may start long ago
   { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
