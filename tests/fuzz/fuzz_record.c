@@ -141,7 +141,7 @@ static void check_one(const unsigned char *buf, size_t len)
     memset(&out, 0, sizeof out);
     out.struct_size = sizeof out;
     memgauge__diagnose(&in, &out);
-    if (out.verdict < MEMGAUGE_END_NONE || out.verdict > MEMGAUGE_END_UNEXPLAINED)
+    if (out.verdict < MEMGAUGE_END_NONE || out.verdict > MEMGAUGE_END_EXTENSION_ENDED)
         FAIL("verdict %d", out.verdict);
     if (rc != MEMGAUGE__RECORD_OK &&
         (out.verdict != MEMGAUGE_END_UNREADABLE || out.unreadable_reason != rc))
@@ -152,8 +152,11 @@ static void check_one(const unsigned char *buf, size_t len)
              memgauge_confidence_name(out.confidence));
     if (out.confidence < MEMGAUGE_CONFIDENCE_NONE || out.confidence > MEMGAUGE_CONFIDENCE_HIGH)
         FAIL("confidence %d", out.confidence);
-    if (out.evidence & ~UINT32_C(0x7F))
+    if (out.evidence & ~UINT32_C(0xFF))
         FAIL("unknown evidence bits 0x%x", out.evidence);
+    /* the verdict rule: no OOM without a bit that points at memory */
+    if (out.verdict == MEMGAUGE_END_SUSPECTED_OOM && !(out.evidence & MEMGAUGE__EVIDENCE_OF_OOM))
+        FAIL("suspected_oom with no memory evidence (0x%x)", out.evidence);
     if (out.headroom_ppm > 1000000u)
         FAIL("headroom %u ppm", out.headroom_ppm);
     if (!terminated(out.session_id, sizeof out.session_id) ||
