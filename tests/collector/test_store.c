@@ -669,3 +669,37 @@ Test(store, a_session_past_retention_is_not_counted_again)
     cr_expect_eq(counts().sessions, 2, "the judged session's row is made again from its trail");
     cr_expect_eq(rollup_sessions(), 2, "the old one once, the new one once");
 }
+
+static int64_t sessions_of_version(const char *version)
+{
+    memgauge__rollup_filter_t f = {.app_id = "com.example.photos",
+                                   .app_version = version,
+                                   .from_day = INT64_MIN,
+                                   .to_day = INT64_MAX};
+    memgauge__rollup_t *rows;
+    size_t n;
+    cr_assert_eq(st->ops->rollups(st, &f, &rows, &n), 0, "%s", memgauge__store_error(st));
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += rows[i].sessions;
+    memgauge__rollup_rows_free(rows, n);
+    return total;
+}
+
+/* The statistics count a session not yet described under version "" and
+ * move it to its version when a batch describes it. */
+Test(store, an_undescribed_session_counts_under_the_empty_version_until_described)
+{
+    char b[37], s[37];
+    fixture_batch_t f2 = {.batch_id = fixture_uuid(b, 2),
+                          .session_id = fixture_uuid(s, 11),
+                          .first_t_ms = 10000,
+                          .short_meta = 1};
+    put(&f2);
+    cr_expect_eq(sessions_of_version(""), 1);
+    cr_expect_eq(sessions_of_version("2.4.0"), 0);
+    fixture_batch_t f1 = {.batch_id = fixture_uuid(b, 1), .session_id = s};
+    put(&f1);
+    cr_expect_eq(sessions_of_version(""), 0);
+    cr_expect_eq(sessions_of_version("2.4.0"), 1);
+}
