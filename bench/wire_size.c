@@ -187,7 +187,10 @@ static result_t run(const config_t *c, size_t seconds,
                                   .sent_unix_ms = m.session_start_unix_ms + s[last].t_ms + 1,
                                   .windows = w,
                                   .window_count = nw,
-                                  .dropped = &d};
+                                  .dropped = &d,
+                                  /* the first batch is acknowledged before the second
+                                   * is built: every later one is short */
+                                  .short_meta = batches > 0};
         memgauge__tr_uuid(b.batch_id);
         size_t len;
         char *text = memgauge__tr_encode(&b, &len);
@@ -330,7 +333,7 @@ int main(int argc, char **argv)
         }
     }
     if (want_breakdown) {
-        static const config_t picks[] = {{1, 10, 10, ""}, {10, 10, 60, ""}};
+        static const config_t picks[] = {{1, 10, 60, ""}, {10, 10, 60, ""}};
         for (size_t i = 0; i < 2; i++) {
             printf("%u Hz, %u s windows, a batch every %u s:\n", picks[i].hz, picks[i].window_s,
                    picks[i].report_s);

@@ -1,4 +1,4 @@
-/* Wire format v1 (docs/wire-format.md): the batch written front to back with
+/* Wire format v2 (docs/wire-format.md): the batch written front to back with
  * the SDK's own JSON writer (json_out.h), gzip with zlib. The SDK links no
  * JSON library, so none can clash with an app's own copy (issue 14). */
 #define _GNU_SOURCE
@@ -187,7 +187,20 @@ static void put_aggregate(memgauge__json_t *w, const char *name, uint64_t v,
     put_count(w, name, v);
 }
 
-static void put_window(memgauge__json_t *w, const memgauge__tr_window_t *win)
+/* Schema 2: kernel_peak, limit and headroom left out of a window mean the
+ * previous window's values in the batch (0 before the first window). */
+typedef struct carried_s {
+    uint64_t kernel_peak, limit, headroom;
+} carried_t;
+
+static void put_carried(memgauge__json_t *w, const char *name, uint64_t v, uint64_t *prev)
+{
+    if (v != *prev)
+        put_count(w, name, v);
+    *prev = v;
+}
+
+static void put_window(memgauge__json_t *w, const memgauge__tr_window_t *win, carried_t *c)
 {
     uint64_t max = win->max, peak = win->peak < win->max ? win->max : win->peak;
     uint64_t end = win->end_ms < win->start_ms ? win->start_ms : win->end_ms;
@@ -205,9 +218,9 @@ static void put_window(memgauge__json_t *w, const memgauge__tr_window_t *win)
     put_aggregate(w, "max", max, DERIVED(max), 0);
     put_aggregate(w, "mean", win->mean, DERIVED(mean), 0);
     put_aggregate(w, "peak", peak, DERIVED(peak), 0);
-    put_aggregate(w, "kernel_peak", win->kernel_peak, NULL, 1);
-    put_aggregate(w, "limit", win->limit, NULL, 1);
-    put_aggregate(w, "headroom", win->headroom, NULL, 1);
+    put_carried(w, "kernel_peak", win->kernel_peak, &c->kernel_peak);
+    put_carried(w, "limit", win->limit, &c->limit);
+    put_carried(w, "headroom", win->headroom, &c->headroom);
 #undef DERIVED
     if (win->metric != NULL)
         put_string(w, "metric", win->metric);
@@ -294,52 +307,61 @@ static const char *text(const char *s)
 }
 
 /* Members in the order the encoder has always written them (sdk, app,
- * device and session first), so that bodies stay byte for byte what
- * collectors and the size figures in docs/performance.md have seen. */
+ * device and session first). The short form (b->short_meta, schema 2) keeps
+ * only what identifies the batch and its session: the collector has the
+ * rest from an earlier batch of the session (docs/wire-format.md). */
 static void put_batch(memgauge__json_t *w, const memgauge__tr_batch_t *b)
 {
     const memgauge__tr_meta_t *m = b->meta;
+    int full = !b->short_meta;
     memgauge__json_object_begin(w);
-    memgauge__json_key(w, "sdk");
-    memgauge__json_object_begin(w);
-    put_string(w, "name", "memgauge");
-    put_string(w, "version", text(m->sdk_version));
-    memgauge__json_object_end(w);
+    if (full) {
+        memgauge__json_key(w, "sdk");
+        memgauge__json_object_begin(w);
+        put_string(w, "name", "memgauge");
+        put_string(w, "version", text(m->sdk_version));
+        memgauge__json_object_end(w);
+    }
     memgauge__json_key(w, "app");
     memgauge__json_object_begin(w);
     put_string(w, "id", text(m->app_id));
-    put_string(w, "version", text(m->app_version));
-    if (m->app_build[0] != '\0')
-        put_string(w, "build", m->app_build);
+    if (full) {
+        put_string(w, "version", text(m->app_version));
+        if (m->app_build[0] != '\0')
+            put_string(w, "build", m->app_build);
+    }
     memgauge__json_object_end(w);
-    memgauge__json_key(w, "device");
-    memgauge__json_object_begin(w);
-    put_string(w, "model", text(m->device_model));
-    put_string(w, "os_name", text(m->os_name));
-    put_string(w, "os_version", text(m->os_version));
-    if (m->os_build[0] != '\0')
-        put_string(w, "os_build", m->os_build);
-    memgauge__json_object_end(w);
+    if (full) {
+        memgauge__json_key(w, "device");
+        memgauge__json_object_begin(w);
+        put_string(w, "model", text(m->device_model));
+        put_string(w, "os_name", text(m->os_name));
+        put_string(w, "os_version", text(m->os_version));
+        if (m->os_build[0] != '\0')
+            put_string(w, "os_build", m->os_build);
+        memgauge__json_object_end(w);
+    }
     memgauge__json_key(w, "session");
     memgauge__json_object_begin(w);
     put_string(w, "id", m->session_id);
     put_count(w, "start_unix_ms", m->session_start_unix_ms);
-    if (m->interval_ms != 0)
+    if (full && m->interval_ms != 0)
         put_count(w, "interval_ms", m->interval_ms);
     if (b->clean_end) {
         put_string(w, "end", "clean_stop");
         put_count(w, "end_ms", b->end_ms);
     }
     memgauge__json_object_end(w);
-    put_count(w, "schema", 1);
+    put_count(w, "schema", 2);
     put_string(w, "batch_id", b->batch_id);
     put_count(w, "sent_unix_ms", b->sent_unix_ms);
     put_string(w, "metric", m->metric);
     memgauge__json_key(w, "windows");
     memgauge__json_array_begin(w);
+    carried_t carried = {0, 0, 0};
     for (size_t i = 0; i < b->window_count; i++)
         if (b->windows[i].samples != 0) /* the format has no empty windows */
-            put_window(w, &b->windows[i]);
+            put_window(w, &b->windows[i], &carried);
     memgauge__json_array_end(w);
     if (b->event_count > 0 || b->previous != NULL) {
         memgauge__json_key(w, "events");

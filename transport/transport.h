@@ -1,5 +1,5 @@
 /*
- * The transport: report model, wire-format v1 encoding, spool, retry and
+ * The transport: report model, wire-format v2 encoding, spool, retry and
  * senders, driven by one worker thread. It knows neither sdk/ nor platform/:
  * the SDK (sdk/report.c) hands it plain numbers and strings.
  *
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- the report model (wire format v1, docs/wire-format.md) ------------- */
+/* ---- the report model (wire format v2, docs/wire-format.md) ------------- */
 
 typedef struct memgauge__tr_sample_s {
     uint64_t t_ms; /* since the session's first sample */
@@ -99,6 +99,9 @@ typedef struct memgauge__tr_batch_s {
      * session.end_ms, the last sample's time since the session's start */
     int clean_end;
     uint64_t end_ms;
+    /* 1: the short form (no sdk, device, app.version/build, interval), once
+     * the collector has acknowledged a batch of this session */
+    int short_meta;
 } memgauge__tr_batch_t;
 
 /* Compact JSON text of the batch (malloc'd, NUL-terminated; *len without

@@ -38,6 +38,7 @@
 #define MAX_WINDOW_SAMPLES 100000 /* the format's cap per window */
 #define MAX_HEADERS 24
 #define MEMGAUGE__TR_URL_MAX 2100 /* options' 2048 bytes and "/v1/reports" */
+#define MAX_FULL_IDS 64           /* full batches of this session remembered until one is acked */
 
 enum { ITEM_SAMPLE = 1, ITEM_WINDOW = 2, ITEM_EVENT = 3 };
 
@@ -113,6 +114,12 @@ struct memgauge__tr_s {
     uint32_t attempt;     /* failed attempts of the oldest file */
     uint64_t next_try_ns; /* 0: now */
     int gzip_refused;
+    /* Schema 2: batches carry the session's description (sdk, app, device)
+     * until the collector has acknowledged one that did; later ones are
+     * short. full_ids: the ids of the full batches this process built. */
+    int meta_acked;
+    char full_ids[MAX_FULL_IDS][37];
+    size_t full_next;
 };
 
 static uint64_t now_ns(void)
@@ -329,6 +336,31 @@ static void compress(memgauge__tr_t *t, const char *json, size_t len, const void
     }
 }
 
+/* The form of the next batch built; a full one is remembered so that its
+ * acknowledgement is recognised (the oldest is forgotten past
+ * MAX_FULL_IDS: a later full batch's answer serves as well). */
+static void choose_form(memgauge__tr_t *t, memgauge__tr_batch_t *b)
+{
+    b->short_meta = t->meta_acked;
+    if (b->short_meta)
+        return;
+    for (size_t i = 0; i < MAX_FULL_IDS; i++)
+        if (strcmp(t->full_ids[i], b->batch_id) == 0)
+            return; /* a new version of the pending batch */
+    memcpy(t->full_ids[t->full_next], b->batch_id, sizeof t->full_ids[0]);
+    t->full_next = (t->full_next + 1) % MAX_FULL_IDS;
+}
+
+/* A 2xx answered batch_id: when it was one of this session's full batches,
+ * the collector has the description and later batches leave it out.
+ * Batches already built keep their form (their bytes never change). */
+static void acknowledged(memgauge__tr_t *t, const char *batch_id)
+{
+    for (size_t i = 0; !t->meta_acked && i < MAX_FULL_IDS; i++)
+        if (t->full_ids[i][0] != '\0' && strcmp(t->full_ids[i], batch_id) == 0)
+            t->meta_acked = 1;
+}
+
 /* Encodes, compresses and spools one batch of windows [from, to) (with the
  * events when `with_events`). Halves the windows while over the size cap. */
 static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_events,
@@ -348,6 +380,7 @@ static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_even
                               .clean_end = with_end,
                               .end_ms = t->end_ms};
     memgauge__tr_uuid(b.batch_id);
+    choose_form(t, &b);
     size_t len = 0;
     char *json = memgauge__tr_encode(&b, &len);
     if (json != NULL && len > t->cfg.max_batch_bytes) {
@@ -438,6 +471,7 @@ static int write_pending(memgauge__tr_t *t, uint64_t *written_ms)
         t->pend_created = b.sent_unix_ms;
     }
     memcpy(b.batch_id, t->pend_id, sizeof b.batch_id);
+    choose_form(t, &b);
     size_t len = 0;
     char *json = memgauge__tr_encode(&b, &len);
     if (json == NULL)
@@ -661,6 +695,8 @@ static int send_oldest(memgauge__tr_t *t, uint64_t deadline_ns)
         return 1;
     }
     t->config_attempt = 0;
+    if (out == MEMGAUGE__TR_DONE)
+        acknowledged(t, e.batch_id);
     if (out == MEMGAUGE__TR_DONE && was_config_error)
         say(t, MEMGAUGE__TR_LOG_RECOVERED, 2,
             "memgauge: the collector at %s accepts batches again (after %d)", t->cfg.url,

@@ -85,7 +85,10 @@ typedef struct memgauge__counter_s {
 
 typedef struct memgauge__batch_s {
     char batch_id[MEMGAUGE__UUID_LEN + 1]; /* lower case */
+    int schema;                            /* 1 or 2 */
     uint64_t sent_unix_ms;
+    /* schema 2 may leave out sdk, app.version/build and device: "" below
+     * (the store keeps what an earlier batch of the session said) */
     char sdk_name[MEMGAUGE__TEXT_MAX + 1], sdk_version[MEMGAUGE__TEXT_MAX + 1];
     char app_id[MEMGAUGE__TEXT_MAX + 1], app_version[MEMGAUGE__TEXT_MAX + 1];
     char app_build[MEMGAUGE__TEXT_MAX + 1]; /* "" when not given */

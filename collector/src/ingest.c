@@ -186,7 +186,9 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     count(duplicate ? &stats->duplicates : &stats->stored, 1);
     if (!duplicate) {
         count(&stats->samples, b.total_samples);
-        /* encodes and queues; never reads the store, never waits on the receiver */
+        /* a short batch is exported with its session's stored description;
+         * encodes and queues; never reads the store, never waits on the receiver */
+        memgauge__put_result_describe(&res, &b);
         memgauge__otlp_batch(req->otlp, &b);
     }
     cJSON *j = cJSON_CreateObject();

@@ -170,3 +170,18 @@ void memgauge__clean_stop_event(const memgauge__batch_t *b, memgauge__event_t *o
         out->limit = b->windows[b->window_count - 1].limit;
     }
 }
+
+void memgauge__put_result_describe(const memgauge__put_result_t *res, memgauge__batch_t *b)
+{
+    if (b->app_version[0] == '\0') {
+        snprintf(b->app_version, sizeof b->app_version, "%s", res->app_version);
+        snprintf(b->app_build, sizeof b->app_build, "%s", res->app_build);
+    }
+    if (b->device_model[0] == '\0') {
+        snprintf(b->device_model, sizeof b->device_model, "%s", res->device_model);
+        snprintf(b->os_name, sizeof b->os_name, "%s", res->os_name);
+        snprintf(b->os_version, sizeof b->os_version, "%s", res->os_version);
+    }
+    if (b->os_build[0] == '\0')
+        snprintf(b->os_build, sizeof b->os_build, "%s", res->os_build);
+}

@@ -131,7 +131,16 @@ typedef struct memgauge__store_counts_s {
 typedef struct memgauge__put_result_s {
     int duplicate;
     uint64_t samples_trimmed;
+    /* the session's description as stored after the batch ("" unknown): what
+     * a short batch (schema 2) left out, for the OTLP export */
+    char app_version[MEMGAUGE__TEXT_MAX + 1], app_build[MEMGAUGE__TEXT_MAX + 1];
+    char device_model[MEMGAUGE__TEXT_MAX + 1], os_name[MEMGAUGE__TEXT_MAX + 1];
+    char os_version[MEMGAUGE__TEXT_MAX + 1], os_build[MEMGAUGE__TEXT_MAX + 1];
 } memgauge__put_result_t;
+
+/* Fills what the batch left out of its description (schema 2's short form)
+ * from the stored one in res. */
+void memgauge__put_result_describe(const memgauge__put_result_t *res, memgauge__batch_t *b);
 
 typedef struct memgauge__store_ops_s {
     const char *name; /* "sqlite", "postgres" */

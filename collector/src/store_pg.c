@@ -14,6 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#define APP_KNOWN_NOW                                                                              \
+    "excluded.app_version <> '' AND (sessions.batches = 0 OR sessions.app_version = '')"
+#define DEVICE_KNOWN_NOW                                                                           \
+    "excluded.device_model <> '' AND (sessions.batches = 0 OR sessions.device_model = '')"
 #define MAX_CONNS 64
 #define MIGRATION_LOCK "7361617" /* pg_advisory_xact_lock key: one migrator at a time */
 
@@ -640,22 +644,23 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
              "window_last_ms, samples, windows, batches, peak_bytes, max_bytes, limit_bytes, "
              "peak_fraction, dropped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
              "$13, $14, $15, 1, $16, $17, $18, $19, $20) ON CONFLICT (session_id) DO UPDATE SET "
-             "app_version = CASE WHEN sessions.batches = 0 THEN excluded.app_version "
+             /* a description fills in a row that has none (store_sqlite.c) */
+             "app_version = CASE WHEN " APP_KNOWN_NOW " THEN excluded.app_version "
              "ELSE sessions.app_version END, "
-             "app_build = CASE WHEN sessions.batches = 0 THEN excluded.app_build "
+             "app_build = CASE WHEN " APP_KNOWN_NOW " THEN excluded.app_build "
              "ELSE sessions.app_build END, "
-             "device_model = CASE WHEN sessions.batches = 0 THEN excluded.device_model "
+             "device_model = CASE WHEN " DEVICE_KNOWN_NOW " THEN excluded.device_model "
              "ELSE sessions.device_model END, "
-             "os_name = CASE WHEN sessions.batches = 0 THEN excluded.os_name "
+             "os_name = CASE WHEN " DEVICE_KNOWN_NOW " THEN excluded.os_name "
              "ELSE sessions.os_name END, "
-             "os_version = CASE WHEN sessions.batches = 0 THEN excluded.os_version "
+             "os_version = CASE WHEN " DEVICE_KNOWN_NOW " THEN excluded.os_version "
              "ELSE sessions.os_version END, "
              "metric = CASE WHEN sessions.batches = 0 THEN excluded.metric "
              "ELSE sessions.metric END, "
              "start_unix_ms = CASE WHEN sessions.batches = 0 THEN excluded.start_unix_ms "
              "ELSE sessions.start_unix_ms END, "
-             "interval_ms = CASE WHEN sessions.batches = 0 THEN excluded.interval_ms "
-             "ELSE sessions.interval_ms END, "
+             "interval_ms = CASE WHEN excluded.interval_ms > 0 AND (sessions.batches = 0 OR "
+             "sessions.interval_ms = 0) THEN excluded.interval_ms ELSE sessions.interval_ms END, "
              "os_build = CASE WHEN excluded.os_build <> '' THEN excluded.os_build "
              "ELSE sessions.os_build END, "
              "last_ms = GREATEST(sessions.last_ms, excluded.last_ms), "
@@ -668,13 +673,18 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
              "ELSE sessions.limit_bytes END, "
              "peak_fraction = GREATEST(sessions.peak_fraction, excluded.peak_fraction), "
              "dropped = sessions.dropped + excluded.dropped "
-             "WHERE sessions.app_id = excluded.app_id RETURNING samples, trail_samples",
+             "WHERE sessions.app_id = excluded.app_id RETURNING samples, trail_samples, "
+             "app_version, app_build, device_model, os_name, os_version, os_build",
              20, sv, NULL, NULL, &r);
     if (rc)
         return rc;
     int matched = PQntuples(r) == 1;
     uint64_t total = matched ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     uint64_t trail_samples = matched ? strtoull(PQgetvalue(r, 0, 1), NULL, 10) : 0;
+    char *described[] = {res->app_version, res->app_build,  res->device_model,
+                         res->os_name,     res->os_version, res->os_build};
+    for (int i = 0; matched && i < 6; i++)
+        snprintf(described[i], sizeof res->app_version, "%s", PQgetvalue(r, 0, 2 + i));
     PQclear(r);
     if (!matched) {
         pthread_mutex_lock(&s->lock);

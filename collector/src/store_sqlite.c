@@ -57,6 +57,13 @@ enum {
     "INSERT INTO terminations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "    \
     "?14, ?15) "
 
+/* A batch's description of its app (app.version, app.build) or device
+ * (model, OS) is taken when the stored row has none: a row made from a
+ * verdict alone (batches = 0), or from short batches only ('': unknown,
+ * docs/wire-format.md "Schema 2"). A short batch's '' never overwrites. */
+#define APP_KNOWN_NOW "excluded.app_version <> '' AND (batches = 0 OR app_version = '')"
+#define DEVICE_KNOWN_NOW "excluded.device_model <> '' AND (batches = 0 OR device_model = '')"
+
 static const char *const statements[S_COUNT] = {
     [S_BATCH] = "INSERT INTO batches VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
                 "ON CONFLICT DO NOTHING",
@@ -69,14 +76,16 @@ static const char *const statements[S_COUNT] = {
         "samples, windows, batches, peak_bytes, max_bytes, limit_bytes, peak_fraction, dropped) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17, "
         "?18, ?19, ?20) ON CONFLICT (session_id) DO UPDATE SET "
-        "app_version = CASE WHEN batches = 0 THEN excluded.app_version ELSE app_version END, "
-        "app_build = CASE WHEN batches = 0 THEN excluded.app_build ELSE app_build END, "
-        "device_model = CASE WHEN batches = 0 THEN excluded.device_model ELSE device_model END, "
-        "os_name = CASE WHEN batches = 0 THEN excluded.os_name ELSE os_name END, "
-        "os_version = CASE WHEN batches = 0 THEN excluded.os_version ELSE os_version END, "
+        "app_version = CASE WHEN " APP_KNOWN_NOW " THEN excluded.app_version ELSE app_version END, "
+        "app_build = CASE WHEN " APP_KNOWN_NOW " THEN excluded.app_build ELSE app_build END, "
+        "device_model = CASE WHEN " DEVICE_KNOWN_NOW " THEN excluded.device_model "
+        "ELSE device_model END, "
+        "os_name = CASE WHEN " DEVICE_KNOWN_NOW " THEN excluded.os_name ELSE os_name END, "
+        "os_version = CASE WHEN " DEVICE_KNOWN_NOW " THEN excluded.os_version ELSE os_version END, "
         "metric = CASE WHEN batches = 0 THEN excluded.metric ELSE metric END, "
         "start_unix_ms = CASE WHEN batches = 0 THEN excluded.start_unix_ms ELSE start_unix_ms END, "
-        "interval_ms = CASE WHEN batches = 0 THEN excluded.interval_ms ELSE interval_ms END, "
+        "interval_ms = CASE WHEN excluded.interval_ms > 0 AND (batches = 0 OR interval_ms = 0) "
+        "THEN excluded.interval_ms ELSE interval_ms END, "
         "os_build = CASE WHEN excluded.os_build <> '' THEN excluded.os_build ELSE os_build END, "
         "last_ms = max(last_ms, excluded.last_ms), "
         "window_last_ms = max(window_last_ms, excluded.window_last_ms), "
@@ -90,7 +99,8 @@ static const char *const statements[S_COUNT] = {
         "WHEN excluded.peak_fraction IS NULL THEN peak_fraction "
         "ELSE max(peak_fraction, excluded.peak_fraction) END, "
         "dropped = dropped + excluded.dropped WHERE app_id = excluded.app_id "
-        "RETURNING samples, trail_samples",
+        "RETURNING samples, trail_samples, app_version, app_build, device_model, os_name, "
+        "os_version, os_build",
     [S_SESSION_GET] = "SELECT app_id, samples, trail_samples, last_ms, window_last_ms, peak_bytes, "
                       "max_bytes, limit_bytes, peak_fraction, trail FROM sessions "
                       "WHERE session_id = ?1",
@@ -546,6 +556,8 @@ static int rollups_backfill(sqlite_store_t *s)
     return rc;
 }
 
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap);
+
 static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t received,
                    memgauge__put_result_t *res, memgauge__rollup_track_t *track)
 {
@@ -595,6 +607,10 @@ static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t recei
     if (step == SQLITE_ROW) {
         total = (uint64_t)sqlite3_column_int64(st, 0);
         trail_samples = (uint64_t)sqlite3_column_int64(st, 1);
+        char *described[] = {res->app_version, res->app_build,  res->device_model,
+                             res->os_name,     res->os_version, res->os_build};
+        for (int i = 0; i < 6; i++)
+            col_text(st, 2 + i, described[i], sizeof res->app_version);
         step = sqlite3_step(st);
     }
     finish(st);

@@ -335,7 +335,11 @@ static void derive_aggregates(const memgauge__series_t *s, uint64_t out[9])
     memcpy(out, v, sizeof v);
 }
 
-static int parse_window(const cJSON *w, const char *path, int batch_metric, memgauge__window_t *out,
+/* `prev`: the window before in a schema 2 batch, whose kernel_peak, limit
+ * and headroom a window that leaves them out carries on; NULL: they default
+ * to 0 (schema 1, or the batch's first window). */
+static int parse_window(const cJSON *w, const char *path, int batch_metric,
+                        const memgauge__window_t *prev, memgauge__window_t *out,
                         memgauge__wire_error_t *err)
 {
     char p[PATH_MAX_LEN];
@@ -357,6 +361,11 @@ static int parse_window(const cJSON *w, const char *path, int batch_metric, memg
         if (get_count(w, path, names[i], i < DERIVABLE && !s, fields[i], err))
             return MEMGAUGE__WIRE_INVALID;
     }
+    uint64_t carried[] = {prev ? prev->kernel_peak : 0, prev ? prev->limit : 0,
+                          prev ? prev->headroom : 0};
+    for (size_t i = DERIVABLE; i < FIELDS; i++)
+        if (!given[i])
+            *fields[i] = carried[i - DERIVABLE];
     if (given[2] && (out->samples < 1 || out->samples > MEMGAUGE__MAX_WINDOW_SAMPLES))
         return join(p, path, "samples"),
                fail(err, p, "must be between 1 and %d", MEMGAUGE__MAX_WINDOW_SAMPLES);
@@ -503,27 +512,34 @@ static int parse_root(const cJSON *root, memgauge__batch_t *b, memgauge__wire_er
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
     if (!schema)
         return fail(err, "schema", "is required");
-    if (!cJSON_IsNumber(schema) || schema->valuedouble != 1.0)
-        return fail(err, "schema", "unsupported version (this collector speaks 1)");
+    if (!cJSON_IsNumber(schema) || (schema->valuedouble != 1.0 && schema->valuedouble != 2.0))
+        return fail(err, "schema", "unsupported version (this collector speaks 1 and 2)");
+    /* schema 2: sdk, device and app.version (with app.build) may be left out
+     * once the collector has them from an earlier batch of the session */
+    int full = schema->valuedouble == 1.0;
+    b->schema = full ? 1 : 2;
     const cJSON *sdk, *app, *device, *session;
     if (get_uuid(root, "", "batch_id", b->batch_id, err) ||
         get_count(root, "", "sent_unix_ms", 1, &b->sent_unix_ms, err) ||
-        get_object(root, "", "sdk", 1, &sdk, err) ||
-        get_text(sdk, "sdk", "name", 1, b->sdk_name, MEMGAUGE__TEXT_MAX, err) ||
-        get_text(sdk, "sdk", "version", 1, b->sdk_version, MEMGAUGE__TEXT_MAX, err) ||
+        get_object(root, "", "sdk", full, &sdk, err) ||
+        (sdk && (get_text(sdk, "sdk", "name", 1, b->sdk_name, MEMGAUGE__TEXT_MAX, err) ||
+                 get_text(sdk, "sdk", "version", 1, b->sdk_version, MEMGAUGE__TEXT_MAX, err))) ||
         get_object(root, "", "app", 1, &app, err) ||
         get_text(app, "app", "id", 1, b->app_id, MEMGAUGE__TEXT_MAX, err) ||
-        get_text(app, "app", "version", 1, b->app_version, MEMGAUGE__TEXT_MAX, err) ||
+        get_text(app, "app", "version", full, b->app_version, MEMGAUGE__TEXT_MAX, err) ||
         get_text(app, "app", "build", 0, b->app_build, MEMGAUGE__TEXT_MAX, err) ||
-        get_object(root, "", "device", 1, &device, err) ||
-        get_text(device, "device", "model", 1, b->device_model, MEMGAUGE__TEXT_MAX, err) ||
-        get_text(device, "device", "os_name", 1, b->os_name, MEMGAUGE__TEXT_MAX, err) ||
-        get_text(device, "device", "os_version", 1, b->os_version, MEMGAUGE__TEXT_MAX, err) ||
-        get_text(device, "device", "os_build", 0, b->os_build, MEMGAUGE__TEXT_MAX, err) ||
+        get_object(root, "", "device", full, &device, err) ||
+        (device &&
+         (get_text(device, "device", "model", 1, b->device_model, MEMGAUGE__TEXT_MAX, err) ||
+          get_text(device, "device", "os_name", 1, b->os_name, MEMGAUGE__TEXT_MAX, err) ||
+          get_text(device, "device", "os_version", 1, b->os_version, MEMGAUGE__TEXT_MAX, err) ||
+          get_text(device, "device", "os_build", 0, b->os_build, MEMGAUGE__TEXT_MAX, err))) ||
         get_object(root, "", "session", 1, &session, err) ||
         get_uuid(session, "session", "id", b->session_id, err) ||
         get_count(session, "session", "start_unix_ms", 1, &b->session_start_unix_ms, err))
         return MEMGAUGE__WIRE_INVALID;
+    if (b->app_version[0] == '\0' && b->app_build[0] != '\0')
+        return fail(err, "app.build", "is given only with app.version");
     const cJSON *interval = cJSON_GetObjectItemCaseSensitive(session, "interval_ms");
     if (interval) {
         double d;
@@ -553,7 +569,8 @@ static int parse_root(const cJSON *root, memgauge__batch_t *b, memgauge__wire_er
     for (const cJSON *w = windows->child; w; w = w->next, i++) {
         index_path(p, "windows", i);
         b->window_count = i + 1;
-        int rc = parse_window(w, p, b->metric, &b->windows[i], err);
+        int rc = parse_window(w, p, b->metric, b->schema == 2 && i > 0 ? &b->windows[i - 1] : NULL,
+                              &b->windows[i], err);
         if (rc)
             return rc;
         b->total_samples += b->windows[i].samples;

@@ -34,27 +34,32 @@ cJSON *fixture_batch(const fixture_batch_t *f)
         limit = 0; /* 1 means "unknown" */
 
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "schema", 1);
+    cJSON_AddNumberToObject(root, "schema", f->short_meta ? 2 : 1);
     cJSON_AddStringToObject(root, "batch_id", f->batch_id);
     cJSON_AddNumberToObject(root, "sent_unix_ms", 1718000012000.0);
-    cJSON *sdk = cJSON_AddObjectToObject(root, "sdk");
-    cJSON_AddStringToObject(sdk, "name", "memgauge");
-    cJSON_AddStringToObject(sdk, "version", "0.1.0");
+    if (!f->short_meta) {
+        cJSON *sdk = cJSON_AddObjectToObject(root, "sdk");
+        cJSON_AddStringToObject(sdk, "name", "memgauge");
+        cJSON_AddStringToObject(sdk, "version", "0.1.0");
+    }
     cJSON *app = cJSON_AddObjectToObject(root, "app");
     cJSON_AddStringToObject(app, "id", f->app_id ? f->app_id : "com.example.photos");
-    cJSON_AddStringToObject(app, "version", f->app_version ? f->app_version : "2.4.0");
-    cJSON_AddStringToObject(app, "build", "2401");
-    cJSON *dev = cJSON_AddObjectToObject(root, "device");
-    cJSON_AddStringToObject(dev, "model", f->device_model ? f->device_model : "iPhone15,2");
-    cJSON_AddStringToObject(dev, "os_name", "iOS");
-    cJSON_AddStringToObject(dev, "os_version", f->os_version ? f->os_version : "17.5.1");
-    if (f->os_build)
-        cJSON_AddStringToObject(dev, "os_build", f->os_build);
+    if (!f->short_meta) {
+        cJSON_AddStringToObject(app, "version", f->app_version ? f->app_version : "2.4.0");
+        cJSON_AddStringToObject(app, "build", "2401");
+        cJSON *dev = cJSON_AddObjectToObject(root, "device");
+        cJSON_AddStringToObject(dev, "model", f->device_model ? f->device_model : "iPhone15,2");
+        cJSON_AddStringToObject(dev, "os_name", "iOS");
+        cJSON_AddStringToObject(dev, "os_version", f->os_version ? f->os_version : "17.5.1");
+        if (f->os_build)
+            cJSON_AddStringToObject(dev, "os_build", f->os_build);
+    }
     cJSON *ses = cJSON_AddObjectToObject(root, "session");
     cJSON_AddStringToObject(ses, "id", f->session_id);
     cJSON_AddNumberToObject(ses, "start_unix_ms",
                             f->start_unix_ms ? (double)f->start_unix_ms : 1718000000000.0);
-    cJSON_AddNumberToObject(ses, "interval_ms", (double)interval);
+    if (!f->short_meta)
+        cJSON_AddNumberToObject(ses, "interval_ms", (double)interval);
     if (f->clean_stop_ms) {
         cJSON_AddStringToObject(ses, "end", "clean_stop");
         cJSON_AddNumberToObject(ses, "end_ms", (double)f->clean_stop_ms);

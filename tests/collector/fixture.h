@@ -33,6 +33,7 @@ typedef struct fixture_batch_s {
     int threshold;            /* non-zero: a threshold event */
     int pressure;             /* non-zero: a critical pressure event */
     uint64_t start_unix_ms;   /* session.start_unix_ms, default 1718000000000 */
+    int short_meta;           /* schema 2's short form: no sdk, device, app.version/build */
 } fixture_batch_t;
 
 /* The batch as a cJSON tree (caller deletes) / compact JSON text (caller frees). */

@@ -156,6 +156,99 @@ Test(store, session_aggregates_span_batches)
     cr_expect_str_eq(r.verdict, "");
 }
 
+/* Schema 2: once a session is described, its batches may leave the
+ * description out; the stored one stays. */
+Test(store, a_short_batch_of_a_known_session_keeps_its_description)
+{
+    char b[37], s[37];
+    fixture_batch_t f1 = {
+        .batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 7), .os_build = "21F90"};
+    put(&f1);
+    fixture_batch_t f2 = {
+        .batch_id = fixture_uuid(b, 2), .session_id = s, .first_t_ms = 10000, .short_meta = 1};
+    cr_expect_eq(put(&f2), 0);
+    memgauge__session_row_t r = one_session(s);
+    cr_expect_eq(r.batches, 2);
+    cr_expect_eq(r.samples, 20);
+    cr_expect_str_eq(r.app_version, "2.4.0");
+    cr_expect_str_eq(r.app_build, "2401");
+    cr_expect_str_eq(r.device_model, "iPhone15,2");
+    cr_expect_str_eq(r.os_name, "iOS");
+    cr_expect_str_eq(r.os_version, "17.5.1");
+    cr_expect_str_eq(r.os_build, "21F90");
+    cr_expect_eq(r.interval_ms, 1000);
+    cr_expect_eq(r.limit_bytes, 2147483648ull);
+    /* the export gets the description the batch left out */
+    fixture_batch_t f3 = {
+        .batch_id = fixture_uuid(b, 3), .session_id = s, .first_t_ms = 20000, .short_meta = 1};
+    char *json = fixture_batch_json(&f3);
+    memgauge__batch_t batch;
+    memgauge__wire_error_t err;
+    cr_assert_eq(memgauge__wire_parse(json, strlen(json), &batch, &err), 0);
+    memgauge__put_result_t res;
+    cr_assert_eq(st->ops->put_batch(st, &batch, 1718000020000ull, &res), 0);
+    memgauge__put_result_describe(&res, &batch);
+    cr_expect_str_eq(batch.app_version, "2.4.0");
+    cr_expect_str_eq(batch.device_model, "iPhone15,2");
+    cr_expect_str_eq(batch.os_build, "21F90");
+    memgauge__batch_clear(&batch);
+    free(json);
+}
+
+/* The session's first batch was lost: its short batches are stored with an
+ * unknown ('') description, which the first batch that carries one fills. */
+Test(store, a_short_batch_of_an_unknown_session_is_stored_and_described_later)
+{
+    char b[37], s[37];
+    fixture_batch_t f2 = {.batch_id = fixture_uuid(b, 2),
+                          .session_id = fixture_uuid(s, 8),
+                          .first_t_ms = 10000,
+                          .short_meta = 1};
+    cr_expect_eq(put(&f2), 0);
+    memgauge__session_row_t r = one_session(s);
+    cr_expect_eq(r.batches, 1);
+    cr_expect_eq(r.samples, 10);
+    cr_expect_str_eq(r.app_id, "com.example.photos");
+    cr_expect_str_eq(r.app_version, "");
+    cr_expect_str_eq(r.device_model, "");
+    cr_expect_eq(r.interval_ms, 0);
+    fixture_batch_t f1 = {.batch_id = fixture_uuid(b, 1), .session_id = s};
+    cr_expect_eq(put(&f1), 0);
+    r = one_session(s);
+    cr_expect_eq(r.batches, 2);
+    cr_expect_eq(r.samples, 20);
+    cr_expect_str_eq(r.app_version, "2.4.0");
+    cr_expect_str_eq(r.app_build, "2401");
+    cr_expect_str_eq(r.device_model, "iPhone15,2");
+    cr_expect_str_eq(r.os_version, "17.5.1");
+    cr_expect_eq(r.interval_ms, 1000);
+    /* a later full batch with another description does not rewrite it */
+    fixture_batch_t f3 = {
+        .batch_id = fixture_uuid(b, 3), .session_id = s, .first_t_ms = 20000, .app_version = "9.9"};
+    put(&f3);
+    cr_expect_str_eq(one_session(s).app_version, "2.4.0");
+}
+
+Test(store, a_short_batch_of_another_apps_session_is_a_conflict)
+{
+    char b[37], s[37];
+    fixture_batch_t f1 = {.batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 9)};
+    put(&f1);
+    fixture_batch_t f2 = {.batch_id = fixture_uuid(b, 2),
+                          .session_id = s,
+                          .app_id = "com.example.other",
+                          .first_t_ms = 10000,
+                          .short_meta = 1};
+    char *json = fixture_batch_json(&f2);
+    memgauge__batch_t batch;
+    memgauge__wire_error_t err;
+    cr_assert_eq(memgauge__wire_parse(json, strlen(json), &batch, &err), 0);
+    memgauge__put_result_t res;
+    cr_expect_eq(st->ops->put_batch(st, &batch, 1718000020000ull, &res), MEMGAUGE__STORE_CONFLICT);
+    memgauge__batch_clear(&batch);
+    free(json);
+}
+
 Test(store, unknown_limit_leaves_peak_fraction_unknown)
 {
     char b[37], s[37];
@@ -575,4 +668,38 @@ Test(store, a_session_past_retention_is_not_counted_again)
     kept->ops->close(kept);
     cr_expect_eq(counts().sessions, 2, "the judged session's row is made again from its trail");
     cr_expect_eq(rollup_sessions(), 2, "the old one once, the new one once");
+}
+
+static int64_t sessions_of_version(const char *version)
+{
+    memgauge__rollup_filter_t f = {.app_id = "com.example.photos",
+                                   .app_version = version,
+                                   .from_day = INT64_MIN,
+                                   .to_day = INT64_MAX};
+    memgauge__rollup_t *rows;
+    size_t n;
+    cr_assert_eq(st->ops->rollups(st, &f, &rows, &n), 0, "%s", memgauge__store_error(st));
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += rows[i].sessions;
+    memgauge__rollup_rows_free(rows, n);
+    return total;
+}
+
+/* The statistics count a session not yet described under version "" and
+ * move it to its version when a batch describes it. */
+Test(store, an_undescribed_session_counts_under_the_empty_version_until_described)
+{
+    char b[37], s[37];
+    fixture_batch_t f2 = {.batch_id = fixture_uuid(b, 2),
+                          .session_id = fixture_uuid(s, 11),
+                          .first_t_ms = 10000,
+                          .short_meta = 1};
+    put(&f2);
+    cr_expect_eq(sessions_of_version(""), 1);
+    cr_expect_eq(sessions_of_version("2.4.0"), 0);
+    fixture_batch_t f1 = {.batch_id = fixture_uuid(b, 1), .session_id = s};
+    put(&f1);
+    cr_expect_eq(sessions_of_version(""), 0);
+    cr_expect_eq(sessions_of_version("2.4.0"), 1);
 }

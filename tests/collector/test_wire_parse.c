@@ -250,7 +250,7 @@ Test(wire_parse, required_fields_are_named_when_missing)
 
 Test(wire_parse, wrong_types_and_values_name_the_field)
 {
-    expect_mutation_refused("schema", cJSON_CreateNumber(2), "schema");
+    expect_mutation_refused("schema", cJSON_CreateNumber(3), "schema");
     expect_mutation_refused("batch_id", cJSON_CreateString("not-a-uuid"), "batch_id");
     expect_mutation_refused("batch_id", cJSON_CreateNumber(7), "batch_id");
     expect_mutation_refused("sent_unix_ms", cJSON_CreateString("1718000012000"), "sent_unix_ms");
@@ -336,14 +336,25 @@ Test(wire_parse, a_clean_stop_and_the_os_build_are_read)
 
 Test(wire_parse, corpus_files_are_judged_by_their_names)
 {
-    const char *valid[] = {"valid_example.json", "minimal_no_windows.json",
-                           "with_resident_and_window_metric.json", "with_compact_windows.json",
-                           "with_clean_stop_and_os_build.json"};
-    const char *bad[] = {"bad_batch_id.json",        "bad_deep_nesting.json",
-                         "bad_event_direction.json", "cross_negative_footprint.json",
-                         "bad_truncated.json",       "bad_window_without_series_or_first.json",
-                         "bad_session_end.json",     "bad_end_ms_without_end.json",
-                         "bad_empty_os_build.json",  "cross_end_ms_before_last_window.json"};
+    const char *valid[] = {"valid_example.json",
+                           "minimal_no_windows.json",
+                           "with_resident_and_window_metric.json",
+                           "with_compact_windows.json",
+                           "with_clean_stop_and_os_build.json",
+                           "valid_v2_short.json"};
+    const char *bad[] = {"bad_batch_id.json",
+                         "bad_deep_nesting.json",
+                         "bad_event_direction.json",
+                         "cross_negative_footprint.json",
+                         "bad_truncated.json",
+                         "bad_window_without_series_or_first.json",
+                         "bad_session_end.json",
+                         "bad_end_ms_without_end.json",
+                         "bad_empty_os_build.json",
+                         "cross_end_ms_before_last_window.json",
+                         "bad_v2_build_without_version.json",
+                         "bad_v1_without_device.json",
+                         "bad_schema_3.json"};
     const char *fields[] = {"batch_id",
                             "body",
                             "events[1].direction",
@@ -353,7 +364,10 @@ Test(wire_parse, corpus_files_are_judged_by_their_names)
                             "session.end",
                             "session.end",
                             "device.os_build",
-                            "session.end_ms"};
+                            "session.end_ms",
+                            "app.build",
+                            "device",
+                            "schema"};
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
         size_t len;
         char *json = read_corpus(valid[i], &len);
@@ -374,4 +388,48 @@ Test(wire_parse, corpus_files_are_judged_by_their_names)
         cr_expect_str_eq(err.field, fields[i], "%s", bad[i]);
         free(json);
     }
+}
+
+/* Schema 2's short form: no sdk, device or app.version, and windows that
+ * leave out what the window before said. */
+Test(wire_parse, a_short_batch_carries_limit_headroom_and_kernel_peak_over)
+{
+    size_t len;
+    char *json = read_corpus("valid_v2_short.json", &len);
+    memgauge__batch_t b;
+    memgauge__wire_error_t err;
+    cr_assert_eq(memgauge__wire_parse(json, len, &b, &err), 0, "%s: %s", err.field, err.reason);
+    cr_expect_eq(b.schema, 2);
+    cr_expect_str_eq(b.app_id, "com.example.photos");
+    cr_expect_str_eq(b.app_version, "");
+    cr_expect_str_eq(b.device_model, "");
+    cr_expect_str_eq(b.sdk_name, "");
+    cr_assert_eq(b.window_count, 3);
+    cr_expect_eq(b.windows[1].limit, 2147483648u);
+    cr_expect_eq(b.windows[1].kernel_peak, 193986560u);
+    cr_expect_eq(b.windows[1].headroom, 1950351360u);
+    cr_expect_eq(b.windows[2].limit, 2147483648u);
+    cr_expect_eq(b.windows[2].kernel_peak, 0, "a 0 given is 0, not carried");
+    cr_expect_eq(b.windows[2].headroom, 1950351360u);
+    memgauge__batch_clear(&b);
+    free(json);
+}
+
+Test(wire_parse, schema_1_windows_default_to_zero_not_to_the_window_before)
+{
+    const char *json =
+        "{\"schema\":1,\"batch_id\":\"3c1e5a7b-2d4f-4a6c-9e8b-7f0a1b2c3d4e\",\"sent_unix_ms\":1,"
+        "\"sdk\":{\"name\":\"memgauge\",\"version\":\"0.1.0\"},\"app\":{\"id\":\"a\",\"version\":"
+        "\"1\"},"
+        "\"device\":{\"model\":\"m\",\"os_name\":\"o\",\"os_version\":\"1\"},"
+        "\"session\":{\"id\":\"0b9e7d6c-5a4f-4e3d-8c2b-1a0f9e8d7c6b\",\"start_unix_ms\":1},"
+        "\"metric\":\"phys_footprint\",\"windows\":[{\"limit\":4096,\"series\":{\"t\":[0],"
+        "\"footprint\":[4096]}},{\"series\":{\"t\":[1000],\"footprint\":[4096]}}]}";
+    memgauge__batch_t b;
+    memgauge__wire_error_t err;
+    cr_assert_eq(memgauge__wire_parse(json, strlen(json), &b, &err), 0, "%s: %s", err.field,
+                 err.reason);
+    cr_expect_eq(b.windows[0].limit, 4096);
+    cr_expect_eq(b.windows[1].limit, 0);
+    memgauge__batch_clear(&b);
 }

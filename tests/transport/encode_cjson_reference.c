@@ -144,7 +144,16 @@ static int add_aggregate(cJSON *o, const char *name, uint64_t v, const uint64_t 
     return add_number(o, name, count(v));
 }
 
-static cJSON *window_json(const memgauge__tr_window_t *w)
+/* Schema 2: a window leaves out kernel_peak, limit and headroom equal to
+ * the previous window's (0 before the first). */
+static int add_carried(cJSON *o, const char *name, uint64_t v, uint64_t *prev)
+{
+    int ok = v == *prev || add_number(o, name, count(v));
+    *prev = v;
+    return ok;
+}
+
+static cJSON *window_json(const memgauge__tr_window_t *w, uint64_t carried[3])
 {
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
@@ -164,9 +173,9 @@ static cJSON *window_json(const memgauge__tr_window_t *w)
              add_aggregate(o, "max", max, DERIVED(max), 0) &&
              add_aggregate(o, "mean", w->mean, DERIVED(mean), 0) &&
              add_aggregate(o, "peak", peak, DERIVED(peak), 0) &&
-             add_aggregate(o, "kernel_peak", w->kernel_peak, NULL, 1) &&
-             add_aggregate(o, "limit", w->limit, NULL, 1) &&
-             add_aggregate(o, "headroom", w->headroom, NULL, 1);
+             add_carried(o, "kernel_peak", w->kernel_peak, &carried[0]) &&
+             add_carried(o, "limit", w->limit, &carried[1]) &&
+             add_carried(o, "headroom", w->headroom, &carried[2]);
 #undef DERIVED
     if (ok && w->metric != NULL)
         ok = cJSON_AddStringToObject(o, "metric", w->metric) != NULL;
@@ -271,34 +280,37 @@ static cJSON *batch_json(const memgauge__tr_batch_t *b)
     cJSON *root = cJSON_CreateObject();
     if (root == NULL)
         return NULL;
-    cJSON *sdk = cJSON_AddObjectToObject(root, "sdk");
+    int full = !b->short_meta; /* the short form: only what identifies the batch */
+    cJSON *sdk = full ? cJSON_AddObjectToObject(root, "sdk") : root;
     cJSON *app = cJSON_AddObjectToObject(root, "app");
-    cJSON *dev = cJSON_AddObjectToObject(root, "device");
+    cJSON *dev = full ? cJSON_AddObjectToObject(root, "device") : root;
     cJSON *ses = cJSON_AddObjectToObject(root, "session");
-    int ok = add_number(root, "schema", 1) &&
-             cJSON_AddStringToObject(root, "batch_id", b->batch_id) &&
-             add_number(root, "sent_unix_ms", count(b->sent_unix_ms)) && sdk && app && dev && ses &&
-             cJSON_AddStringToObject(sdk, "name", "memgauge") &&
-             cJSON_AddStringToObject(sdk, "version", text(m->sdk_version)) &&
-             cJSON_AddStringToObject(app, "id", text(m->app_id)) &&
-             cJSON_AddStringToObject(app, "version", text(m->app_version)) &&
-             (m->app_build[0] == '\0' || cJSON_AddStringToObject(app, "build", m->app_build)) &&
-             cJSON_AddStringToObject(dev, "model", text(m->device_model)) &&
-             cJSON_AddStringToObject(dev, "os_name", text(m->os_name)) &&
-             cJSON_AddStringToObject(dev, "os_version", text(m->os_version)) &&
-             (m->os_build[0] == '\0' || cJSON_AddStringToObject(dev, "os_build", m->os_build)) &&
-             cJSON_AddStringToObject(ses, "id", m->session_id) &&
-             add_number(ses, "start_unix_ms", count(m->session_start_unix_ms)) &&
-             (m->interval_ms == 0 || add_number(ses, "interval_ms", m->interval_ms)) &&
-             (!b->clean_end || (cJSON_AddStringToObject(ses, "end", "clean_stop") &&
-                                add_number(ses, "end_ms", count(b->end_ms)))) &&
-             cJSON_AddStringToObject(root, "metric", m->metric);
+    int ok =
+        add_number(root, "schema", 2) && cJSON_AddStringToObject(root, "batch_id", b->batch_id) &&
+        add_number(root, "sent_unix_ms", count(b->sent_unix_ms)) && sdk && app && dev && ses &&
+        (!full || (cJSON_AddStringToObject(sdk, "name", "memgauge") &&
+                   cJSON_AddStringToObject(sdk, "version", text(m->sdk_version)))) &&
+        cJSON_AddStringToObject(app, "id", text(m->app_id)) &&
+        (!full ||
+         (cJSON_AddStringToObject(app, "version", text(m->app_version)) &&
+          (m->app_build[0] == '\0' || cJSON_AddStringToObject(app, "build", m->app_build)) &&
+          cJSON_AddStringToObject(dev, "model", text(m->device_model)) &&
+          cJSON_AddStringToObject(dev, "os_name", text(m->os_name)) &&
+          cJSON_AddStringToObject(dev, "os_version", text(m->os_version)) &&
+          (m->os_build[0] == '\0' || cJSON_AddStringToObject(dev, "os_build", m->os_build)))) &&
+        cJSON_AddStringToObject(ses, "id", m->session_id) &&
+        add_number(ses, "start_unix_ms", count(m->session_start_unix_ms)) &&
+        (!full || m->interval_ms == 0 || add_number(ses, "interval_ms", m->interval_ms)) &&
+        (!b->clean_end || (cJSON_AddStringToObject(ses, "end", "clean_stop") &&
+                           add_number(ses, "end_ms", count(b->end_ms)))) &&
+        cJSON_AddStringToObject(root, "metric", m->metric);
     cJSON *windows = ok ? cJSON_AddArrayToObject(root, "windows") : NULL;
     ok = windows != NULL;
+    uint64_t carried[3] = {0, 0, 0};
     for (size_t i = 0; ok && i < b->window_count; i++) {
         if (b->windows[i].samples == 0)
             continue; /* the format has no empty windows */
-        cJSON *w = window_json(&b->windows[i]);
+        cJSON *w = window_json(&b->windows[i], carried);
         ok = w != NULL && cJSON_AddItemToArray(windows, w);
     }
     if (ok && (b->event_count > 0 || b->previous != NULL)) {

@@ -353,6 +353,13 @@ Test(transport_collector, a_collector_down_for_a_whole_run_then_up_gets_every_ba
     cr_expect(eq(i64, query_int("SELECT count(*) FROM batches"), (long long)logged));
     cr_expect(eq(sz, spool_files(), 0));
     cr_expect(eq(i64, query_int("SELECT count(*) FROM sessions WHERE app_id = 'e2e.app'"), 2));
+    /* the second run's batches after the first acknowledged one are short
+     * (no sdk, app.version, device): both sessions keep their description */
+    cr_expect(gt(i64, query_int("SELECT count(*) FROM batches WHERE sdk_name = ''"), 0));
+    cr_expect(eq(i64,
+                 query_int("SELECT count(*) FROM sessions WHERE app_id = 'e2e.app' AND "
+                           "app_version = '1.0' AND device_model <> '' AND os_version <> ''"),
+                 2));
     /* every closed window is stored with the SDK's own aggregates, which the
      * batches left to the collector to derive from the series */
     char path[200], line[256];

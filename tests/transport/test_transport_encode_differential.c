@@ -372,6 +372,7 @@ static void report(report_t *r)
         b->dropped = d;
     }
     b->clean_end = one_in(3) ? (int)below(3) : 0;
+    b->short_meta = one_in(2);
     b->end_ms = number();
 }
 

@@ -153,7 +153,7 @@ Test(transport_http, a_batch_arrives_gzipped_with_its_headers_and_samples_decode
     cr_expect(eq(str, r.extra, "hello"));
     free(r.body);
     cJSON *j = body_json(s, 0);
-    cr_expect(eq(int, cJSON_GetObjectItem(j, "schema")->valueint, 1));
+    cr_expect(eq(int, cJSON_GetObjectItem(j, "schema")->valueint, 2));
     cr_expect(eq(str, cJSON_GetObjectItem(j, "metric")->valuestring, "linux_private_footprint"));
     cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "windows"), 0);
     cr_assert(ne(ptr, w, NULL));
@@ -451,6 +451,69 @@ Test(transport_http, the_previous_session_goes_in_the_first_batch_only)
     cr_expect(eq(ptr, cJSON_GetObjectItem(j, "events"), NULL));
     cJSON_Delete(j);
     cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    fault_server_stop(s);
+}
+
+/* 1: request i carries the session's description (sdk, device, app.version). */
+static int is_full(fault_server_t *s, size_t i)
+{
+    cJSON *j = body_json(s, i);
+    cJSON *app = cJSON_GetObjectItem(j, "app");
+    cJSON *session = cJSON_GetObjectItem(j, "session");
+    int sdk = cJSON_GetObjectItem(j, "sdk") != NULL, dev = cJSON_GetObjectItem(j, "device") != NULL;
+    int version = cJSON_GetObjectItem(app, "version") != NULL;
+    /* what identifies a batch is always there */
+    cr_expect(eq(int, cJSON_GetObjectItem(j, "schema")->valueint, 2));
+    cr_expect(ne(ptr, cJSON_GetObjectItem(app, "id"), NULL), "request %zu: app.id", i);
+    cr_expect(ne(ptr, cJSON_GetObjectItem(session, "id"), NULL), "request %zu", i);
+    cr_expect(ne(ptr, cJSON_GetObjectItem(session, "start_unix_ms"), NULL), "request %zu", i);
+    cr_expect(ne(ptr, cJSON_GetObjectItem(j, "metric"), NULL), "request %zu", i);
+    cr_expect(sdk == dev && dev == version, "request %zu: all of the description or none", i);
+    cJSON_Delete(j);
+    return sdk;
+}
+
+Test(transport_http, the_description_goes_until_a_batch_is_acknowledged_then_batches_are_short)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
+    push_window(t, 1000, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 2, 5000), 2));
+    push_window(t, 2000, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 3, 5000), 3));
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    cr_expect(is_full(s, 0), "the first batch describes the session");
+    cr_expect(not(is_full(s, 1)), "the collector has acknowledged it: short");
+    cr_expect(not(is_full(s, 2)));
+    fault_server_stop(s);
+}
+
+Test(transport_http, batches_spooled_before_the_acknowledgement_are_sent_as_they_were_built)
+{
+    fault_step_t steps[] = {{.status = 503, .retry_after = "1"}};
+    fault_server_t *s = fault_server_start(steps, 1, NULL);
+    memgauge__tr_config_t c = config(s);
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_t *t;
+    cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
+    push_window(t, 0, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1), "answered 503: waits a second");
+    push_window(t, 1000, 3); /* built and spooled before any acknowledgement */
+    cr_assert(eq(sz, fault_server_wait(s, 3, 5000), 3), "the retry, then the second batch");
+    push_window(t, 2000, 3);
+    cr_assert(eq(sz, fault_server_wait(s, 4, 5000), 4));
+    cr_assert(eq(int, memgauge__tr_stop(t, 1000), 0));
+    char first[37], retry[37];
+    cr_expect(eq(str, batch_id(s, 1, retry), batch_id(s, 0, first)));
+    cr_expect(is_full(s, 0));
+    cr_expect(is_full(s, 1), "a retry is the same bytes");
+    cr_expect(is_full(s, 2), "spooled before the acknowledgement: keeps its description");
+    cr_expect(not(is_full(s, 3)), "built after it: short");
     fault_server_stop(s);
 }
 

@@ -326,8 +326,8 @@ Test(encode, aggregates_the_series_implies_and_zero_defaults_are_left_out)
     a = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "windows"), 1);
     cJSON_Delete(cJSON_DetachItemFromObject(a, "series"));
     got = cJSON_PrintUnformatted(a);
-    cr_expect(eq(str, got, "{\"mean\":1660246,\"peak\":1802240,\"kernel_peak\":3276800}"), "%s",
-              got);
+    /* schema 2: the kernel peak equal to the window before's is carried over */
+    cr_expect(eq(str, got, "{\"mean\":1660246,\"peak\":1802240}"), "%s", got);
     free(got);
     got = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "dropped"));
     cr_expect(eq(str, got, "{\"batches\":2}"));
@@ -339,6 +339,81 @@ Test(encode, aggregates_the_series_implies_and_zero_defaults_are_left_out)
     text = memgauge__tr_encode(&b, NULL);
     j = cJSON_Parse(text);
     cr_expect(eq(ptr, cJSON_GetObjectItem(j, "dropped"), NULL));
+    cJSON_Delete(j);
+    free(text);
+}
+
+/* Schema 2's short form names the batch, its app and its session and
+ * leaves the rest of the description to the collector; a window leaves out
+ * kernel_peak, limit and headroom equal to the window before's. */
+Test(encode, the_short_form_and_values_carried_from_the_window_before)
+{
+    memgauge__tr_window_t w[3] = {{.start_ms = 0,
+                                   .end_ms = 0,
+                                   .samples = 1,
+                                   .first = 4096,
+                                   .last = 4096,
+                                   .min = 4096,
+                                   .max = 4096,
+                                   .mean = 4096,
+                                   .peak = 4096,
+                                   .kernel_peak = 8192,
+                                   .limit = 1u << 30,
+                                   .headroom = 1u << 20},
+                                  {.start_ms = 1000,
+                                   .end_ms = 1000,
+                                   .samples = 1,
+                                   .first = 4096,
+                                   .last = 4096,
+                                   .min = 4096,
+                                   .max = 4096,
+                                   .mean = 4096,
+                                   .peak = 4096,
+                                   .kernel_peak = 8192,
+                                   .limit = 1u << 30,
+                                   .headroom = 1u << 21},
+                                  {.start_ms = 2000,
+                                   .end_ms = 2000,
+                                   .samples = 1,
+                                   .first = 4096,
+                                   .last = 4096,
+                                   .min = 4096,
+                                   .max = 4096,
+                                   .mean = 4096,
+                                   .peak = 4096,
+                                   .kernel_peak = 8192,
+                                   .limit = 0,
+                                   .headroom = 1u << 21}};
+    memgauge__tr_meta_t m = meta();
+    memgauge__tr_batch_t b = {.meta = &m, .windows = w, .window_count = 3, .short_meta = 1};
+    snprintf(b.batch_id, sizeof b.batch_id, "%s", ID1);
+    char *text = memgauge__tr_encode(&b, NULL);
+    cJSON *j = cJSON_Parse(text);
+    cr_expect(eq(int, cJSON_GetObjectItem(j, "schema")->valueint, 2));
+    cr_expect(eq(ptr, cJSON_GetObjectItem(j, "sdk"), NULL));
+    cr_expect(eq(ptr, cJSON_GetObjectItem(j, "device"), NULL));
+    char *got = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "app"));
+    cr_expect(eq(str, got, "{\"id\":\"app\"}"), "%s", got);
+    free(got);
+    got = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "session"));
+    cr_expect(eq(str, got, "{\"id\":\"0b9e7d6c-5a4f-4e3d-8c2b-1a0f9e8d7c6b\",\"start_unix_ms\":0}"),
+              "%s", got);
+    free(got);
+    const char *want[] = {"{\"kernel_peak\":8192,\"limit\":1073741824,\"headroom\":1048576}",
+                          "{\"headroom\":2097152}", "{\"limit\":0}"};
+    for (int i = 0; i < 3; i++) {
+        cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "windows"), i);
+        cJSON *o = cJSON_CreateObject();
+        const char *names[] = {"kernel_peak", "limit", "headroom"};
+        for (int k = 0; k < 3; k++)
+            if (cJSON_GetObjectItem(a, names[k]))
+                cJSON_AddItemToObject(o, names[k],
+                                      cJSON_Duplicate(cJSON_GetObjectItem(a, names[k]), 1));
+        got = cJSON_PrintUnformatted(o);
+        cr_expect(strcmp(got, want[i]) == 0, "window %d: %s", i, got);
+        free(got);
+        cJSON_Delete(o);
+    }
     cJSON_Delete(j);
     free(text);
 }
