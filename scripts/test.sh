@@ -87,8 +87,10 @@ build_tsan() {
 test_tsan() { run_ctest build/tsan -L threaded; }
 
 memcheck() {
+    # --fair-sched: valgrind runs one thread at a time, and without it a
+    # thread that spins can starve the sampler for hundreds of milliseconds
     local vg=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
-        --show-leak-kinds=definite,indirect -q)
+        --show-leak-kinds=definite,indirect --fair-sched=yes -q)
     "${vg[@]}" --child-silent-after-fork=yes build/gcc/tests/stress_threads &&
         "${vg[@]}" --trace-children=yes build/gcc/tests/test_sampler --jobs 1
 }

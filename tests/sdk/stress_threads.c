@@ -114,10 +114,17 @@ static void on_sample_snapshot(const memgauge_sample_t *s, void *user)
 
 static void *snapshotter(void *arg)
 {
-    /* long enough for a few dozen samples at 10 ms */
-    uint64_t end = memgauge__now_ns() + 400 * 1000000ull;
-    while (memgauge__now_ns() < end)
+    /* 400 ms (a few dozen samples at 10 ms) and at least 5 samples read
+     * concurrently: under valgrind the sampler may get little of the CPU
+     * three spinning readers leave, so wait for it, within 20 s */
+    uint64_t start = memgauge__now_ns();
+    uint64_t end = start + 400 * 1000000ull, give_up = start + 20000 * 1000000ull;
+    memgauge_stats_t s = {.samples = 0};
+    for (uint64_t now = start; now < give_up && (now < end || s.samples < 5);
+         now = memgauge__now_ns()) {
         check_snapshot(arg, 0);
+        stats(arg, &s);
+    }
     return NULL;
 }
 
