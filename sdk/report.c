@@ -378,6 +378,18 @@ void memgauge__report_pressure(memgauge__report_t *r, const memgauge_pressure_ev
     memgauge__tr_push_event(r->tr, &t);
 }
 
+void memgauge__report_memory_warning(memgauge__report_t *r, uint64_t time_ns)
+{
+    /* a warning from the OS, whatever the level: sent at once, as the OS
+     * sends it before it starts killing */
+    memgauge__tr_event_t t = {.type = MEMGAUGE__TR_EVENT_PRESSURE,
+                              .t_ms = ms_since(time_ns, r->start_ns),
+                              .urgent = 1,
+                              .level_name = memgauge_pressure_name(MEMGAUGE_PRESSURE_WARNING),
+                              .source = "memory_warning"};
+    memgauge__tr_push_event(r->tr, &t);
+}
+
 int memgauge__report_stop(memgauge__report_t *r, const memgauge_window_t *partial,
                           const uint64_t *clean_end_ns, uint32_t timeout_ms)
 {

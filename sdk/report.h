@@ -26,6 +26,9 @@ void memgauge__report_sample(memgauge__report_t *r, const memgauge_sample_t *s);
 void memgauge__report_window(memgauge__report_t *r, const memgauge_window_t *w);
 void memgauge__report_threshold(memgauge__report_t *r, const memgauge_threshold_event_t *e);
 void memgauge__report_pressure(memgauge__report_t *r, const memgauge_pressure_event_t *e);
+/* A memory warning the app received (memgauge_note_memory_warning): a
+ * pressure event with source "memory_warning". Sampler thread. */
+void memgauge__report_memory_warning(memgauge__report_t *r, uint64_t time_ns);
 
 /* After the sampler thread has exited: reports the window in progress
  * (`partial`, may be NULL), flushes and sends for up to timeout_ms, spools

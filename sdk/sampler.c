@@ -47,6 +47,7 @@ struct memgauge_s {
     uint64_t read_errors;
     uint64_t overruns;
     uint64_t resumes; /* waits that ended an interval late: suspended, grid restarted */
+    uint64_t memory_warnings_sent; /* memgauge_note_memory_warning calls already reported */
     uint64_t threshold_events;
     uint64_t pressure_events;
     uint64_t fast_samples;
@@ -116,6 +117,19 @@ static int64_t growth_per_s(const memgauge_sample_t *s, uint64_t prev_time_ns)
 
 static void destroy(memgauge_t *h);
 
+/* Memory warnings since the last sample go out as events, a few per sample
+ * at most (a storm of them says no more than the first few). */
+static void report_memory_warnings(memgauge_t *h, uint64_t time_ns)
+{
+    uint64_t total;
+    int32_t thermal;
+    uint32_t flags;
+    memgauge__journal_platform_facts(&total, &thermal, &flags);
+    for (int sent = 0; h->memory_warnings_sent < total; h->memory_warnings_sent++)
+        if (sent++ < 4)
+            memgauge__report_memory_warning(h->report, time_ns);
+}
+
 /* One tick: read, aggregate, record, then run callbacks with no lock held. */
 static void take_sample(memgauge_t *h)
 {
@@ -166,6 +180,7 @@ static void take_sample(memgauge_t *h)
             memgauge__report_threshold(h->report, &events[i]);
         if (pressure_changed)
             memgauge__report_pressure(h->report, &pressure_event);
+        report_memory_warnings(h, sample.time_ns);
     }
 
     const memgauge_options_t *o = &h->opts;
@@ -317,6 +332,9 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
     memgauge__session_init(&h->session, h->ring, opts.ring_capacity,
                            (uint64_t)opts.window_ms * 1000000u);
     memgauge__pressure_init(&h->pressure, &opts);
+    int32_t thermal;
+    uint32_t launch_flags; /* warnings before this start belong to no session's report */
+    memgauge__journal_platform_facts(&h->memory_warnings_sent, &thermal, &launch_flags);
     h->log = memgauge__log_create(opts.on_log, opts.log_user_data);
     if (h->log == NULL || init_sync(h) != 0) {
         memgauge__log_release(h->log);

@@ -247,6 +247,8 @@ static void put_event(memgauge__json_t *w, const memgauge__tr_event_t *e)
         put_string(w, "type", "pressure");
         put_count(w, "t_ms", e->t_ms);
         put_string(w, "level", e->level_name ? e->level_name : "normal");
+        if (e->source != NULL)
+            put_string(w, "source", e->source);
     }
     memgauge__json_object_end(w);
 }

@@ -61,6 +61,9 @@ typedef struct memgauge__tr_event_s {
     uint64_t level, footprint, limit;
     /* pressure: "normal", "warning", "critical" (static strings) */
     const char *level_name;
+    /* pressure: what said so when it is not a change of the level, e.g.
+     * "memory_warning" (static string), else NULL */
+    const char *source;
 } memgauge__tr_event_t;
 
 /* What the SDK dropped since the previous batch that carried the counters. */

@@ -834,3 +834,36 @@ Test(transport_http, memgauge_stop_sends_a_final_batch_that_says_clean_stop)
     cJSON_Delete(j);
     fault_server_stop(s);
 }
+
+Test(transport_http, a_memory_warning_goes_out_at_once_as_a_pressure_event)
+{
+    fault_server_t *s = fault_server_start(NULL, 0, NULL);
+    char url[80];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", fault_server_port(s));
+    memgauge_options_t o = app_options(url);
+    o.report_interval_ms = 60000; /* windows wait: only the urgent event sends */
+    o.window_ms = 60000;
+    memgauge_t *h;
+    cr_assert(eq(int, memgauge_start(&o, &h), MEMGAUGE_OK));
+    memgauge_stats_t before = {.struct_size = sizeof before};
+    cr_assert(eq(int, memgauge_get_stats(h, &before), MEMGAUGE_OK));
+    memgauge_note_memory_warning();
+    cr_assert(ge(sz, fault_server_wait(s, 1, 10000), 1), "sent without waiting for the window");
+    cJSON *j = body_json(s, 0);
+    cJSON *events = cJSON_GetObjectItem(j, "events"), *found = NULL, *e;
+    cJSON_ArrayForEach(e, events)
+    {
+        cJSON *src = cJSON_GetObjectItem(e, "source");
+        if (src != NULL && cJSON_IsString(src) && strcmp(src->valuestring, "memory_warning") == 0)
+            found = e;
+    }
+    cr_assert(ne(ptr, found, NULL), "no memory_warning event in the batch");
+    cr_expect(eq(str, cJSON_GetObjectItem(found, "type")->valuestring, "pressure"));
+    cr_expect(eq(str, cJSON_GetObjectItem(found, "level")->valuestring, "warning"));
+    memgauge_stats_t st = {.struct_size = sizeof st};
+    cr_assert(eq(int, memgauge_get_stats(h, &st), MEMGAUGE_OK));
+    cr_expect(eq(u64, st.memory_warnings, before.memory_warnings + 1));
+    cJSON_Delete(j);
+    cr_assert(eq(int, memgauge_stop(h, 1000), MEMGAUGE_OK));
+    fault_server_stop(s);
+}
