@@ -251,7 +251,17 @@ Test(abuse, connections_closed_during_their_headers_are_released_at_once)
             after - before, status, secs);
     cr_expect_eq(status, 200);
     cr_expect_lt(secs, 1.0);
-    cr_expect_leq(after - before, 2, "closed connections still held: %d", after - before);
+    /* released within a few seconds, not at the 30 s timeouts: on a loaded
+     * machine the last of them may still be in the accept queue at 1 s */
+    double waited = 1.0;
+    while (after - before > 2 && waited < 5.0) {
+        sleep_ms(100);
+        waited += 0.1;
+        after = open_fds(srv.pid);
+    }
+    fprintf(stderr, "abuse: all released %.1f s after the burst\n", waited);
+    cr_expect_leq(after - before, 2, "closed connections still held after %.1f s: %d", waited,
+                  after - before);
     collector_stop(&srv);
     char *log = collector_log(&srv);
     int lines = 0;
