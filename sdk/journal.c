@@ -91,6 +91,11 @@ void memgauge_note_memory_warning(void)
     mark_current(MEMGAUGE__MARK_MEMORY_WARNINGS, &g_memory_warnings);
 }
 
+uint64_t memgauge__journal_memory_warnings(void)
+{
+    return atomic_load(&g_memory_warnings_total);
+}
+
 void memgauge__journal_platform_facts(uint64_t *memory_warnings, int32_t *thermal,
                                       uint32_t *launch_flags)
 {

@@ -58,6 +58,9 @@ uint64_t memgauge__wall_ns(void);
 
 /* The platform facts set through the public API (memory warnings since
  * the process started, thermal state, launch flags), for stats. */
+/* Memory warnings since the process started (the sampler's reporting). */
+uint64_t memgauge__journal_memory_warnings(void);
+
 void memgauge__journal_platform_facts(uint64_t *memory_warnings, int32_t *thermal,
                                       uint32_t *launch_flags);
 

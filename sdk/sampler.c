@@ -121,10 +121,7 @@ static void destroy(memgauge_t *h);
  * at most (a storm of them says no more than the first few). */
 static void report_memory_warnings(memgauge_t *h, uint64_t time_ns)
 {
-    uint64_t total;
-    int32_t thermal;
-    uint32_t flags;
-    memgauge__journal_platform_facts(&total, &thermal, &flags);
+    uint64_t total = memgauge__journal_memory_warnings();
     for (int sent = 0; h->memory_warnings_sent < total; h->memory_warnings_sent++)
         if (sent++ < 4)
             memgauge__report_memory_warning(h->report, time_ns);
@@ -332,9 +329,8 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
     memgauge__session_init(&h->session, h->ring, opts.ring_capacity,
                            (uint64_t)opts.window_ms * 1000000u);
     memgauge__pressure_init(&h->pressure, &opts);
-    int32_t thermal;
-    uint32_t launch_flags; /* warnings before this start belong to no session's report */
-    memgauge__journal_platform_facts(&h->memory_warnings_sent, &thermal, &launch_flags);
+    /* warnings before this start belong to no session's report */
+    h->memory_warnings_sent = memgauge__journal_memory_warnings();
     h->log = memgauge__log_create(opts.on_log, opts.log_user_data);
     if (h->log == NULL || init_sync(h) != 0) {
         memgauge__log_release(h->log);
