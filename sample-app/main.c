@@ -32,16 +32,14 @@
 #define NS_PER_MS UINT64_C(1000000)
 #define NS_PER_S UINT64_C(1000000000)
 
-/* Command-line defaults and ranges. The interval range is the library's own
- * (options.interval_ms), so a bad value is caught here with a usage message. */
+/* Command-line defaults and ranges. --interval-ms and --trail-seconds take
+ * the library's own ranges (memgauge_option_range), so a bad value is caught
+ * here with a usage message. */
 #define DEFAULT_DURATION_S 10u
 #define MAX_DURATION_S 86400u
 #define DEFAULT_INTERVAL_MS 1000u
-#define MIN_INTERVAL_MS 10u
-#define MAX_INTERVAL_MS 86400000u
 #define DEFAULT_LEAK_MIB_PER_S 8u
 #define MAX_LEAK_MIB_PER_S 1024u
-#define MAX_TRAIL_SECONDS 3600u /* options.trail_seconds */
 /* Trail points of the previous session printed after its verdict. */
 #define PREVIOUS_TRAIL_LINES 5u
 
@@ -124,42 +122,50 @@ static size_t page_size = 4096;
 
 static void print_usage(FILE *to)
 {
-    fprintf(to,
-            "usage: " PROGRAM " [--scenario steady|leak|spike|sawtooth] [--duration SECONDS]\n"
-            "                       [--interval-ms N] [--leak-mb-per-s N] [--quiet] [--help]\n"
-            "                       [--state-dir DIR] [--app-id ID] [--app-version V]\n"
-            "                       [--app-build B] [--trail-seconds N] [--no-record]\n"
-            "                       [--collector URL] [--api-key KEY]\n"
-            "\n"
-            "  --scenario S        steady: hold 64 MiB; leak: grow and never free;\n"
-            "                      spike: 32 MiB plus a 200 MiB burst freed at once, every 3 s;\n"
-            "                      sawtooth: grow to 256 MiB at 64 MiB/s, free, repeat\n"
-            "                      (default steady)\n"
-            "  --duration S        seconds to run, 1..%u (default %u)\n"
-            "  --interval-ms N     sampling interval, %u..%u (default %u)\n"
-            "  --leak-mb-per-s N   leak rate in MiB per second, 1..%u (default %u)\n"
-            "  --quiet             print only the final summary line\n"
-            "  --state-dir DIR     where the session record lives (default: the SDK's\n"
-            "                      per-app directory, e.g. ~/.local/state/memgauge/<app id>)\n"
-            "  --app-id ID         app id, 1..63 of A-Z a-z 0-9 . _ - (default: " PROGRAM ")\n"
-            "  --app-version V     app version, at most 31 bytes; a change reads as an upgrade\n"
-            "  --app-build B       app build, at most 31 bytes\n"
-            "  --trail-seconds N   seconds of samples the record keeps, 0..%u (default 60)\n"
-            "  --no-record         keep no session record (the five options above then\n"
-            "                      do not apply)\n"
-            "  --collector URL     report to a memgauge-collector, e.g. http://127.0.0.1:8080\n"
-            "                      (a URL without a path gets /v1/reports appended)\n"
-            "  --api-key KEY       the collector's API key (sent as a bearer token)\n"
-            "\n"
-            "Prints how the previous run with the same state directory ended:\n"
-            "'previous verdict=V confidence=C evidence=E,... last_footprint_bytes=N ...\n"
-            "session=UUID', then up to %u lines 'trail seq=N wall_ns=N footprint_bytes=N ...'\n"
-            "for the last samples it recorded; then one progress line per second and, at\n"
-            "the end, a line 'final samples=N min_bytes=N max_bytes=N peak_bytes=N\n"
-            "mean_bytes=N kernel_peak_bytes=N ...'. SIGINT or SIGTERM ends the run early.\n",
-            MAX_DURATION_S, DEFAULT_DURATION_S, MIN_INTERVAL_MS, MAX_INTERVAL_MS,
-            DEFAULT_INTERVAL_MS, MAX_LEAK_MIB_PER_S, DEFAULT_LEAK_MIB_PER_S, MAX_TRAIL_SECONDS,
-            PREVIOUS_TRAIL_LINES);
+    /* the library's own ranges and defaults, not copies of them */
+    double interval_min = 0, interval_max = 0, trail_min = 0, trail_max = 0;
+    memgauge_option_range("interval_ms", &interval_min, &interval_max);
+    memgauge_option_range("trail_seconds", &trail_min, &trail_max);
+    memgauge_options_t defaults;
+    memgauge_options_init(&defaults);
+    fprintf(
+        to,
+        "usage: " PROGRAM " [--scenario steady|leak|spike|sawtooth] [--duration SECONDS]\n"
+        "                       [--interval-ms N] [--leak-mb-per-s N] [--quiet] [--help]\n"
+        "                       [--state-dir DIR] [--app-id ID] [--app-version V]\n"
+        "                       [--app-build B] [--trail-seconds N] [--no-record]\n"
+        "                       [--collector URL] [--api-key KEY]\n"
+        "\n"
+        "  --scenario S        steady: hold 64 MiB; leak: grow and never free;\n"
+        "                      spike: 32 MiB plus a 200 MiB burst freed at once, every 3 s;\n"
+        "                      sawtooth: grow to 256 MiB at 64 MiB/s, free, repeat\n"
+        "                      (default steady)\n"
+        "  --duration S        seconds to run, 1..%u (default %u)\n"
+        "  --interval-ms N     sampling interval, %.0f..%.0f (default %u)\n"
+        "  --leak-mb-per-s N   leak rate in MiB per second, 1..%u (default %u)\n"
+        "  --quiet             print only the final summary line\n"
+        "  --state-dir DIR     where the session record lives (default: the SDK's\n"
+        "                      per-app directory, e.g. ~/.local/state/memgauge/<app id>)\n"
+        "  --app-id ID         app id, 1..63 of A-Z a-z 0-9 . _ - (default: " PROGRAM ")\n"
+        "  --app-version V     app version, at most 31 bytes; a change reads as an upgrade\n"
+        "  --app-build B       app build, at most 31 bytes\n"
+        "  --trail-seconds N   seconds of samples the record keeps, %.0f..%.0f (default %" PRIu32
+        ")\n"
+        "  --no-record         keep no session record (the five options above then\n"
+        "                      do not apply)\n"
+        "  --collector URL     report to a memgauge-collector, e.g. http://127.0.0.1:8080\n"
+        "                      (a URL without a path gets /v1/reports appended)\n"
+        "  --api-key KEY       the collector's API key (sent as a bearer token)\n"
+        "\n"
+        "Prints how the previous run with the same state directory ended:\n"
+        "'previous verdict=V confidence=C evidence=E,... last_footprint_bytes=N ...\n"
+        "session=UUID', then up to %u lines 'trail seq=N wall_ns=N footprint_bytes=N ...'\n"
+        "for the last samples it recorded; then one progress line per second and, at\n"
+        "the end, a line 'final samples=N min_bytes=N max_bytes=N peak_bytes=N\n"
+        "mean_bytes=N kernel_peak_bytes=N ...'. SIGINT or SIGTERM ends the run early.\n",
+        MAX_DURATION_S, DEFAULT_DURATION_S, interval_min, interval_max, DEFAULT_INTERVAL_MS,
+        MAX_LEAK_MIB_PER_S, DEFAULT_LEAK_MIB_PER_S, trail_min, trail_max, defaults.trail_seconds,
+        PREVIOUS_TRAIL_LINES);
 }
 
 /* Names the problem, then shows the usage; returns the exit status for it. */
@@ -227,6 +233,16 @@ static int number_option(const char *name, const char *value, uint32_t min, uint
     return usage_error(name, detail);
 }
 
+/* Reads a number option whose range is the library's options.<field>. */
+static int library_number_option(const char *name, const char *field, const char *value,
+                                 uint32_t *out)
+{
+    double min = 0, max = 0;
+    if (memgauge_option_range(field, &min, &max) != MEMGAUGE_OK || max > UINT32_MAX)
+        return usage_error(name, ": the library gives no range for it");
+    return number_option(name, value, (uint32_t)min, (uint32_t)max, out);
+}
+
 /* The record's text options; the SDK checks their content at start. Returns
  * 0, 2 on a missing or empty value, or -1 when argv[*i] is none of them. */
 static int string_option(int argc, char **argv, int *i, config_t *cfg)
@@ -269,8 +285,8 @@ static int value_option(int argc, char **argv, int *i, config_t *cfg)
                      : number_option("--duration", value, 1, MAX_DURATION_S, &cfg->duration_s);
     if ((m = option_value(argc, argv, i, "--interval-ms", &value)) != 0)
         return m < 0 ? usage_error("--interval-ms", " needs a value")
-                     : number_option("--interval-ms", value, MIN_INTERVAL_MS, MAX_INTERVAL_MS,
-                                     &cfg->interval_ms);
+                     : library_number_option("--interval-ms", "interval_ms", value,
+                                             &cfg->interval_ms);
     if ((m = option_value(argc, argv, i, "--leak-mb-per-s", &value)) != 0) {
         cfg->leak_rate_given = 1;
         return m < 0 ? usage_error("--leak-mb-per-s", " needs a value")
@@ -280,8 +296,8 @@ static int value_option(int argc, char **argv, int *i, config_t *cfg)
     if ((m = option_value(argc, argv, i, "--trail-seconds", &value)) != 0) {
         cfg->trail_given = 1;
         return m < 0 ? usage_error("--trail-seconds", " needs a value")
-                     : number_option("--trail-seconds", value, 0, MAX_TRAIL_SECONDS,
-                                     &cfg->trail_seconds);
+                     : library_number_option("--trail-seconds", "trail_seconds", value,
+                                             &cfg->trail_seconds);
     }
     return string_option(argc, argv, i, cfg);
 }

@@ -1,13 +1,16 @@
-/* Options (options.c): documented defaults, one error code per bad field,
- * error text that names the field, and the version and source names. */
+/* Options (options.c, options_table.h): documented defaults, one error
+ * code per bad field, error text that names the field, ranges the table
+ * declares and validation enforces, and the version and source names. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
 #include "internal.h"
+#include "options_table.h"
 
 static memgauge_options_t defaults(void)
 {
@@ -344,7 +347,7 @@ Test(strerror, states_the_documented_ranges)
 
 Test(strerror, every_code_has_text)
 {
-    for (int code = MEMGAUGE_E_UNSUPPORTED; code <= MEMGAUGE_OK; code++) {
+    for (int code = MEMGAUGE_E_LAUNCH_FLAGS; code <= MEMGAUGE_OK; code++) {
         const char *text = memgauge_strerror(code);
         cr_assert(ne(ptr, (void *)text, NULL), "code %d", code);
         cr_assert(gt(sz, strlen(text), 0), "code %d", code);
@@ -361,6 +364,199 @@ Test(strerror, unknown_codes_have_generic_text)
         cr_assert(ne(ptr, (void *)text, NULL));
         cr_assert(eq(str, (char *)text, "unknown memgauge error"), "code %d", unknown[i]);
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The table: one row per field, enforced as declared                       */
+/* ------------------------------------------------------------------------ */
+
+static size_t type_size(int type)
+{
+    switch (type) {
+    case MEMGAUGE__OPT_U32:
+        return sizeof(uint32_t);
+    case MEMGAUGE__OPT_U64:
+        return sizeof(uint64_t);
+    case MEMGAUGE__OPT_DBL:
+        return sizeof(double);
+    case MEMGAUGE__OPT_INT:
+        return sizeof(int);
+    default:
+        return sizeof(void *);
+    }
+}
+
+Test(options_table, has_one_row_per_field_in_the_structs_order)
+{
+    size_t n = 0;
+    const memgauge__option_t *t = memgauge__options_table(&n);
+    size_t end = sizeof(size_t); /* struct_size is not an option */
+
+    cr_assert(gt(sz, n, 40));
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(eq(sz, t[i].size, type_size(t[i].type)), "%s: size and type differ", t[i].name);
+        /* the next field, after at most its alignment's padding */
+        cr_assert(ge(sz, t[i].offset, end), "%s is out of order", t[i].name);
+        cr_assert(lt(sz, t[i].offset - end, t[i].size), "a field before %s has no row", t[i].name);
+        end = t[i].offset + t[i].size;
+    }
+    cr_assert(lt(sz, sizeof(memgauge_options_t) - end, sizeof(void *)),
+              "the last fields have no row");
+}
+
+static void set_value(memgauge_options_t *o, const memgauge__option_t *row, double v)
+{
+    unsigned char *p = (unsigned char *)o + row->offset;
+    if (row->type == MEMGAUGE__OPT_U32) {
+        uint32_t x = (uint32_t)v;
+        memcpy(p, &x, sizeof x);
+    } else if (row->type == MEMGAUGE__OPT_U64) {
+        uint64_t x = (uint64_t)v;
+        memcpy(p, &x, sizeof x);
+    } else if (row->type == MEMGAUGE__OPT_DBL) {
+        memcpy(p, &v, sizeof v);
+    } else if (row->type == MEMGAUGE__OPT_INT) {
+        int x = (int)v;
+        memcpy(p, &x, sizeof x);
+    }
+}
+
+static int no_send(const memgauge_http_request_t *request, char *retry_after, size_t cap,
+                   void *user_data)
+{
+    (void)request, (void)retry_after, (void)cap, (void)user_data;
+    return 0;
+}
+
+/* Defaults, with reporting on (so its rows are checked too) and every option
+ * that bounds another at its most permissive. */
+static memgauge_options_t permissive(void)
+{
+    memgauge_options_t o = defaults();
+    o.endpoint_url = "http://127.0.0.1:9";
+    o.send = no_send;
+    o.window_ms = 86400000;
+    o.total_timeout_ms = 600000;
+    o.retry_max_ms = 86400000;
+    return o;
+}
+
+static int validate_with(const memgauge__option_t *row, double v)
+{
+    memgauge_options_t o = permissive();
+    set_value(&o, row, v);
+    return memgauge__options_validate(&o);
+}
+
+Test(options_table, the_defaults_are_inside_the_ranges)
+{
+    size_t n = 0;
+    const memgauge__option_t *t = memgauge__options_table(&n);
+    memgauge_options_t o = permissive();
+
+    cr_assert(eq(int, memgauge__options_validate(&o), MEMGAUGE_OK));
+    for (size_t i = 0; i < n; i++) {
+        double min, max;
+        if (memgauge_option_range(t[i].name, &min, &max) != MEMGAUGE_OK)
+            continue;
+        cr_assert(ge(dbl, t[i].def, min), "%s", t[i].name);
+        cr_assert(le(dbl, t[i].def, max), "%s", t[i].name);
+    }
+}
+
+/* Every range memgauge_option_range gives is exactly what start accepts:
+ * both ends pass, one step beyond either is refused with the row's code. */
+Test(options_table, each_range_is_enforced_at_both_ends)
+{
+    size_t n = 0, ranged = 0;
+    const memgauge__option_t *t = memgauge__options_table(&n);
+
+    for (size_t i = 0; i < n; i++) {
+        const memgauge__option_t *row = &t[i];
+        double min, max;
+        if (memgauge_option_range(row->name, &min, &max) != MEMGAUGE_OK)
+            continue;
+        ranged++;
+        double step = row->type == MEMGAUGE__OPT_DBL ? 0.001 : 1;
+        if (row->kind == MEMGAUGE__OPT_ABOVE) { /* its floor: the option it follows, as set */
+            memgauge_options_t o = permissive();
+            uint32_t floor;
+            memcpy(&floor, (unsigned char *)&o + row->min_offset, sizeof floor);
+            min = floor;
+        }
+        cr_assert(eq(int, validate_with(row, min), MEMGAUGE_OK), "%s = %g", row->name, min);
+        cr_assert(eq(int, validate_with(row, max), MEMGAUGE_OK), "%s = %g", row->name, max);
+        if (min >= step)
+            cr_assert(eq(int, validate_with(row, min - step), row->code), "%s = %g", row->name,
+                      min - step);
+        cr_assert(eq(int, validate_with(row, max + step), row->code), "%s = %g", row->name,
+                  max + step);
+    }
+    cr_assert(ge(sz, ranged, 19)); /* every number, flag and bounded option */
+}
+
+static void print_number(char *buf, size_t cap, double v)
+{
+    snprintf(buf, cap, "%.15g", v);
+}
+
+Test(strerror, each_option_code_names_its_field_and_its_range)
+{
+    size_t n = 0;
+    const memgauge__option_t *t = memgauge__options_table(&n);
+
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].code == 0)
+            continue;
+        char field[64];
+        snprintf(field, sizeof field, "options.%s", t[i].name);
+        assert_text_names(t[i].code, field);
+        double min, max;
+        if (t[i].kind != MEMGAUGE__OPT_RANGE ||
+            memgauge_option_range(t[i].name, &min, &max) != MEMGAUGE_OK)
+            continue;
+        char number[32];
+        print_number(number, sizeof number, min);
+        assert_text_names(t[i].code, number);
+        print_number(number, sizeof number, max);
+        assert_text_names(t[i].code, number);
+    }
+}
+
+Test(option_range, gives_the_numbers_of_the_documented_ranges)
+{
+    double min = -1, max = -1;
+
+    cr_assert(eq(int, memgauge_option_range("interval_ms", &min, &max), MEMGAUGE_OK));
+    cr_assert(eq(dbl, min, 10));
+    cr_assert(eq(dbl, max, 86400000));
+    cr_assert(eq(int, memgauge_option_range("trail_seconds", &min, &max), MEMGAUGE_OK));
+    cr_assert(eq(dbl, min, 0));
+    cr_assert(eq(dbl, max, 3600));
+    cr_assert(eq(int, memgauge_option_range("hysteresis_fraction", &min, &max), MEMGAUGE_OK));
+    cr_assert(eq(dbl, max, 0.5));
+    cr_assert(eq(int, memgauge_option_range("spool_max_bytes", &min, &max), MEMGAUGE_OK));
+    cr_assert(eq(dbl, max, 4294967296.0));
+    /* bounded by interval_ms: the lowest interval_ms */
+    cr_assert(eq(int, memgauge_option_range("window_ms", &min, &max), MEMGAUGE_OK));
+    cr_assert(eq(dbl, min, 10));
+    cr_assert(eq(int, memgauge_option_range("gzip", &min, &max), MEMGAUGE_OK));
+    cr_assert(eq(dbl, min, 0));
+    cr_assert(eq(dbl, max, 1));
+}
+
+Test(option_range, refuses_fields_without_a_numeric_range)
+{
+    double min = -1, max = -1;
+
+    cr_assert(eq(int, memgauge_option_range("app_id", &min, &max), MEMGAUGE_E_ARGUMENT));
+    cr_assert(eq(int, memgauge_option_range("on_sample", &min, &max), MEMGAUGE_E_ARGUMENT));
+    cr_assert(eq(int, memgauge_option_range("no_such_field", &min, &max), MEMGAUGE_E_ARGUMENT));
+    cr_assert(eq(int, memgauge_option_range("", &min, &max), MEMGAUGE_E_ARGUMENT));
+    cr_assert(eq(dbl, min, -1), "untouched on an error");
+    cr_assert(eq(int, memgauge_option_range(NULL, &min, &max), MEMGAUGE_E_NULL_ARGUMENT));
+    cr_assert(eq(int, memgauge_option_range("interval_ms", NULL, &max), MEMGAUGE_E_NULL_ARGUMENT));
+    cr_assert(eq(int, memgauge_option_range("interval_ms", &min, NULL), MEMGAUGE_E_NULL_ARGUMENT));
 }
 
 /* ------------------------------------------------------------------------ */

@@ -432,8 +432,19 @@ typedef struct memgauge_options_s {
     void *log_user_data;
 } memgauge_options_t;
 
-/* Fills *opts with the documented defaults (and struct_size). Any thread. */
+/* Fills *opts with the documented defaults (and struct_size). Any thread,
+ * never blocks. MEMGAUGE_E_NULL_ARGUMENT for NULL. */
 MEMGAUGE_API int memgauge_options_init(memgauge_options_t *opts);
+
+/* The range memgauge_start accepts for a numeric option, by its field name
+ * ("interval_ms", "trail_seconds", "hysteresis_fraction"...), so that an
+ * app's own settings can be checked without repeating the library's
+ * numbers. An option bounded by another (window_ms by interval_ms) gives
+ * the lowest value the other may take; 0/1 switches give 0 and 1.
+ * MEMGAUGE_E_ARGUMENT for a field that is unknown or has no numeric range
+ * (strings, callbacks, threshold_count...). Any thread, never blocks.
+ * Since 0.5.0. */
+MEMGAUGE_API int memgauge_option_range(const char *field, double *min, double *max);
 
 /* Validates every field of *opts (the first invalid field decides the error
  * code), copies it, takes a first reading and starts the sampler thread,
