@@ -101,7 +101,7 @@
     CHECK(REPORT, api_key, PTR, 0, check_api_key, MEMGAUGE_E_API_KEY,                               \
           "1 .. 512 printable bytes, no spaces",                                                    \
           "options.api_key must be 1 to 512 printable ASCII bytes without spaces",                  \
-          "sent as Authorization: Bearer <api_key>; NULL: no header")                               \
+          "sent as `Authorization: Bearer <api_key>`; NULL: no header")                             \
     RANGE(REPORT, report_interval_ms, U32, 60000, 0, MEMGAUGE__DAY_MS, MEMGAUGE_E_REPORT_INTERVAL, \
           "a batch goes at the first window close this long after the last (events go sooner)")    \
     RANGE(REPORT, max_batch_bytes, U32, 1048576, 16384, 16777216, MEMGAUGE_E_BATCH_SIZE,            \
