@@ -61,6 +61,11 @@
  * sample the sampler took on that second (1 s interval) is already in. */
 #define PRINT_LAG_NS (50 * NS_PER_MS)
 #define STOP_TIMEOUT_MS 2000u
+/* A demo's sessions last seconds, not the hours the library's defaults
+ * (60 s windows, a batch every 5 minutes) are made for: 10 s windows in
+ * batches of a minute show them on the dashboard while they run. */
+#define DEMO_WINDOW_MS 10000u
+#define DEMO_REPORT_INTERVAL_MS 60000u
 
 typedef enum scenario_e {
     SCENARIO_STEADY,
@@ -669,6 +674,8 @@ static int start_sampler(const config_t *cfg, memgauge_t **gauge)
     if (rc != MEMGAUGE_OK)
         return library_error("memgauge_options_init", rc);
     opts.interval_ms = cfg->interval_ms;
+    opts.window_ms = DEMO_WINDOW_MS;
+    opts.report_interval_ms = DEMO_REPORT_INTERVAL_MS;
     /* A report window may not be shorter than the interval, nor the fast
      * interval longer. */
     if (opts.window_ms < opts.interval_ms)

@@ -40,7 +40,7 @@
           "sampling interval")                                                                      \
     RANGE(CORE, ring_capacity, U32, 600, 1, 1048576, MEMGAUGE_E_RING_CAPACITY,                      \
           "recent samples kept in memory for memgauge_get_samples")                                 \
-    ABOVE(CORE, window_ms, U32, 10000, interval_ms, MEMGAUGE__DAY_MS, MEMGAUGE_E_WINDOW,            \
+    ABOVE(CORE, window_ms, U32, 60000, interval_ms, MEMGAUGE__DAY_MS, MEMGAUGE_E_WINDOW,            \
           "report window: each window's aggregates (on_window, reports)")                          \
     CHECK(CORE, threshold_count, U32, 0, check_thresholds, MEMGAUGE_E_THRESHOLD_COUNT,              \
           "0 .. 16",                                                                                \
@@ -102,7 +102,7 @@
           "1 .. 512 printable bytes, no spaces",                                                    \
           "options.api_key must be 1 to 512 printable ASCII bytes without spaces",                  \
           "sent as `Authorization: Bearer <api_key>`; NULL: no header")                             \
-    RANGE(REPORT, report_interval_ms, U32, 60000, 0, MEMGAUGE__DAY_MS, MEMGAUGE_E_REPORT_INTERVAL, \
+    RANGE(REPORT, report_interval_ms, U32, 300000, 0, MEMGAUGE__DAY_MS, MEMGAUGE_E_REPORT_INTERVAL, \
           "a batch goes at the first window close this long after the last (events go sooner)")    \
     RANGE(REPORT, max_batch_bytes, U32, 1048576, 16384, 16777216, MEMGAUGE_E_BATCH_SIZE,            \
           "largest uncompressed JSON body; a larger batch is split")                                \

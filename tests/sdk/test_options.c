@@ -55,7 +55,8 @@ Test(options_init, fills_the_documented_defaults)
     cr_assert(eq(sz, o.struct_size, sizeof(memgauge_options_t)));
     cr_assert(eq(u32, o.interval_ms, 1000));
     cr_assert(eq(u32, o.ring_capacity, 600));
-    cr_assert(eq(u32, o.window_ms, 10000));
+    cr_assert(eq(u32, o.window_ms, 60000));
+    cr_assert(eq(u32, o.report_interval_ms, 300000));
     cr_assert(eq(dbl, o.hysteresis_fraction, 0.05));
     cr_assert(eq(u32, o.threshold_count, 0));
     cr_assert(eq(ptr, (void *)o.thresholds, NULL));

@@ -305,7 +305,7 @@ typedef struct memgauge_options_s {
     size_t struct_size;       /* sizeof(memgauge_options_t); set by memgauge_options_init */
     uint32_t interval_ms;     /* sampling interval; default 1000, range 10 .. 86400000 */
     uint32_t ring_capacity;   /* recent samples kept in memory; default 600, range 1 .. 1048576 */
-    uint32_t window_ms;       /* report window; default 10000, >= interval_ms, <= 86400000 */
+    uint32_t window_ms;       /* report window; default 60000, interval_ms .. 86400000 */
     uint32_t threshold_count; /* 0 .. MEMGAUGE_MAX_THRESHOLDS */
     const memgauge_threshold_t *thresholds; /* copied at start */
     /* Hysteresis for downward crossings, as a fraction of the level: after an
@@ -369,15 +369,17 @@ typedef struct memgauge_options_s {
     /* Sent as "Authorization: Bearer <api_key>". NULL: no header. 1..512
      * printable ASCII bytes without spaces. Copied. */
     const char *api_key;
-    /* A batch is built at the first window close (window_ms) after this
-     * much time since the previous batch, so each batch carries
-     * report_interval_ms / window_ms windows. Default 60000 (six 10 s
-     * windows; 10000 or 0 sends every window), range 0 .. 86400000. Urgent
-     * events do not wait for it, and while an event or the previous
+    /* A batch is built at the first window close (window_ms) at least this
+     * long after the previous batch, so each batch carries
+     * report_interval_ms / window_ms windows. Default 300000 (five 60 s
+     * windows: under 4 bytes per sample on the wire, docs/performance.md),
+     * range 0 .. 86400000 (0 sends every window). What should not wait does
+     * not: an urgent event goes at once, and while an event or the previous
      * session's verdict is pending or memory pressure is above normal every
-     * window close sends. Closed windows wait in memory until then: a kill
-     * loses them (the session record's trail still has the last
-     * trail_seconds of footprint). */
+     * window close sends (so a session with a previous verdict to send sends
+     * its first batch at its first window close). Closed windows waiting for
+     * their batch are kept in a pending spool file, rewritten at each window
+     * close, so a kill loses none of them: the next start sends them. */
     uint32_t report_interval_ms;
     /* Largest uncompressed JSON body; a larger batch is split, and a single
      * window above it is sent without its samples. Default 1 MiB, range
