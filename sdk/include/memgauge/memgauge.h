@@ -4,22 +4,28 @@
  * The number is the task's physical footprint: `phys_footprint` from
  * task_info(TASK_VM_INFO) on Darwin (what Xcode's memory gauge shows and what
  * jetsam compares against the app's limit), and the same definition on
- * Linux/Android: anonymous resident memory plus swap, as Chromium computes its
- * "private memory footprint".
+ * Linux (and Android, where it is untested: nothing here builds for it):
+ * anonymous resident memory plus swap, as Chromium computes its "private
+ * memory footprint".
  *
  * Conventions of this header
- * - Every function returns an int error code: 0 (MEMGAUGE_OK) on success, a
- *   negative MEMGAUGE_E_* value otherwise; memgauge_strerror() names the
- *   problem (for an option, the field). NULL arguments are answered with
- *   MEMGAUGE_E_NULL_ARGUMENT, never a crash.
- * - Structs that cross the API carry `struct_size` as their first field, set
- *   by the matching *_init() function or by the caller to sizeof(the struct it
- *   was compiled with). The library reads and writes only the bytes the caller
- *   declared, so an app built against an older header keeps working with a
- *   newer library and vice versa.
- * - All byte quantities are uint64_t bytes; all times are nanoseconds of the
- *   monotonic clock (clock_gettime(CLOCK_MONOTONIC))
- *   unless a name ends in _ms.
+ * - Every function that can fail returns an int error code: 0 (MEMGAUGE_OK)
+ *   on success, a negative MEMGAUGE_E_* value otherwise; memgauge_strerror()
+ *   names the problem (for an option, the field). NULL pointer arguments are
+ *   answered with MEMGAUGE_E_NULL_ARGUMENT, never a crash. The others cannot
+ *   fail: the *_name functions, memgauge_strerror and memgauge_version return
+ *   a static string (never NULL), and the lock-free notes (memgauge_note_*,
+ *   memgauge_hang_*) return nothing.
+ * - Structs that cross the API carry `struct_size` as their first field:
+ *   memgauge_options_init sets it for the options, the caller sets it to
+ *   sizeof(the struct it was compiled with) for the others. The library reads
+ *   and writes only the bytes the caller declared, so an app built against an
+ *   older header keeps working with a newer library and vice versa.
+ * - Byte quantities are bytes (uint64_t, except the uint32_t
+ *   options.max_batch_bytes). Times (time_ns, start_ns...) are nanoseconds of
+ *   the monotonic clock (clock_gettime(CLOCK_MONOTONIC)); a name with `wall`
+ *   in it is CLOCK_REALTIME, and durations end in their unit (_ms, _s).
+ * - Every option's default, range and error code: docs/options.md.
  */
 #ifndef MEMGAUGE_MEMGAUGE_H
 #define MEMGAUGE_MEMGAUGE_H
@@ -50,11 +56,11 @@ extern "C" {
 
 typedef enum memgauge_error_e {
     MEMGAUGE_OK = 0,
-    MEMGAUGE_E_NULL_ARGUMENT = -1,   /* a required pointer argument is NULL */
-    MEMGAUGE_E_STRUCT_SIZE = -2,     /* struct_size is 0 or smaller than the first version */
-    MEMGAUGE_E_INTERVAL = -3,        /* options.interval_ms out of range */
-    MEMGAUGE_E_RING_CAPACITY = -4,   /* options.ring_capacity out of range */
-    MEMGAUGE_E_WINDOW = -5,          /* options.window_ms out of range or below interval_ms */
+    MEMGAUGE_E_NULL_ARGUMENT = -1, /* a required pointer argument is NULL */
+    MEMGAUGE_E_STRUCT_SIZE = -2,   /* struct_size below the first version, or unknown fields set */
+    MEMGAUGE_E_INTERVAL = -3,      /* options.interval_ms out of range */
+    MEMGAUGE_E_RING_CAPACITY = -4, /* options.ring_capacity out of range */
+    MEMGAUGE_E_WINDOW = -5,        /* options.window_ms out of range or below interval_ms */
     MEMGAUGE_E_THRESHOLD_COUNT = -6, /* options.threshold_count too large, or thresholds NULL */
     MEMGAUGE_E_THRESHOLD_LEVEL = -7, /* a threshold has neither or both of bytes/limit_fraction */
     MEMGAUGE_E_THRESHOLD_FRACTION = -8, /* a threshold's limit_fraction is not in (0, 1] */
@@ -320,7 +326,9 @@ typedef struct memgauge_options_s {
     /* ---- the session record and the previous session (since 0.2.0) ---- */
     /* 1 (default): keep a crash-safe record of this session on disk, updated
      * every sample, and diagnose at start how the previous session ended.
-     * 0: neither (the fields below up to trail_seconds are then ignored).
+     * 0: neither (trail_seconds is then ignored; with reporting on,
+     * storage_dir still holds the spool and app_id, app_version and
+     * app_build still describe the app).
      * The record's disk space is allocated when it is created, so a disk
      * that fills later never faults the app. When it cannot be (a full
      * disk, a read-only directory), the session still measures and reports
@@ -328,10 +336,12 @@ typedef struct memgauge_options_s {
      * record_errno, on_log is told, and the next launch finds no record of
      * this session (MEMGAUGE_END_NONE). */
     int record;
-    /* Directory for the record; created if missing (one level). NULL: the
-     * platform default per app id (Linux $XDG_STATE_HOME or
-     * ~/.local/state/memgauge/<app_id>; Darwin ~/Library/Caches/memgauge/<app_id>).
-     * Copied. At most 400 bytes. */
+    /* Directory for the record and the report spool; created with its
+     * parents (mode 0700) when the record is on, and must exist when it is
+     * off. NULL: the platform default per app id (Linux
+     * $XDG_STATE_HOME/memgauge/<app_id> or ~/.local/state/memgauge/<app_id>;
+     * Darwin ~/Library/Caches/memgauge/<app_id>). Copied. At most 400
+     * bytes. */
     const char *storage_dir;
     const char *app_id;      /* NULL: the executable's name. 1..63 of [A-Za-z0-9._-]. Copied. */
     const char *app_version; /* NULL: "". At most 31 bytes. Copied. A change between two
@@ -455,8 +465,11 @@ MEMGAUGE_API int memgauge_option_range(const char *field, double *min, double *m
  * free it as soon as this returns. One sampler per process: a second start
  * before memgauge_stop returns MEMGAUGE_E_ALREADY_STARTED. On success *out
  * owns the sampler until memgauge_stop; it is written before the thread
- * starts, so callbacks may read the variable it points to. Any thread;
- * blocks only for thread creation and one reading. */
+ * starts, so callbacks may read the variable it points to. Any thread.
+ * Blocks for one reading, thread creation and, unless options.record is 0,
+ * the session record's disk work (reading the previous record, creating
+ * and allocating the new one) and, with an endpoint_url, creating the spool
+ * directory; nothing waits for the network. */
 MEMGAUGE_API int memgauge_start(const memgauge_options_t *opts, memgauge_t **out);
 
 /* Stops the sampler, waiting up to timeout_ms for its thread to exit (it
@@ -564,7 +577,7 @@ MEMGAUGE_API int memgauge_set_app_state(int state);
 
 /* For crash reporters: marks the running session as crashed (with the
  * signal number, or 0) so that the next launch does not take it for an
- * out-of-memory kill. Async-signal-safe: one atomic store, no locks. */
+ * out-of-memory kill. Async-signal-safe: a few atomic operations, no locks. */
 MEMGAUGE_API void memgauge_note_crash(int signal_number);
 
 /* Brackets a hang the app's watchdog detected (main thread unresponsive):
@@ -580,7 +593,8 @@ MEMGAUGE_API void memgauge_hang_end(void);
  * the next start without one. Any thread; lock-free. */
 
 /* A memory warning the app received (UIKit's didReceiveMemoryWarning, an
- * Android onTrimMemory): counted in stats and in the record. */
+ * Android onTrimMemory): counted in stats and in the record and, with
+ * reporting on, sent at once as a pressure event (at most four per sample). */
 MEMGAUGE_API void memgauge_note_memory_warning(void);
 
 typedef enum memgauge_thermal_e {
