@@ -29,7 +29,7 @@
 
 #include <stddef.h>
 
-#include "memgauge/memgauge.h"
+#include <memgauge/memgauge.h>
 
 #define MEMGAUGE__DAY_MS 86400000
 #define MEMGAUGE__NET_TIMEOUT_MAX_MS 600000
