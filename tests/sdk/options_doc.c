@@ -129,39 +129,58 @@ static int find_block(const char *doc, size_t *from, size_t *to)
     return 1;
 }
 
+/* Compares or rewrites the table in `path`; returns the exit status. */
+static int check_or_write(const char *path, int write, const char *want)
+{
+    char *doc = read_file(path);
+    size_t from, to;
+    int rc = 1;
+    if (doc == NULL || !find_block(doc, &from, &to)) {
+        fprintf(stderr, "%s: no lines\n  %s  ...\n  %s", path, BEGIN_MARK, END_MARK);
+        goto done;
+    }
+    int same = to - from == strlen(want) && memcmp(doc + from, want, to - from) == 0;
+    if (!write) {
+        if (same)
+            rc = 0;
+        else
+            fprintf(stderr,
+                    "%s: its option table differs from sdk/options_table.h; regenerate it with\n"
+                    "  build/dev/tests/options_doc --write %s\nThe table should read:\n%s",
+                    path, path, want);
+        goto done;
+    }
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        perror(path);
+        goto done;
+    }
+    int ok = fwrite(doc, 1, from, f) == from && fwrite(want, 1, strlen(want), f) == strlen(want) &&
+             fwrite(doc + to, 1, strlen(doc + to), f) == strlen(doc + to);
+    if (fclose(f) != 0 || !ok)
+        perror(path);
+    else
+        rc = 0;
+done:
+    free(doc);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     char *want = table();
+    int rc;
     if (argc == 1) {
         fputs(want, stdout);
-        return 0;
-    }
-    if (argc != 3 || (strcmp(argv[1], "--check") != 0 && strcmp(argv[1], "--write") != 0)) {
+        rc = 0;
+    } else if (argc == 3 && strcmp(argv[1], "--check") == 0) {
+        rc = check_or_write(argv[2], 0, want);
+    } else if (argc == 3 && strcmp(argv[1], "--write") == 0) {
+        rc = check_or_write(argv[2], 1, want);
+    } else {
         fprintf(stderr, "usage: %s [--check FILE | --write FILE]\n", argv[0]);
-        return 2;
+        rc = 2;
     }
-    char *doc = read_file(argv[2]);
-    size_t from, to;
-    if (doc == NULL || !find_block(doc, &from, &to)) {
-        fprintf(stderr, "%s: no lines\n  %s  ...\n  %s", argv[2], BEGIN_MARK, END_MARK);
-        return 1;
-    }
-    int same = to - from == strlen(want) && memcmp(doc + from, want, to - from) == 0;
-    if (strcmp(argv[1], "--check") == 0) {
-        if (same)
-            return 0;
-        fprintf(stderr,
-                "%s: its option table differs from sdk/options_table.h; regenerate it with\n"
-                "  build/dev/tests/options_doc --write %s\nThe table should read:\n%s",
-                argv[2], argv[2], want);
-        return 1;
-    }
-    FILE *f = fopen(argv[2], "wb");
-    if (f == NULL || fwrite(doc, 1, from, f) != from ||
-        fwrite(want, 1, strlen(want), f) != strlen(want) ||
-        fwrite(doc + to, 1, strlen(doc + to), f) != strlen(doc + to) || fclose(f) != 0) {
-        perror(argv[2]);
-        return 1;
-    }
-    return 0;
+    free(want);
+    return rc;
 }
