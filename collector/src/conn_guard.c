@@ -8,11 +8,11 @@
 
 #define SWEEP_MS 100 /* how late past its deadline a connection may be cut */
 /* A connection whose client closed its side before its headers were
- * complete can never complete them; libmicrohttpd 0.9.75 with epoll does not
- * always notice (the data and the end of the stream arrive in one edge) and
- * keeps it until the idle timeout. It is cut once it has been seen closed
- * this long, which leaves libmicrohttpd time to parse a complete request
- * sent just before a half-close. */
+ * complete can never complete them. libmicrohttpd's poll() loop reads the end
+ * of the stream and closes it at once (server.c says why not epoll, which
+ * could miss it); should it not, the guard cuts it once it has been seen
+ * closed this long, which leaves libmicrohttpd time to parse a complete
+ * request sent just before a half-close. */
 #define HALF_CLOSED_GRACE_MS 200
 
 typedef struct conn_s {

@@ -1,5 +1,17 @@
-/* HTTP server on libmicrohttpd 0.9.75 (Debian 12): internal epoll threads in
- * a pool, so that a slow client costs a socket, not a thread. */
+/* HTTP server on libmicrohttpd 0.9.75 (Debian 12): internal poll() threads
+ * in a pool, so that a slow client costs a socket, not a thread.
+ *
+ * Not epoll: 0.9.75's MHD_epoll() drains its edge-triggered events in
+ * batches of 128 (MAX_EVENTS, daemon.c) and calls epoll_wait() again, with
+ * the full timeout, for as long as a batch comes back full. When a multiple
+ * of 128 events is pending (a worker at its share of the connection
+ * limit whose connections the guard shut down while it was not scheduled),
+ * the last call blocks until the next event or the idle timeout with every
+ * connection it has collected unprocessed: those stayed open for 30 s. It
+ * also acts only on edges, and data followed by the end of the stream is one
+ * edge. poll() is level-triggered and looks at every connection on each
+ * wake-up, so a connection that its client or the guard closed goes at the
+ * next pass. */
 #include "server.h"
 
 #include "auth.h"
@@ -631,7 +643,7 @@ int memgauge__server_start(const memgauge__cli_t *cli, memgauge__store_t *store,
     }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(cli->port)};
     inet_pton(AF_INET, cli->host, &addr.sin_addr);
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     srv->daemon = MHD_start_daemon(
         flags, cli->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,

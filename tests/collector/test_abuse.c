@@ -240,38 +240,44 @@ Test(abuse, connections_closed_during_their_headers_are_released_at_once)
                                           "--idle-timeout", "30", NULL});
     int before = open_fds(srv.pid);
     int fds[600];
+    double burst_start = now_s();
     burst(600, 1, fds);
-    sleep_ms(1000);
+    /* released when libmicrohttpd sees the end of the stream, or when the
+     * guard shuts the socket 0.2 s after seeing it; 5 s is the deadline,
+     * the idle timeout (30 s) is not a release */
+    double t0 = now_s();
     int after = open_fds(srv.pid);
+    while (after - before > 2 && now_s() - t0 < 5.0) {
+        sleep_ms(10);
+        after = open_fds(srv.pid);
+    }
+    double waited = now_s() - t0;
     double secs;
     int status = healthz_from("127.0.0.2", &secs);
     fprintf(stderr,
-            "abuse: 600 connections sent half a header and closed; 1 s later the collector held "
-            "%d more descriptors and 127.0.0.2 answered %d after %.3f s (timeouts 30 s)\n",
-            after - before, status, secs);
+            "abuse: 600 connections sent half a header and closed; the collector held %d more "
+            "descriptors %.2f s after the burst, and 127.0.0.2 answered %d after %.3f s "
+            "(timeouts 30 s)\n",
+            after - before, waited, status, secs);
+    cr_expect_leq(after - before, 2, "closed connections still held %.1f s after the burst",
+                  waited);
     cr_expect_eq(status, 200);
     cr_expect_lt(secs, 1.0);
-    /* Descriptors: the guard releases a closed connection within 0.3 s of
-     * seeing it closed, and mostly all 600 are gone at 1 s. Under load a
-     * run has been seen to keep exactly 256 of them past 5 s (libmicrohttpd
-     * 0.9.75 with epoll not acting on the guard's shutdown): a known defect,
-     * measured and printed here, not asserted, until it is fixed. What a
-     * user sees — another address served at once — is asserted above. */
-    double waited = 1.0;
-    while (after - before > 2 && waited < 5.0) {
-        sleep_ms(100);
-        waited += 0.1;
-        after = open_fds(srv.pid);
-    }
-    fprintf(stderr, "abuse: %d descriptors still held %.1f s after the burst%s\n", after - before,
-            waited, after - before > 2 ? " (KNOWN DEFECT: not released)" : "");
     collector_stop(&srv);
+    /* libmicrohttpd's messages are rate-limited, not counted: 10 a second
+     * (server.c) and one line saying how many were not logged, over every
+     * second the burst touched (on a loaded machine it lasts seconds) */
+    double logged_s = now_s() - burst_start;
+    int cap = (int)(11 * (logged_s + 2)) + 1;
     char *log = collector_log(&srv);
     int lines = 0;
     for (const char *p = log; (p = strstr(p, "libmicrohttpd: ")); p++)
         lines++;
-    fprintf(stderr, "abuse: libmicrohttpd: %d lines in the log for the 600 connections\n", lines);
-    cr_expect_leq(lines, 40, "the burst flooded the log");
+    fprintf(stderr,
+            "abuse: libmicrohttpd: %d lines in the log for the 600 connections over %.1f s "
+            "(at most %d)\n",
+            lines, logged_s, cap);
+    cr_expect_leq(lines, cap, "the burst flooded the log");
     free(log);
 }
 
