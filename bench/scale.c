@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +151,8 @@ static void make_session(size_t i, memgauge__batch_t *b, memgauge__window_t w[6]
 
 typedef struct loader_s {
     memgauge__store_t *st;
-    size_t first, step, done;
+    size_t first, step;
+    _Atomic size_t done;
     int failed;
     pthread_t thread;
 } loader_t;
@@ -174,7 +176,7 @@ static void *load_part(void *arg)
             fprintf(stderr, "scale: session %zu: %s\n", i, memgauge__store_error(l->st));
             l->failed = 1;
         }
-        __atomic_add_fetch(&l->done, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&l->done, 1, memory_order_relaxed);
     }
     return NULL;
 }
@@ -200,7 +202,7 @@ static int load(const char *db)
         size_t done = 0;
         int running = 0;
         for (int i = 0; i < threads; i++) {
-            done += __atomic_load_n(&l[i].done, __ATOMIC_RELAXED);
+            done += atomic_load_explicit(&l[i].done, memory_order_relaxed);
             running |= !l[i].failed;
         }
         if (done >= opt.sessions || !running)

@@ -6,6 +6,7 @@
 #include "json_scan.h"
 #include "wire_parse.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,9 @@ uint64_t memgauge__now_unix_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void count(uint64_t *c, uint64_t n)
+static void count(_Atomic uint64_t *c, uint64_t n)
 {
-    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
 /* Short of memory is never the sender's fault: 503, retry later. */

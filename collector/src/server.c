@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,9 +43,9 @@ struct memgauge__server_s {
     memgauge__store_t *store;
     FILE *log;
     uint16_t port;
-    unsigned in_flight;   /* requests between their first line and their end; atomic */
-    uint64_t requests;    /* atomic */
-    uint64_t bad_framing; /* atomic: requests refused for ambiguous framing */
+    _Atomic unsigned in_flight; /* requests between their first line and their end */
+    _Atomic uint64_t requests;
+    _Atomic uint64_t bad_framing; /* requests refused for ambiguous framing */
     memgauge__ingest_stats_t ingest;
     memgauge__http_metrics_t http; /* GET /metrics */
     memgauge__otlp_t *otlp;        /* NULL: no export */
@@ -116,8 +117,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
         n = sizeof r->path - 1;
     memcpy(r->path, uri, n);
     r->endpoint = (int)memgauge__endpoint_of(r->path);
-    __atomic_fetch_add(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
-    __atomic_fetch_add(&srv->requests, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&srv->in_flight, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&srv->requests, 1, memory_order_relaxed);
     return r;
 }
 
@@ -218,7 +219,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     memgauge__budget_release(&r->budget);
     free(r);
     *req_cls = NULL;
-    __atomic_fetch_sub(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_sub_explicit(&srv->in_flight, 1, memory_order_seq_cst);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, request_t *r, memgauge__reply_t *rep,
@@ -318,14 +319,14 @@ static enum MHD_Result start_ingest(struct MHD_Connection *c, request_t *r)
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
         if (n > srv->cli->max_body) {
-            __atomic_fetch_add(&srv->ingest.too_large, 1, __ATOMIC_RELAXED);
+            atomic_fetch_add_explicit(&srv->ingest.too_large, 1, memory_order_relaxed);
             return reply_error(c, r, 413, "body too large",
                                "Content-Length exceeds the collector's cap", NULL, NULL);
         }
         /* the whole body is reserved before a byte of it is read: when the
          * pool is full the answer is 503 at once, the body never read */
         if (memgauge__budget_take(&r->budget, (size_t)n + 1)) {
-            __atomic_fetch_add(&srv->ingest.busy, 1, __ATOMIC_RELAXED);
+            atomic_fetch_add_explicit(&srv->ingest.busy, 1, memory_order_relaxed);
             return reply_error(c, r, 503, "busy",
                                "the collector holds as many bodies as it may; retry",
                                MHD_HTTP_HEADER_RETRY_AFTER, BUSY_RETRY_AFTER);
@@ -345,7 +346,7 @@ static enum MHD_Result take_body(request_t *r, const char *data, size_t size)
         return MHD_NO; /* closes the connection */
     }
     if (r->len + size > srv->cli->max_body) {
-        __atomic_fetch_add(&srv->ingest.too_large, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&srv->ingest.too_large, 1, memory_order_relaxed);
         snprintf(r->note, sizeof r->note, "body over the cap while reading");
         return MHD_NO;
     }
@@ -360,7 +361,7 @@ static enum MHD_Result take_body(request_t *r, const char *data, size_t size)
          * in the middle of a body, so a full pool closes the connection */
         if (cap + 1 > r->budget.held &&
             memgauge__budget_take(&r->budget, cap + 1 - r->budget.held)) {
-            __atomic_fetch_add(&srv->ingest.busy, 1, __ATOMIC_RELAXED);
+            atomic_fetch_add_explicit(&srv->ingest.busy, 1, memory_order_relaxed);
             snprintf(r->note, sizeof r->note, "busy: memory for bodies in flight is full");
             return MHD_NO;
         }
@@ -391,30 +392,38 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
     cJSON_AddStringToObject(j, "store", srv->store->ops->name);
     cJSON_AddNumberToObject(j, "schema", version);
     cJSON_AddNumberToObject(j, "requests",
-                            (double)__atomic_load_n(&srv->requests, __ATOMIC_RELAXED));
-    cJSON_AddNumberToObject(j, "in_flight", __atomic_load_n(&srv->in_flight, __ATOMIC_RELAXED));
+                            (double)atomic_load_explicit(&srv->requests, memory_order_relaxed));
+    cJSON_AddNumberToObject(j, "in_flight",
+                            atomic_load_explicit(&srv->in_flight, memory_order_relaxed));
     const memgauge__ingest_stats_t *s = &srv->ingest;
     cJSON *in = cJSON_AddObjectToObject(j, "ingest");
-    cJSON_AddNumberToObject(in, "stored", (double)__atomic_load_n(&s->stored, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(in, "stored",
+                            (double)atomic_load_explicit(&s->stored, memory_order_relaxed));
     cJSON_AddNumberToObject(in, "duplicates",
-                            (double)__atomic_load_n(&s->duplicates, __ATOMIC_RELAXED));
-    cJSON_AddNumberToObject(in, "invalid", (double)__atomic_load_n(&s->invalid, __ATOMIC_RELAXED));
+                            (double)atomic_load_explicit(&s->duplicates, memory_order_relaxed));
+    cJSON_AddNumberToObject(in, "invalid",
+                            (double)atomic_load_explicit(&s->invalid, memory_order_relaxed));
     cJSON_AddNumberToObject(in, "too_large",
-                            (double)__atomic_load_n(&s->too_large, __ATOMIC_RELAXED));
+                            (double)atomic_load_explicit(&s->too_large, memory_order_relaxed));
     cJSON_AddNumberToObject(in, "store_errors",
-                            (double)__atomic_load_n(&s->store_errors, __ATOMIC_RELAXED));
-    cJSON_AddNumberToObject(in, "samples", (double)__atomic_load_n(&s->samples, __ATOMIC_RELAXED));
+                            (double)atomic_load_explicit(&s->store_errors, memory_order_relaxed));
+    cJSON_AddNumberToObject(in, "samples",
+                            (double)atomic_load_explicit(&s->samples, memory_order_relaxed));
     cJSON_AddNumberToObject(in, "forbidden",
-                            (double)__atomic_load_n(&s->forbidden, __ATOMIC_RELAXED));
-    cJSON_AddNumberToObject(in, "busy", (double)__atomic_load_n(&s->busy, __ATOMIC_RELAXED));
+                            (double)atomic_load_explicit(&s->forbidden, memory_order_relaxed));
+    cJSON_AddNumberToObject(in, "busy",
+                            (double)atomic_load_explicit(&s->busy, memory_order_relaxed));
     cJSON_AddNumberToObject(in, "bad_framing",
-                            (double)__atomic_load_n(&srv->bad_framing, __ATOMIC_RELAXED));
+                            (double)atomic_load_explicit(&srv->bad_framing, memory_order_relaxed));
     const memgauge__mempool_t *m = &srv->memory;
     cJSON *mem = cJSON_AddObjectToObject(j, "memory");
     cJSON_AddNumberToObject(mem, "limit", (double)m->limit);
-    cJSON_AddNumberToObject(mem, "in_use", (double)__atomic_load_n(&m->used, __ATOMIC_RELAXED));
-    cJSON_AddNumberToObject(mem, "peak", (double)__atomic_load_n(&m->peak, __ATOMIC_RELAXED));
-    cJSON_AddNumberToObject(mem, "refused", (double)__atomic_load_n(&m->refused, __ATOMIC_RELAXED));
+    cJSON_AddNumberToObject(mem, "in_use",
+                            (double)atomic_load_explicit(&m->used, memory_order_relaxed));
+    cJSON_AddNumberToObject(mem, "peak",
+                            (double)atomic_load_explicit(&m->peak, memory_order_relaxed));
+    cJSON_AddNumberToObject(mem, "refused",
+                            (double)atomic_load_explicit(&m->refused, memory_order_relaxed));
     cJSON_AddNumberToObject(j, "header_timeouts", (double)memgauge__conn_guard_cuts(srv->guard));
     memgauge__reply_t rep = {0};
     memgauge__reply_json(&rep, ok && !writes ? 200 : 503, j);
@@ -435,8 +444,8 @@ static enum MHD_Result metrics(struct MHD_Connection *c, request_t *r)
         .http = &srv->http,
         .ingest = &srv->ingest,
         .memory = &srv->memory,
-        .in_flight = __atomic_load_n(&srv->in_flight, __ATOMIC_RELAXED),
-        .bad_framing = __atomic_load_n(&srv->bad_framing, __ATOMIC_RELAXED),
+        .in_flight = atomic_load_explicit(&srv->in_flight, memory_order_relaxed),
+        .bad_framing = atomic_load_explicit(&srv->bad_framing, memory_order_relaxed),
         .header_timeouts = memgauge__conn_guard_cuts(srv->guard),
         .otlp = srv->otlp,
         .store_name = srv->store->ops->name,
@@ -538,7 +547,7 @@ static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const 
     /* the headers are complete: the header-phase deadline no longer applies */
     memgauge__conn_guard_headers_done(srv->guard, socket_context(c));
     if (ambiguous_framing(c)) {
-        __atomic_fetch_add(&srv->bad_framing, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&srv->bad_framing, 1, memory_order_relaxed);
         return reply_error(c, r, 400, "bad request",
                            "a body framed by both Content-Length and Transfer-Encoding, by two "
                            "lengths or by an encoding other than chunked",
@@ -682,7 +691,7 @@ unsigned memgauge__server_stop(memgauge__server_t *srv, unsigned drain_s)
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     unsigned left;
-    while ((left = __atomic_load_n(&srv->in_flight, __ATOMIC_SEQ_CST)) &&
+    while ((left = atomic_load_explicit(&srv->in_flight, memory_order_seq_cst)) &&
            elapsed_ms(&start) < drain_s * 1000.0) {
         struct timespec tick = {0, 10 * 1000 * 1000};
         nanosleep(&tick, NULL);
