@@ -146,7 +146,7 @@ static cJSON *series_json(const memgauge__series_t *s)
 }
 
 /* GET /v1/apps */
-static void apps(memgauge__store_t *st, memgauge__reply_t *out)
+static void serve_apps(memgauge__store_t *st, memgauge__reply_t *out)
 {
     memgauge__app_row_t *rows;
     size_t n;
@@ -285,7 +285,8 @@ static int day_arg(memgauge__arg_fn arg, void *cls, const char *name, int64_t df
 }
 
 /* GET /v1/stats?app=&version=&from_day=&to_day= */
-static void stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+static void serve_stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
+                        memgauge__reply_t *out)
 {
     const char *app, *version;
     int64_t from, to;
@@ -398,7 +399,8 @@ static int cursor_arg(memgauge__arg_fn arg, void *cls, memgauge__session_filter_
     return 0;
 }
 
-static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+static void serve_sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
+                           memgauge__reply_t *out)
 {
     memgauge__session_filter_t f;
     if (filter_args(arg, cls, &f, MEMGAUGE__STORE_PAGE_MAX, DEFAULT_PAGE, out) ||
@@ -428,7 +430,8 @@ static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, mem
     memgauge__reply_json(out, 200, j);
 }
 
-static void oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+static void serve_oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
+                      memgauge__reply_t *out)
 {
     memgauge__session_filter_t f;
     if (filter_args(arg, cls, &f, OOM_PAGE_MAX, OOM_DEFAULT_PAGE, out))
@@ -609,8 +612,8 @@ static cJSON *window_json(const memgauge__window_row_t *w)
  * most N points; resident taken at the kept indices. Only the windows
  * overlapping the range are read, and at most MEMGAUGE__MAX_SESSION_SAMPLES
  * samples are decoded (beyond: one point per window). */
-static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg, void *cls,
-                    memgauge__reply_t *out)
+static void serve_samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg, void *cls,
+                          memgauge__reply_t *out)
 {
     size_t points;
     uint64_t from, to;
@@ -719,7 +722,7 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
     memgauge__reply_json(out, 200, j);
 }
 
-static void events(memgauge__store_t *st, const char *id, memgauge__reply_t *out)
+static void serve_events(memgauge__store_t *st, const char *id, memgauge__reply_t *out)
 {
     memgauge__session_row_t row;
     if (one_session(st, id, &row, out))
@@ -770,19 +773,19 @@ void memgauge__query(memgauge__store_t *st, const char *path, memgauge__arg_fn a
                      memgauge__reply_t *out)
 {
     if (!strcmp(path, "/v1/apps")) {
-        apps(st, out);
+        serve_apps(st, out);
         return;
     }
     if (!strcmp(path, "/v1/stats")) {
-        stats(st, arg, cls, out);
+        serve_stats(st, arg, cls, out);
         return;
     }
     if (!strcmp(path, "/v1/sessions")) {
-        sessions(st, arg, cls, out);
+        serve_sessions(st, arg, cls, out);
         return;
     }
     if (!strcmp(path, "/v1/oom")) {
-        oom(st, arg, cls, out);
+        serve_oom(st, arg, cls, out);
         return;
     }
     static const char prefix[] = "/v1/sessions/";
@@ -804,11 +807,11 @@ void memgauge__query(memgauge__store_t *st, const char *path, memgauge__arg_fn a
             return;
         }
         if (!strcmp(rest, "/samples")) {
-            samples(st, sid, arg, cls, out);
+            serve_samples(st, sid, arg, cls, out);
             return;
         }
         if (!strcmp(rest, "/events")) {
-            events(st, sid, out);
+            serve_events(st, sid, out);
             return;
         }
     }

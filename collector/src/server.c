@@ -376,7 +376,7 @@ static enum MHD_Result take_body(request_t *r, const char *data, size_t size)
     return MHD_YES;
 }
 
-static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
+static enum MHD_Result serve_health(struct MHD_Connection *c, request_t *r)
 {
     memgauge__server_t *srv = r->srv;
     int version = 0;
@@ -433,7 +433,7 @@ static enum MHD_Result health(struct MHD_Connection *c, request_t *r)
 /* GET /metrics: the read token, on every listener, like the query API
  * (the numbers are the operator's, and a loopback port is reachable by
  * every local user). */
-static enum MHD_Result metrics(struct MHD_Connection *c, request_t *r)
+static enum MHD_Result serve_metrics(struct MHD_Connection *c, request_t *r)
 {
     memgauge__server_t *srv = r->srv;
     if (!memgauge__auth_read_check(srv->cli, header(c, MHD_HTTP_HEADER_AUTHORIZATION)))
@@ -481,7 +481,7 @@ static const char page_policy[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-static enum MHD_Result static_file(struct MHD_Connection *c, request_t *r, const char *url)
+static enum MHD_Result serve_static_file(struct MHD_Connection *c, request_t *r, const char *url)
 {
     memgauge__static_file_t f;
     /* no dashboard name needs escaping; MHD has already unescaped url, in
@@ -539,8 +539,8 @@ static int ambiguous_framing(struct MHD_Connection *c)
            f.transfer_encoding > 1 || (f.transfer_encoding && !f.chunked_only);
 }
 
-static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const char *url,
-                                  const char *method)
+static enum MHD_Result route_request(struct MHD_Connection *c, request_t *r, const char *url,
+                                     const char *method)
 {
     memgauge__server_t *srv = r->srv;
     snprintf(r->method, sizeof r->method, "%s", method);
@@ -561,11 +561,11 @@ static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const 
         return start_ingest(c, r);
     }
     if (!strcmp(url, "/healthz"))
-        return get ? health(c, r)
+        return get ? serve_health(c, r)
                    : reply_error(c, r, 405, "method not allowed", "use GET", MHD_HTTP_HEADER_ALLOW,
                                  "GET");
     if (!strcmp(url, "/metrics"))
-        return get ? metrics(c, r)
+        return get ? serve_metrics(c, r)
                    : reply_error(c, r, 405, "method not allowed", "use GET", MHD_HTTP_HEADER_ALLOW,
                                  "GET");
     if (!strncmp(url, "/v1/", 4)) {
@@ -582,7 +582,7 @@ static enum MHD_Result first_call(struct MHD_Connection *c, request_t *r, const 
     }
     /* the dashboard's files are code, not data: served without a token */
     if (get)
-        return static_file(c, r, url);
+        return serve_static_file(c, r, url);
     return reply_error(c, r, 404, "not found", NULL, NULL, NULL);
 }
 
@@ -597,7 +597,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_NO; /* on_uri could not allocate */
     if (!r->seen) {
         r->seen = 1;
-        return first_call(c, r, url, method);
+        return route_request(c, r, url, method);
     }
     if (r->responded) { /* answered early; whatever body follows is discarded */
         *upload_data_size = 0;
