@@ -72,7 +72,7 @@ deps() {
 
 collector_sources() {
     git ls-files --cached --others --exclude-standard 'collector/*.c' 'collector/*.h' \
-        'tests/collector/*.c' 'tests/collector/*.h' 'bench/ingest*.c'
+        'tests/collector/*.c' 'tests/collector/*.h'
 }
 
 format_check() {

@@ -3,22 +3,23 @@
 #include <cjson/cJSON.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 int memgauge__budget_take(memgauge__budget_t *b, size_t n)
 {
     memgauge__mempool_t *p = b->pool;
-    size_t used = __atomic_load_n(&p->used, __ATOMIC_RELAXED);
+    size_t used = atomic_load_explicit(&p->used, memory_order_relaxed);
     do {
         if (n > p->limit || used > p->limit - n) {
-            __atomic_fetch_add(&p->refused, 1, __ATOMIC_RELAXED);
+            atomic_fetch_add_explicit(&p->refused, 1, memory_order_relaxed);
             return -1;
         }
-    } while (!__atomic_compare_exchange_n(&p->used, &used, used + n, 1, __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
-    size_t now = used + n, peak = __atomic_load_n(&p->peak, __ATOMIC_RELAXED);
-    while (now > peak && !__atomic_compare_exchange_n(&p->peak, &peak, now, 1, __ATOMIC_RELAXED,
-                                                      __ATOMIC_RELAXED))
+    } while (!atomic_compare_exchange_weak_explicit(&p->used, &used, used + n, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    size_t now = used + n, peak = atomic_load_explicit(&p->peak, memory_order_relaxed);
+    while (now > peak && !atomic_compare_exchange_weak_explicit(
+                             &p->peak, &peak, now, memory_order_relaxed, memory_order_relaxed))
         ;
     b->held += n;
     return 0;
@@ -29,7 +30,7 @@ void memgauge__budget_give(memgauge__budget_t *b, size_t n)
     if (n > b->held)
         n = b->held;
     b->held -= n;
-    __atomic_fetch_sub(&b->pool->used, n, __ATOMIC_RELAXED);
+    atomic_fetch_sub_explicit(&b->pool->used, n, memory_order_relaxed);
 }
 
 void memgauge__budget_release(memgauge__budget_t *b)

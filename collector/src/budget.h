@@ -6,6 +6,7 @@
 #ifndef MEMGAUGE_COLLECTOR_BUDGET_H
 #define MEMGAUGE_COLLECTOR_BUDGET_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,10 +15,10 @@
 #define MEMGAUGE__ALLOC_OVERHEAD 32u
 
 typedef struct memgauge__mempool_s {
-    size_t limit;     /* bytes; fixed after start */
-    size_t used;      /* atomic */
-    size_t peak;      /* atomic: the highest `used` seen */
-    uint64_t refused; /* atomic: reservations refused */
+    size_t limit;             /* bytes; fixed after start */
+    _Atomic size_t used;      /* bytes reserved now */
+    _Atomic size_t peak;      /* the highest `used` seen */
+    _Atomic uint64_t refused; /* reservations refused */
 } memgauge__mempool_t;
 
 typedef struct memgauge__budget_s {

@@ -2,17 +2,18 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #define SWEEP_MS 100 /* how late past its deadline a connection may be cut */
 /* A connection whose client closed its side before its headers were
- * complete can never complete them; libmicrohttpd 0.9.75 with epoll does not
- * always notice (the data and the end of the stream arrive in one edge) and
- * keeps it until the idle timeout. It is cut once it has been seen closed
- * this long, which leaves libmicrohttpd time to parse a complete request
- * sent just before a half-close. */
+ * complete can never complete them. libmicrohttpd's poll() loop reads the end
+ * of the stream and closes it at once (server.c says why not epoll, which
+ * could miss it); should it not, the guard cuts it once it has been seen
+ * closed this long, which leaves libmicrohttpd time to parse a complete
+ * request sent just before a half-close. */
 #define HALF_CLOSED_GRACE_MS 200
 
 typedef struct conn_s {
@@ -20,7 +21,7 @@ typedef struct conn_s {
     MHD_socket fd;
     int64_t deadline_ms;    /* monotonic; 0 = none (headers complete) */
     int64_t closed_seen_ms; /* when the client was first seen to have closed its side */
-    int cut;                /* atomic: MEMGAUGE__CONN_CUT_* */
+    _Atomic int cut;        /* MEMGAUGE__CONN_CUT_* */
 } conn_t;
 
 struct memgauge__conn_guard_s {
@@ -31,7 +32,7 @@ struct memgauge__conn_guard_s {
     struct pollfd *fds; /* the sweeper's scratch */
     conn_t **polled;
     size_t fds_cap;
-    int stop; /* atomic */
+    _Atomic int stop;
     pthread_t thread;
 };
 
@@ -48,7 +49,7 @@ static int64_t now_ms(void)
 static void cut(memgauge__conn_guard_t *g, conn_t *c, int why)
 {
     shutdown(c->fd, SHUT_RDWR);
-    __atomic_store_n(&c->cut, why, __ATOMIC_RELAXED);
+    atomic_store_explicit(&c->cut, why, memory_order_relaxed);
     g->cuts++;
 }
 
@@ -96,7 +97,7 @@ static void sweep_once(memgauge__conn_guard_t *g)
 static void *sweep(void *arg)
 {
     memgauge__conn_guard_t *g = arg;
-    while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+    while (!atomic_load_explicit(&g->stop, memory_order_acquire)) {
         struct timespec tick = {0, SWEEP_MS * 1000000L};
         nanosleep(&tick, NULL);
         sweep_once(g);
@@ -125,7 +126,7 @@ void memgauge__conn_guard_stop(memgauge__conn_guard_t *g)
 {
     if (!g)
         return;
-    __atomic_store_n(&g->stop, 1, __ATOMIC_RELEASE);
+    atomic_store_explicit(&g->stop, 1, memory_order_release);
     pthread_join(g->thread, NULL);
     while (g->head) { /* none after MHD_stop_daemon; defensive */
         conn_t *c = g->head;
@@ -206,7 +207,7 @@ void memgauge__conn_guard_request_done(memgauge__conn_guard_t *g, void *conn)
 int memgauge__conn_guard_was_cut(void *conn)
 {
     conn_t *c = conn;
-    return c ? __atomic_load_n(&c->cut, __ATOMIC_RELAXED) : 0;
+    return c ? atomic_load_explicit(&c->cut, memory_order_relaxed) : 0;
 }
 
 uint64_t memgauge__conn_guard_cuts(memgauge__conn_guard_t *g)

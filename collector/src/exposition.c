@@ -1,15 +1,16 @@
 /* GET /metrics: the page. */
 #include "exposition.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define PREFIX "memgauge_collector_"
 
-static uint64_t get(const uint64_t *v)
+static uint64_t get(const _Atomic uint64_t *v)
 {
-    return __atomic_load_n(v, __ATOMIC_RELAXED);
+    return atomic_load_explicit(v, memory_order_relaxed);
 }
 
 static void single(memgauge__text_t *t, const char *name, const char *type, const char *help,
@@ -58,7 +59,7 @@ void memgauge__exposition(const memgauge__exposition_src_t *src, memgauge__text_
                             "POST /v1/reports bodies by outcome; invalid ones by reason.");
     struct {
         const char *outcome, *reason;
-        const uint64_t *v;
+        const _Atomic uint64_t *v;
     } outcomes[] = {
         {"stored", "", &s->stored},
         {"duplicate", "", &s->duplicates},
@@ -93,10 +94,10 @@ void memgauge__exposition(const memgauge__exposition_src_t *src, memgauge__text_
            "What requests in flight may hold together (--max-memory).", (double)m->limit);
     single(t, PREFIX "memory_in_use_bytes", "gauge",
            "What requests in flight hold now: bodies, inflated bodies, trees.",
-           (double)__atomic_load_n(&m->used, __ATOMIC_RELAXED));
+           (double)atomic_load_explicit(&m->used, memory_order_relaxed));
     single(t, PREFIX "memory_refused_total", "counter",
            "Reservations refused because the pool was full.",
-           (double)__atomic_load_n(&m->refused, __ATOMIC_RELAXED));
+           (double)atomic_load_explicit(&m->refused, memory_order_relaxed));
 
     uint64_t db_bytes;
     if (!strcmp(src->store_name, "sqlite") && sqlite_bytes(src->db, &db_bytes) == 0)

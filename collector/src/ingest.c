@@ -6,6 +6,7 @@
 #include "json_scan.h"
 #include "wire_parse.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,9 @@ uint64_t memgauge__now_unix_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void count(uint64_t *c, uint64_t n)
+static void count(_Atomic uint64_t *c, uint64_t n)
 {
-    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
 /* Short of memory is never the sender's fault: 503, retry later. */
@@ -73,8 +74,10 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
                                   "the decompressed body exceeds the collector's cap");
             return;
         }
-        if (rc == MEMGAUGE__GUNZIP_NO_MEMORY)
-            return busy(stats, out, "no memory to decompress the body");
+        if (rc == MEMGAUGE__GUNZIP_NO_MEMORY) {
+            busy(stats, out, "no memory to decompress the body");
+            return;
+        }
         if (rc) {
             count(&stats->invalid, 1);
             count(&stats->invalid_gzip, 1);
@@ -115,7 +118,8 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     if (take(bud, tree + decoded)) {
         free(text);
         give(bud, text_held);
-        return busy(stats, out, "no memory to parse the body");
+        busy(stats, out, "no memory to parse the body");
+        return;
     }
     memgauge__batch_t b;
     memgauge__wire_error_t err;
@@ -129,7 +133,8 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     give(bud, text_held + tree);
     if (rc == MEMGAUGE__WIRE_NO_MEMORY || (rc && short_of_memory)) {
         give(bud, decoded);
-        return busy(stats, out, "no memory to parse the body");
+        busy(stats, out, "no memory to parse the body");
+        return;
     }
     if (rc) {
         give(bud, decoded);

@@ -10,11 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Counters of what ingest did, for /healthz and /metrics. Updated atomically. */
+/* Counters of what ingest did, for /healthz and /metrics: C11 atomics,
+ * updated and read with relaxed order. */
 typedef struct memgauge__ingest_stats_s {
-    uint64_t stored, duplicates, invalid, too_large, store_errors, samples, forbidden, busy;
+    _Atomic uint64_t stored, duplicates, invalid, too_large, store_errors, samples, forbidden, busy;
     /* what `invalid` is made of, for /metrics */
-    uint64_t invalid_gzip, invalid_limits, invalid_json, invalid_format, conflicts;
+    _Atomic uint64_t invalid_gzip, invalid_limits, invalid_json, invalid_format, conflicts;
     memgauge__histogram_t store_latency; /* put_batch, committed or not */
 } memgauge__ingest_stats_t;
 

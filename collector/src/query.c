@@ -146,12 +146,14 @@ static cJSON *series_json(const memgauge__series_t *s)
 }
 
 /* GET /v1/apps */
-static void apps(memgauge__store_t *st, memgauge__reply_t *out)
+static void serve_apps(memgauge__store_t *st, memgauge__reply_t *out)
 {
     memgauge__app_row_t *rows;
     size_t n;
-    if (st->ops->apps(st, &rows, &n))
-        return store_failed(st, out);
+    if (st->ops->apps(st, &rows, &n)) {
+        store_failed(st, out);
+        return;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(j, "apps");
     cJSON *app = NULL, *versions = NULL;
@@ -283,7 +285,8 @@ static int day_arg(memgauge__arg_fn arg, void *cls, const char *name, int64_t df
 }
 
 /* GET /v1/stats?app=&version=&from_day=&to_day= */
-static void stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+static void serve_stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
+                        memgauge__reply_t *out)
 {
     const char *app, *version;
     int64_t from, to;
@@ -301,8 +304,10 @@ static void stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgau
         .app_id = app, .app_version = version, .from_day = from, .to_day = to};
     memgauge__rollup_t *rows;
     size_t n;
-    if (st->ops->rollups(st, &f, &rows, &n))
-        return store_failed(st, out);
+    if (st->ops->rollups(st, &f, &rows, &n)) {
+        store_failed(st, out);
+        return;
+    }
     memgauge__rollup_t all;
     memset(&all, 0, sizeof all);
     groups_t groups[2] = {{0}};
@@ -343,8 +348,10 @@ static void stats(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgau
     memgauge__rollup_clear(&all);
     groups_free(&groups[0]);
     groups_free(&groups[1]);
-    if (rc)
-        return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+    if (rc) {
+        memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+        return;
+    }
     memgauge__reply_json(out, 200, j);
 }
 
@@ -392,7 +399,8 @@ static int cursor_arg(memgauge__arg_fn arg, void *cls, memgauge__session_filter_
     return 0;
 }
 
-static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+static void serve_sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
+                           memgauge__reply_t *out)
 {
     memgauge__session_filter_t f;
     if (filter_args(arg, cls, &f, MEMGAUGE__STORE_PAGE_MAX, DEFAULT_PAGE, out) ||
@@ -400,8 +408,10 @@ static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, mem
         return;
     memgauge__session_row_t *rows;
     size_t n;
-    if (st->ops->sessions(st, &f, &rows, &n))
-        return store_failed(st, out);
+    if (st->ops->sessions(st, &f, &rows, &n)) {
+        store_failed(st, out);
+        return;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(j, "sessions");
     for (size_t i = 0; i < n; i++)
@@ -420,7 +430,8 @@ static void sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, mem
     memgauge__reply_json(out, 200, j);
 }
 
-static void oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge__reply_t *out)
+static void serve_oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
+                      memgauge__reply_t *out)
 {
     memgauge__session_filter_t f;
     if (filter_args(arg, cls, &f, OOM_PAGE_MAX, OOM_DEFAULT_PAGE, out))
@@ -429,8 +440,10 @@ static void oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge
         f.verdict = "oom";
     memgauge__termination_row_t *rows;
     size_t n;
-    if (st->ops->terminations(st, &f, &rows, &n))
-        return store_failed(st, out);
+    if (st->ops->terminations(st, &f, &rows, &n)) {
+        store_failed(st, out);
+        return;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(j, "sessions");
     for (size_t i = 0; i < n; i++) {
@@ -599,8 +612,8 @@ static cJSON *window_json(const memgauge__window_row_t *w)
  * most N points; resident taken at the kept indices. Only the windows
  * overlapping the range are read, and at most MEMGAUGE__MAX_SESSION_SAMPLES
  * samples are decoded (beyond: one point per window). */
-static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg, void *cls,
-                    memgauge__reply_t *out)
+static void serve_samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg, void *cls,
+                          memgauge__reply_t *out)
 {
     size_t points;
     uint64_t from, to;
@@ -622,13 +635,16 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
                                   .blob_budget = MEMGAUGE__MAX_SESSION_SAMPLES};
     memgauge__window_row_t *w;
     size_t nw;
-    if (st->ops->windows(st, &q, &w, &nw))
-        return store_failed(st, out);
+    if (st->ops->windows(st, &q, &w, &nw)) {
+        store_failed(st, out);
+        return;
+    }
     memgauge__series_t trail = {0};
     int has_trail = 0;
     if (row.trail_samples && st->ops->trail(st, id, &trail, &has_trail)) {
         memgauge__window_rows_free(w, nw);
-        return store_failed(st, out);
+        store_failed(st, out);
+        return;
     }
     size_t cap = trail.n + (q.over_budget ? nw : 0);
     for (size_t i = 0; !q.over_budget && i < nw; i++)
@@ -647,10 +663,13 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
         picked_free(&p);
         free(idx);
         memgauge__window_rows_free(w, nw);
-        if (rc == MEMGAUGE__STORE_NO_MEMORY)
-            return memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+        if (rc == MEMGAUGE__STORE_NO_MEMORY) {
+            memgauge__reply_error(out, 500, "out of memory", NULL, NULL);
+            return;
+        }
         fprintf(stderr, "memgauge-collector: query: session %s: a stored series is corrupt\n", id);
-        return memgauge__reply_error(out, 500, "storage failure", NULL, NULL);
+        memgauge__reply_error(out, 500, "storage failure", NULL, NULL);
+        return;
     }
     size_t kept = memgauge__decimate(p.fp, p.pk, p.n, points, idx);
     /* at window resolution: the samples of the windows the range touches */
@@ -703,15 +722,17 @@ static void samples(memgauge__store_t *st, const char *id, memgauge__arg_fn arg,
     memgauge__reply_json(out, 200, j);
 }
 
-static void events(memgauge__store_t *st, const char *id, memgauge__reply_t *out)
+static void serve_events(memgauge__store_t *st, const char *id, memgauge__reply_t *out)
 {
     memgauge__session_row_t row;
     if (one_session(st, id, &row, out))
         return;
     memgauge__event_row_t *e;
     size_t n;
-    if (st->ops->events(st, id, &e, &n))
-        return store_failed(st, out);
+    if (st->ops->events(st, id, &e, &n)) {
+        store_failed(st, out);
+        return;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "session_id", id);
     cJSON *list = cJSON_AddArrayToObject(j, "events");
@@ -751,22 +772,31 @@ static int is_uuid(const char *s, size_t n)
 void memgauge__query(memgauge__store_t *st, const char *path, memgauge__arg_fn arg, void *cls,
                      memgauge__reply_t *out)
 {
-    if (!strcmp(path, "/v1/apps"))
-        return apps(st, out);
-    if (!strcmp(path, "/v1/stats"))
-        return stats(st, arg, cls, out);
-    if (!strcmp(path, "/v1/sessions"))
-        return sessions(st, arg, cls, out);
-    if (!strcmp(path, "/v1/oom"))
-        return oom(st, arg, cls, out);
+    if (!strcmp(path, "/v1/apps")) {
+        serve_apps(st, out);
+        return;
+    }
+    if (!strcmp(path, "/v1/stats")) {
+        serve_stats(st, arg, cls, out);
+        return;
+    }
+    if (!strcmp(path, "/v1/sessions")) {
+        serve_sessions(st, arg, cls, out);
+        return;
+    }
+    if (!strcmp(path, "/v1/oom")) {
+        serve_oom(st, arg, cls, out);
+        return;
+    }
     static const char prefix[] = "/v1/sessions/";
     if (!strncmp(path, prefix, sizeof prefix - 1)) {
         const char *id = path + sizeof prefix - 1;
         size_t n = strcspn(id, "/");
         char sid[MEMGAUGE__UUID_LEN + 1];
-        if (!is_uuid(id, n))
-            return memgauge__reply_error(out, 404, "not found", "session_id",
-                                         "not a lower-case UUID");
+        if (!is_uuid(id, n)) {
+            memgauge__reply_error(out, 404, "not found", "session_id", "not a lower-case UUID");
+            return;
+        }
         memcpy(sid, id, n);
         sid[n] = '\0';
         const char *rest = id + n;
@@ -776,10 +806,14 @@ void memgauge__query(memgauge__store_t *st, const char *path, memgauge__arg_fn a
                 memgauge__reply_json(out, 200, session_json(&row));
             return;
         }
-        if (!strcmp(rest, "/samples"))
-            return samples(st, sid, arg, cls, out);
-        if (!strcmp(rest, "/events"))
-            return events(st, sid, out);
+        if (!strcmp(rest, "/samples")) {
+            serve_samples(st, sid, arg, cls, out);
+            return;
+        }
+        if (!strcmp(rest, "/events")) {
+            serve_events(st, sid, out);
+            return;
+        }
     }
     memgauge__reply_error(out, 404, "not found", NULL, NULL);
 }

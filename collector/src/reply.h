@@ -1,5 +1,5 @@
 /* What a request handler answers: a status and a JSON body, built by
- * ingest.c and query.c and sent by server.c. */
+ * ingest.c and query.c and sent by request.c. */
 #ifndef MEMGAUGE_COLLECTOR_REPLY_H
 #define MEMGAUGE_COLLECTOR_REPLY_H
 

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ typedef struct pg_store_s {
     unsigned count;
     PGconn *conn[MAX_CONNS];
     int busy[MAX_CONNS];
-    int last_write_busy; /* the latest write gave up on another writer's lock */
+    _Atomic int last_write_busy; /* the latest write gave up on another writer's lock */
 } pg_store_t;
 
 static void set_error(pg_store_t *s, const char *what, PGconn *c)
@@ -752,7 +753,7 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
         else
             rc = simple(s, c, "COMMIT");
     }
-    __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
+    atomic_store_explicit(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, memory_order_relaxed);
     release(s, slot);
     memgauge__rollup_track_free(&track);
     return rc;
@@ -1170,7 +1171,7 @@ static int pg_write_check(memgauge__store_t *base)
     PGconn *c = acquire(s, &slot);
     int rc = simple(s, c, "SELECT 1");
     release(s, slot);
-    if (!rc && __atomic_load_n(&s->last_write_busy, __ATOMIC_RELAXED))
+    if (!rc && atomic_load_explicit(&s->last_write_busy, memory_order_relaxed))
         rc = MEMGAUGE__STORE_BUSY; /* until a write succeeds again */
     return rc;
 }

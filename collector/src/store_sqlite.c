@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +146,7 @@ typedef struct sqlite_store_s {
     sqlite3_stmt *stmt[S_COUNT];
     pthread_mutex_t rlock; /* the read connection */
     sqlite3 *rdb;
-    int last_write_busy; /* the latest write found the database held (under lock) */
+    _Atomic int last_write_busy; /* the latest write found the database held (under lock) */
 } sqlite_store_t;
 
 static int db_fail_on(sqlite_store_t *s, sqlite3 *db, const char *what)
@@ -704,7 +705,7 @@ static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
         if (rc)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); /* no-op when none is open */
     }
-    __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
+    atomic_store_explicit(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, memory_order_relaxed);
     pthread_mutex_unlock(&s->lock);
     memgauge__rollup_track_free(&track);
     return rc;
@@ -714,13 +715,15 @@ static int sq_write_check(memgauge__store_t *base)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     if (pthread_mutex_trylock(&s->lock) != 0) /* a write is under way: judge by the last one */
-        return __atomic_load_n(&s->last_write_busy, __ATOMIC_RELAXED) ? MEMGAUGE__STORE_BUSY : 0;
+        return atomic_load_explicit(&s->last_write_busy, memory_order_relaxed)
+                   ? MEMGAUGE__STORE_BUSY
+                   : 0;
     sqlite3_busy_timeout(s->db, 0);
     int rc = exec(s, "BEGIN IMMEDIATE");
     if (!rc)
         rc = exec(s, "ROLLBACK");
     sqlite3_busy_timeout(s->db, WRITE_WAIT_MS);
-    __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
+    atomic_store_explicit(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, memory_order_relaxed);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }

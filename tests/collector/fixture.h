@@ -40,6 +40,10 @@ typedef struct fixture_batch_s {
 cJSON *fixture_batch(const fixture_batch_t *f);
 char *fixture_batch_json(const fixture_batch_t *f);
 
+/* `data` as one gzip member (level 9), malloc'd; *out_len its size.
+ * Asserts (Criterion) that zlib succeeded. */
+unsigned char *fixture_gzip(const void *data, size_t len, size_t *out_len);
+
 /* A UUID made from a number, e.g. fixture_uuid(buf, 7) = "00000000-0000-4000-8000-000000000007". */
 const char *fixture_uuid(char buf[37], uint64_t n);
 

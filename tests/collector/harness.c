@@ -18,7 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static void sleep_ms(int ms)
+double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -144,23 +151,35 @@ void collector_cleanup(collector_t *c)
                   "the collector reported a sanitizer error:\n%s", log);
         free(log);
     }
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
-    if (system(cmd) != 0)
+    if (remove_dir(c->dir) != 0)
         fprintf(stderr, "cleanup of %s failed\n", c->dir);
 }
 
-char *collector_log(const collector_t *c)
+int remove_dir(const char *dir)
 {
-    FILE *f = fopen(c->log, "r");
+    char cmd[600];
+    if (snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) >= (int)sizeof cmd)
+        return -1;
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
     if (!f)
         return NULL;
     size_t cap = 1 << 20, n = 0;
     char *buf = malloc(cap + 1);
+    cr_assert_not_null(buf);
     n = fread(buf, 1, cap, f);
     buf[n] = '\0';
     fclose(f);
     return buf;
+}
+
+char *collector_log(const collector_t *c)
+{
+    return read_text(c->log);
 }
 
 int collector_run_args(const char *const *argv, char *err, size_t errlen)

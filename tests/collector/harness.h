@@ -34,8 +34,18 @@ void collector_kill9(collector_t *c);
 void collector_cleanup(collector_t *c);
 /* 1 while the process is alive (not exited). */
 int collector_alive(collector_t *c);
-/* The whole log file (malloc'd). */
+/* The first MiB of a file, NUL-terminated (malloc'd); NULL when it cannot
+ * be opened. */
+char *read_text(const char *path);
+/* The whole log file (malloc'd), as read_text. */
 char *collector_log(const collector_t *c);
+
+/* Seconds on the monotonic clock. */
+double now_s(void);
+/* Sleeps ms milliseconds (waiting between checks of a condition). */
+void sleep_ms(int ms);
+/* rm -rf dir. Returns 0 on success. */
+int remove_dir(const char *dir);
 
 /* Runs the binary with argv and returns its exit status; stderr into err. */
 int collector_run_args(const char *const *argv, char *err, size_t errlen);

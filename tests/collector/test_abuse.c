@@ -20,9 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 static collector_t srv;
 
@@ -32,19 +30,6 @@ static void teardown(void)
 }
 
 TestSuite(abuse, .fini = teardown, .timeout = 120);
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* A TCP connection to the collector from `ip` (any 127.x.y.z). -1 when the
  * connection is refused. */
@@ -137,22 +122,6 @@ static int open_fds(pid_t pid)
     return n;
 }
 
-static unsigned char *gzip_buf(const void *data, size_t len, size_t *out_len)
-{
-    z_stream z = {0};
-    cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&z, len);
-    unsigned char *out = malloc(cap);
-    z.next_in = (unsigned char *)data;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-    *out_len = z.total_out;
-    deflateEnd(&z);
-    return out;
-}
-
 /* `arrays` arrays of `per` zeros: [[0,0,…],[0,…],…], or one flat array when
  * arrays is 0. */
 static char *zeros(size_t arrays, size_t per, size_t *len)
@@ -240,38 +209,44 @@ Test(abuse, connections_closed_during_their_headers_are_released_at_once)
                                           "--idle-timeout", "30", NULL});
     int before = open_fds(srv.pid);
     int fds[600];
+    double burst_start = now_s();
     burst(600, 1, fds);
-    sleep_ms(1000);
+    /* released when libmicrohttpd sees the end of the stream, or when the
+     * guard shuts the socket 0.2 s after seeing it; 5 s is the deadline,
+     * the idle timeout (30 s) is not a release */
+    double t0 = now_s();
     int after = open_fds(srv.pid);
+    while (after - before > 2 && now_s() - t0 < 5.0) {
+        sleep_ms(10);
+        after = open_fds(srv.pid);
+    }
+    double waited = now_s() - t0;
     double secs;
     int status = healthz_from("127.0.0.2", &secs);
     fprintf(stderr,
-            "abuse: 600 connections sent half a header and closed; 1 s later the collector held "
-            "%d more descriptors and 127.0.0.2 answered %d after %.3f s (timeouts 30 s)\n",
-            after - before, status, secs);
+            "abuse: 600 connections sent half a header and closed; the collector held %d more "
+            "descriptors %.2f s after the burst, and 127.0.0.2 answered %d after %.3f s "
+            "(timeouts 30 s)\n",
+            after - before, waited, status, secs);
+    cr_expect_leq(after - before, 2, "closed connections still held %.1f s after the burst",
+                  waited);
     cr_expect_eq(status, 200);
     cr_expect_lt(secs, 1.0);
-    /* Descriptors: the guard releases a closed connection within 0.3 s of
-     * seeing it closed, and mostly all 600 are gone at 1 s. Under load a
-     * run has been seen to keep exactly 256 of them past 5 s (libmicrohttpd
-     * 0.9.75 with epoll not acting on the guard's shutdown): a known defect,
-     * measured and printed here, not asserted, until it is fixed. What a
-     * user sees — another address served at once — is asserted above. */
-    double waited = 1.0;
-    while (after - before > 2 && waited < 5.0) {
-        sleep_ms(100);
-        waited += 0.1;
-        after = open_fds(srv.pid);
-    }
-    fprintf(stderr, "abuse: %d descriptors still held %.1f s after the burst%s\n", after - before,
-            waited, after - before > 2 ? " (KNOWN DEFECT: not released)" : "");
     collector_stop(&srv);
+    /* libmicrohttpd's messages are rate-limited, not counted: 10 a second
+     * (server.c) and one line saying how many were not logged, over every
+     * second the burst touched (on a loaded machine it lasts seconds) */
+    double logged_s = now_s() - burst_start;
+    int cap = (int)(11 * (logged_s + 2)) + 1;
     char *log = collector_log(&srv);
     int lines = 0;
     for (const char *p = log; (p = strstr(p, "libmicrohttpd: ")); p++)
         lines++;
-    fprintf(stderr, "abuse: libmicrohttpd: %d lines in the log for the 600 connections\n", lines);
-    cr_expect_leq(lines, 40, "the burst flooded the log");
+    fprintf(stderr,
+            "abuse: libmicrohttpd: %d lines in the log for the 600 connections over %.1f s "
+            "(at most %d)\n",
+            lines, logged_s, cap);
+    cr_expect_leq(lines, cap, "the burst flooded the log");
     free(log);
 }
 
@@ -330,9 +305,9 @@ Test(abuse, a_gzip_of_zeros_is_refused_before_a_tree_is_built)
     collector_start(&srv, NULL, (const char *const[]){"--quiet", NULL});
     size_t len, zlen, len2, zlen2;
     char *flat = zeros(0, (16u << 20) / 2 - 1, &len); /* 16 MiB: [0,0,…] */
-    unsigned char *z = gzip_buf(flat, len, &zlen);
+    unsigned char *z = fixture_gzip(flat, len, &zlen);
     char *nested = zeros(83, 100000, &len2); /* 8.3 M values in v1-sized arrays */
-    unsigned char *z2 = gzip_buf(nested, len2, &zlen2);
+    unsigned char *z2 = fixture_gzip(nested, len2, &zlen2);
     cr_assert_leq(len, 16u << 20);
     long base = status_kb(srv.pid, "VmRSS");
     reset_peak(srv.pid);
@@ -377,7 +352,7 @@ Test(abuse, a_tree_within_v1_bounds_costs_what_was_reserved)
     collector_start(&srv, NULL, (const char *const[]){"--quiet", NULL});
     size_t len, zlen;
     char *doc = zeros(10, 100000, &len); /* 1,000,000 values, every bound kept */
-    unsigned char *z = gzip_buf(doc, len, &zlen);
+    unsigned char *z = fixture_gzip(doc, len, &zlen);
     long base = status_kb(srv.pid, "VmRSS");
     reset_peak(srv.pid);
     post_t p = {z, zlen, GZIP_JSON, 0, ""};
@@ -417,9 +392,9 @@ Test(abuse, a_tree_that_does_not_fit_the_memory_left_is_503_and_one_that_never_f
                     (const char *const[]){"--max-memory", "128M", "--max-body", "16M", NULL});
     size_t len, zlen, len2, zlen2;
     char *doc = zeros(10, 100000, &len); /* 1 M values: its tree needs about 88 MB */
-    unsigned char *z = gzip_buf(doc, len, &zlen);
+    unsigned char *z = fixture_gzip(doc, len, &zlen);
     char *big = zeros(20, 100000, &len2); /* 2 M values: about 176 MB, more than the pool */
-    unsigned char *z2 = gzip_buf(big, len2, &zlen2);
+    unsigned char *z2 = fixture_gzip(big, len2, &zlen2);
     char resp[2048];
     long base = status_kb(srv.pid, "VmRSS");
     reset_peak(srv.pid);
@@ -630,18 +605,6 @@ static pid_t spawn_plain(const char *const *argv, const char *err_path, const ch
     return -1;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    char *s = calloc(1, 1 << 16);
-    size_t n = fread(s, 1, (1 << 16) - 1, f);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 Test(abuse, secrets_stay_off_the_log_and_the_command_line)
 {
     collector_start(&srv, NULL, NULL); /* for its temp directory */
@@ -678,7 +641,8 @@ Test(abuse, secrets_stay_off_the_log_and_the_command_line)
     struct stat st;
     cr_assert_eq(stat(log, &st), 0);
     cr_expect_eq(st.st_mode & 0777, 0600, "--log created %o", st.st_mode & 0777);
-    char *logged = slurp(log), *terminal = slurp(err);
+    char *logged = read_text(log), *terminal = read_text(err);
+    cr_assert(logged && terminal, "no log or no terminal output");
     cr_expect(strstr(logged, "#token=") == NULL, "the token reached the log:\n%s", logged);
     cr_expect(strstr(terminal, "#token=") != NULL, "no token on the terminal:\n%s", terminal);
     kill(pid, SIGTERM);

@@ -2,27 +2,11 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "fixture.h"
 #include "gunzip.h"
 #include "series_codec.h"
 #include "utf8.h"
-
-static unsigned char *gzip(const void *data, size_t len, size_t *out_len)
-{
-    z_stream z = {0};
-    cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&z, len);
-    unsigned char *out = malloc(cap);
-    z.next_in = (unsigned char *)data;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
-    *out_len = z.total_out;
-    deflateEnd(&z);
-    return out;
-}
 
 Test(utf8, accepts_text_and_names_the_first_bad_byte)
 {
@@ -40,7 +24,7 @@ Test(gunzip, round_trips_a_body)
 {
     const char *text = "{\"schema\":1,\"windows\":[]}";
     size_t zlen;
-    unsigned char *z = gzip(text, strlen(text), &zlen);
+    unsigned char *z = fixture_gzip(text, strlen(text), &zlen);
     char *out;
     size_t len;
     cr_assert_eq(memgauge__gunzip(z, zlen, 1024, &out, &len), MEMGAUGE__GUNZIP_OK);
@@ -55,7 +39,7 @@ Test(gunzip, bomb_stops_at_the_cap_without_inflating_it)
     size_t big = 64u << 20; /* 64 MiB of zeros compresses to ~64 KiB */
     char *zeros = calloc(1, big);
     size_t zlen;
-    unsigned char *z = gzip(zeros, big, &zlen);
+    unsigned char *z = fixture_gzip(zeros, big, &zlen);
     free(zeros);
     cr_expect_lt(zlen, 200000);
     char *out = (char *)1;
@@ -71,7 +55,7 @@ Test(gunzip, exactly_the_cap_is_allowed)
     char body[4096];
     memset(body, 'a', sizeof body);
     size_t zlen;
-    unsigned char *z = gzip(body, sizeof body, &zlen);
+    unsigned char *z = fixture_gzip(body, sizeof body, &zlen);
     char *out;
     size_t len;
     cr_expect_eq(memgauge__gunzip(z, zlen, sizeof body, &out, &len), MEMGAUGE__GUNZIP_OK);
@@ -86,7 +70,7 @@ Test(gunzip, truncated_and_garbage_are_corrupt)
 {
     const char *text = "{\"schema\":1,\"windows\":[1,2,3,4,5,6,7,8,9]}";
     size_t zlen;
-    unsigned char *z = gzip(text, strlen(text), &zlen);
+    unsigned char *z = fixture_gzip(text, strlen(text), &zlen);
     char *out;
     size_t len;
     cr_expect_eq(memgauge__gunzip(z, zlen - 6, 1024, &out, &len), MEMGAUGE__GUNZIP_CORRUPT);

@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "fixture.h"
 #include "harness.h"
@@ -44,22 +43,6 @@ static void expect_400_naming(const char *body, const char *field)
     snprintf(want, sizeof want, "\"field\":\"%s\"", field);
     cr_expect(strstr(r.body, want) != NULL, "expected %s in %s", want, r.body);
     http_result_free(&r);
-}
-
-static unsigned char *gzip_buf(const void *data, size_t len, size_t *out_len)
-{
-    z_stream z = {0};
-    deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-    size_t cap = deflateBound(&z, len);
-    unsigned char *out = malloc(cap);
-    z.next_in = (unsigned char *)data;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    deflate(&z, Z_FINISH);
-    *out_len = z.total_out;
-    deflateEnd(&z);
-    return out;
 }
 
 TestSuite(http, .fini = stop_and_clean, .timeout = 60);
@@ -104,7 +87,7 @@ Test(http, gzip_body_round_trips)
                          .samples_per_window = 100};
     char *json = fixture_batch_json(&f);
     size_t zlen;
-    unsigned char *z = gzip_buf(json, strlen(json), &zlen);
+    unsigned char *z = fixture_gzip(json, strlen(json), &zlen);
     cr_expect_lt(zlen * 3, strlen(json), "delta-encoded samples compress well");
     const char *headers[] = {"Authorization: Bearer " TEST_KEY, "Content-Type: application/json",
                              "Content-Encoding: gzip", NULL};
@@ -239,7 +222,7 @@ Test(http, gzip_bomb_is_refused_without_inflating_it)
     char *spaces = malloc(big);
     memset(spaces, ' ', big);
     size_t zlen;
-    unsigned char *z = gzip_buf(spaces, big, &zlen);
+    unsigned char *z = fixture_gzip(spaces, big, &zlen);
     free(spaces);
     cr_assert_lt(zlen, 1u << 20, "the bomb itself fits under the cap");
     const char *headers[] = {"Authorization: Bearer " TEST_KEY, "Content-Type: application/json",
@@ -250,13 +233,6 @@ Test(http, gzip_bomb_is_refused_without_inflating_it)
     http_result_free(&r);
     free(z);
     still_serves(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 Test(http, slow_drip_body_is_cut_off_at_the_request_deadline)

@@ -3,6 +3,7 @@
  * acknowledged is there. Runs on the backend MEMGAUGE_TEST_PG selects. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +19,17 @@
 
 typedef struct sender_s {
     collector_t *srv;
-    volatile int stop;
-    unsigned long next; /* batch number */
+    atomic_int stop;
+    _Atomic unsigned long next; /* batch number */
     unsigned long acked[4096];
-    size_t acked_count;
+    _Atomic size_t acked_count;
 } sender_t;
 
 static void *send_loop(void *p)
 {
     sender_t *s = p;
-    while (!s->stop && __atomic_load_n(&s->acked_count, __ATOMIC_SEQ_CST) < 4096) {
-        unsigned long n = __atomic_add_fetch(&s->next, 1, __ATOMIC_SEQ_CST);
+    while (!atomic_load(&s->stop) && atomic_load(&s->acked_count) < 4096) {
+        unsigned long n = atomic_fetch_add(&s->next, 1) + 1;
         char bid[37], sid[37];
         /* one session per batch: the session row then shows whether its
          * batch arrived whole */
@@ -41,7 +42,7 @@ static void *send_loop(void *p)
         char *json = fixture_batch_json(&f);
         http_result_t r = http_post_json(s->srv->port, json);
         if (r.status == 200) { /* two senders: one slot each */
-            size_t slot = __atomic_fetch_add(&s->acked_count, 1, __ATOMIC_SEQ_CST);
+            size_t slot = atomic_fetch_add(&s->acked_count, 1);
             if (slot < 4096)
                 s->acked[slot] = n;
         }
@@ -61,22 +62,21 @@ Test(kill9, no_partial_batch_after_sigkill_during_ingest, .timeout = 120)
     sender_t s = {.srv = &srv};
     srand((unsigned)time(NULL));
     for (int round = 0; round < ROUNDS; round++) {
-        s.stop = 0;
+        atomic_store(&s.stop, 0);
         pthread_t t[2];
         for (int i = 0; i < 2; i++)
             pthread_create(&t[i], NULL, send_loop, &s);
         /* at least one batch acknowledged in each round (a loaded machine
          * may take longer than the random delay to store the first), then
          * the kill at a random moment of the ingest that follows */
-        size_t before = __atomic_load_n(&s.acked_count, __ATOMIC_SEQ_CST);
+        size_t before = atomic_load(&s.acked_count);
         struct timespec tick = {0, 5 * 1000 * 1000L};
-        for (int i = 0; i < 2000 && __atomic_load_n(&s.acked_count, __ATOMIC_SEQ_CST) == before;
-             i++)
+        for (int i = 0; i < 2000 && atomic_load(&s.acked_count) == before; i++)
             nanosleep(&tick, NULL);
         struct timespec ts = {0, (50 + rand() % 250) * 1000 * 1000L};
         nanosleep(&ts, NULL);
         collector_kill9(&srv);
-        s.stop = 1;
+        atomic_store(&s.stop, 1);
         for (int i = 0; i < 2; i++)
             pthread_join(t[i], NULL);
         collector_restart(&srv, NULL);
@@ -107,7 +107,7 @@ Test(kill9, no_partial_batch_after_sigkill_during_ingest, .timeout = 120)
     }
     free(rows);
     /* every acknowledged batch is there */
-    for (size_t i = 0; i < s.acked_count && i < 4096; i++) {
+    for (size_t i = 0; i < atomic_load(&s.acked_count) && i < 4096; i++) {
         char sid[37];
         memgauge__session_filter_t one = {.session_id = fixture_uuid(sid, s.acked[i])};
         cr_assert_eq(st->ops->sessions(st, &one, &rows, &n), 0);
@@ -115,7 +115,7 @@ Test(kill9, no_partial_batch_after_sigkill_during_ingest, .timeout = 120)
         free(rows);
     }
     fprintf(stderr, "kill9: %d kills, %llu batches stored whole, %zu acknowledged\n", ROUNDS,
-            (unsigned long long)c.batches, s.acked_count);
+            (unsigned long long)c.batches, atomic_load(&s.acked_count));
     st->ops->close(st);
     collector_cleanup(&srv);
 }

@@ -187,13 +187,6 @@ Test(metrics, otlp_options_are_checked)
     }
 }
 
-static void rm_dir(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
 Test(otlp_queue, drops_the_oldest_past_its_budget_and_survives_a_reopen)
 {
     char dir[] = "/tmp/memgauge-queue-XXXXXX";
@@ -230,7 +223,7 @@ Test(otlp_queue, drops_the_oldest_past_its_budget_and_survives_a_reopen)
     cr_expect_eq(q.files, 3);
     cr_expect_eq(q.bytes, 3 * 1001);
     memgauge__otlp_queue_close(&q);
-    rm_dir(dir);
+    cr_assert_eq(remove_dir(dir), 0);
 }
 
 Test(otlp, retry_policy_follows_the_otlp_specification)

@@ -1,4 +1,4 @@
-/* bench/ingest_layout: how to store samples in SQLite, measured. Writes the
+/* collector/bench/ingest_layout: how to store samples in SQLite, measured. Writes the
  * same sessions' samples as one row per sample and as one blob per window
  * (series_codec.c), then reads one session back, and prints samples/s and
  * bytes per sample for each. The collector uses the layout this favours. */

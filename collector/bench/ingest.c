@@ -1,4 +1,4 @@
-/* bench/ingest: load generator for memgauge-collector. Starts the real
+/* collector/bench/ingest: load generator for memgauge-collector. Starts the real
  * collector on a fresh SQLite database (or uses --url), has N client threads
  * (default 32) post realistic gzip'd wire-format v1 batches over keep-alive
  * connections, then prints samples stored per second, batches per second and
@@ -8,6 +8,7 @@
  *   build/collector/bench/ingest [--clients 32] [--batches 20000] [--seconds 60]
  *       [--windows 10] [--per-window 100] [--no-gzip] [--db PATH|URL] [--quick]
  */
+#include "bench_harness.h"
 #include "store.h"
 
 #include <curl/curl.h>
@@ -24,7 +25,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define KEY "bench-key-0123456789"
 #define PAGE 16384u
 
 typedef struct body_s {
@@ -48,22 +48,6 @@ static struct {
     double seconds;
     const char *db;
 } opt = {32, 10, 100, 1, 20000, 60, NULL};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* xorshift: deterministic, cheap */
-static uint64_t next_rand(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 typedef struct {
     char *p;
@@ -104,13 +88,13 @@ static body_t make_batch(int client, size_t n)
         "\"interval_ms\":100},\"metric\":\"phys_footprint\",\"windows\":[",
         client, (unsigned long long)n, client % 4, client % 6, client % 5, client,
         (unsigned long long)n);
-    int64_t fp = 11520 + (int64_t)(next_rand(&rnd) % 4096);
+    int64_t fp = 11520 + (int64_t)(bench_next_rand(&rnd) % 4096);
     uint64_t t = 0;
     for (int w = 0; w < opt.windows; w++) {
         int64_t *v = malloc(sizeof *v * (size_t)opt.per_window);
         int64_t mn = INT64_MAX, mx = 0, sum = 0;
         for (int i = 0; i < opt.per_window; i++) {
-            fp += (int64_t)(next_rand(&rnd) % 9) - 4;
+            fp += (int64_t)(bench_next_rand(&rnd) % 9) - 4;
             v[i] = fp;
             mn = fp < mn ? fp : mn;
             mx = fp > mx ? fp : mx;
@@ -168,7 +152,7 @@ static void *client_main(void *arg)
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/reports", c->port);
     struct curl_slist *hd = NULL;
-    hd = curl_slist_append(hd, "Authorization: Bearer " KEY);
+    hd = curl_slist_append(hd, "Authorization: Bearer " BENCH_KEY);
     hd = curl_slist_append(hd, "Content-Type: application/json");
     if (opt.gzip)
         hd = curl_slist_append(hd, "Content-Encoding: gzip");
@@ -179,14 +163,14 @@ static void *client_main(void *arg)
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    for (size_t i = 0; i < c->count && now_s() < c->deadline; i++) {
+    for (size_t i = 0; i < c->count && bench_now_s() < c->deadline; i++) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->bodies[i].data);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)c->bodies[i].len);
-        double t0 = now_s();
+        double t0 = bench_now_s();
         CURLcode rc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        c->latency_ms[c->sent++] = (now_s() - t0) * 1e3;
+        c->latency_ms[c->sent++] = (bench_now_s() - t0) * 1e3;
         if (rc == CURLE_OK && status == 200)
             c->ok++;
         else
@@ -203,40 +187,6 @@ static void *prepare(void *arg)
     for (size_t i = 0; i < c->count; i++)
         c->bodies[i] = make_batch(c->id, i);
     return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static pid_t start_collector(const char *db, const char *dir, int *port)
-{
-    char portfile[512], log[512];
-    snprintf(portfile, sizeof portfile, "%s/port", dir);
-    snprintf(log, sizeof log, "%s/collector.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(MEMGAUGE_COLLECTOR_BIN, MEMGAUGE_COLLECTOR_BIN, "--listen", "127.0.0.1:0", "--db", db,
-              "--api-key", KEY, "--port-file", portfile, "--log", log, "--quiet", "--threads", "2",
-              "--retention-days", "0", /* its batches start in 2024 */
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 1000; i++) {
-        FILE *f = fopen(portfile, "r");
-        if (f) {
-            int ok = fscanf(f, "%d", port) == 1;
-            fclose(f);
-            if (ok)
-                return pid;
-        }
-        usleep(10000);
-    }
-    fprintf(stderr, "ingest: the collector did not start (see %s)\n", log);
-    kill(pid, SIGKILL);
-    exit(1);
 }
 
 int main(int argc, char **argv)
@@ -314,8 +264,8 @@ int main(int argc, char **argv)
         st0->ops->close(st0);
     }
     int port;
-    pid_t pid = start_collector(db, dir, &port);
-    double start = now_s();
+    pid_t pid = bench_start_collector("ingest", db, dir, &port);
+    double start = bench_now_s();
     for (int i = 0; i < opt.clients; i++) {
         c[i].port = port;
         c[i].deadline = start + opt.seconds;
@@ -328,13 +278,13 @@ int main(int argc, char **argv)
         ok += c[i].ok;
         failed += c[i].failed;
     }
-    double elapsed = now_s() - start;
+    double elapsed = bench_now_s() - start;
     double *all = malloc((sent + 1) * sizeof *all);
     size_t k = 0;
     for (int i = 0; i < opt.clients; i++)
         for (size_t j = 0; j < c[i].sent; j++)
             all[k++] = c[i].latency_ms[j];
-    qsort(all, k, sizeof *all, cmp);
+    qsort(all, k, sizeof *all, bench_cmp_double);
     kill(pid, SIGTERM);
     int status;
     struct rusage ru;

@@ -1,4 +1,4 @@
-/* bench/scale: the collector at fleet scale. Loads N one-minute sessions
+/* collector/bench/scale: the collector at fleet scale. Loads N one-minute sessions
  * (default 1,000,000) into a fresh SQLite file and/or PostgreSQL database --
  * straight through the store layer (ops->put_batch, the code ingest runs
  * after parsing, one transaction per batch) because HTTP would make loading
@@ -18,11 +18,13 @@
  * (--reps: requests per measured query, default 50; --loaded: measure a SQLite file a
  * --keep run loaded, or a PostgreSQL database a run loaded, with the same --sessions)
  */
+#include "bench_harness.h"
 #include "store.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KEY "bench-key-0123456789"
-#define TOKEN "bench-read-token-0123456789"
 #define DAY_MS 86400000ull
 #define VERSIONS 4
 #define DEVICES 24
@@ -44,21 +44,6 @@ static struct {
     const char *pg, *dir, *loaded;
     int sqlite, keep, reps;
 } opt = {1000000, 20000, NULL, "/tmp", NULL, 1, 0, 50};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 /* Version weights: the newest release holds half the fleet. */
 static const char *const versions[VERSIONS] = {"1.8.0", "1.9.0", "2.0.0", "2.1.0"};
@@ -76,7 +61,7 @@ static void make_session(size_t i, memgauge__batch_t *b, memgauge__window_t w[6]
                          memgauge__event_t *e)
 {
     uint64_t rnd = 0x9E3779B97F4A7C15ull ^ (i * 0x100000001b3ull);
-    next_rand(&rnd);
+    bench_next_rand(&rnd);
     memset(b, 0, sizeof *b);
     snprintf(b->batch_id, sizeof b->batch_id, "5ca1e000-0000-4000-8000-%012llx",
              (unsigned long long)(i & 0xffffffffffffull));
@@ -85,21 +70,24 @@ static void make_session(size_t i, memgauge__batch_t *b, memgauge__window_t w[6]
     snprintf(b->sdk_name, sizeof b->sdk_name, "memgauge");
     snprintf(b->sdk_version, sizeof b->sdk_version, "0.3.0");
     snprintf(b->app_id, sizeof b->app_id, "com.example.fleet");
-    snprintf(b->app_version, sizeof b->app_version, "%s", versions[version_of(next_rand(&rnd))]);
+    snprintf(b->app_version, sizeof b->app_version, "%s",
+             versions[version_of(bench_next_rand(&rnd))]);
     snprintf(b->app_build, sizeof b->app_build, "1");
     snprintf(b->device_model, sizeof b->device_model, "iPhone%u,%u",
-             10 + (unsigned)(next_rand(&rnd) % (DEVICES / 2)), 1 + (unsigned)(i % 2));
+             10 + (unsigned)(bench_next_rand(&rnd) % (DEVICES / 2)), 1 + (unsigned)(i % 2));
     snprintf(b->os_name, sizeof b->os_name, "iOS");
-    snprintf(b->os_version, sizeof b->os_version, "17.%u", (unsigned)(next_rand(&rnd) % OSES));
+    snprintf(b->os_version, sizeof b->os_version, "17.%u",
+             (unsigned)(bench_next_rand(&rnd) % OSES));
     /* spread over the last DAYS days, in order of i */
     b->session_start_unix_ms =
         start0 + (uint64_t)((double)i / (double)opt.sessions * (double)(DAYS * DAY_MS));
     b->sent_unix_ms = b->session_start_unix_ms + 60000;
     b->interval_ms = 1000;
     b->metric = MEMGAUGE__METRIC_PHYS_FOOTPRINT;
-    uint64_t limit = (2ull + next_rand(&rnd) % 5) << 30;
+    uint64_t limit = (2ull + bench_next_rand(&rnd) % 5) << 30;
     /* log-uniform-ish peaks, 80 MB .. 1.5 GB */
-    uint64_t fp = 80000000ull + (next_rand(&rnd) % 1000) * (next_rand(&rnd) % 1420) * 1000;
+    uint64_t fp =
+        80000000ull + (bench_next_rand(&rnd) % 1000) * (bench_next_rand(&rnd) % 1420) * 1000;
     for (int k = 0; k < 6; k++) {
         memgauge__window_t *x = &w[k];
         memset(x, 0, sizeof *x);
@@ -107,8 +95,8 @@ static void make_session(size_t i, memgauge__batch_t *b, memgauge__window_t w[6]
         x->series.unit_bytes = 16384;
         uint64_t mn = UINT64_MAX, mx = 0, sum = 0;
         for (int s = 0; s < 10; s++) {
-            fp += (next_rand(&rnd) % 9) * 16384;
-            fp -= (next_rand(&rnd) % 8) * 16384;
+            fp += (bench_next_rand(&rnd) % 9) * 16384;
+            fp -= (bench_next_rand(&rnd) % 8) * 16384;
             fp -= fp % 16384;
             x->series.t_ms[s] = (uint64_t)(k * 10 + s) * 1000;
             x->series.footprint[s] = fp;
@@ -150,7 +138,8 @@ static void make_session(size_t i, memgauge__batch_t *b, memgauge__window_t w[6]
 
 typedef struct loader_s {
     memgauge__store_t *st;
-    size_t first, step, done;
+    size_t first, step;
+    _Atomic size_t done;
     int failed;
     pthread_t thread;
 } loader_t;
@@ -174,7 +163,7 @@ static void *load_part(void *arg)
             fprintf(stderr, "scale: session %zu: %s\n", i, memgauge__store_error(l->st));
             l->failed = 1;
         }
-        __atomic_add_fetch(&l->done, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&l->done, 1, memory_order_relaxed);
     }
     return NULL;
 }
@@ -190,7 +179,7 @@ static int load(const char *db)
         fprintf(stderr, "scale: %s\n", err);
         return -1;
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     loader_t l[4];
     for (int i = 0; i < threads; i++) {
         l[i] = (loader_t){.st = st, .first = (size_t)i, .step = (size_t)threads};
@@ -200,15 +189,15 @@ static int load(const char *db)
         size_t done = 0;
         int running = 0;
         for (int i = 0; i < threads; i++) {
-            done += __atomic_load_n(&l[i].done, __ATOMIC_RELAXED);
+            done += atomic_load_explicit(&l[i].done, memory_order_relaxed);
             running |= !l[i].failed;
         }
         if (done >= opt.sessions || !running)
             break;
         sleep(1);
-        if ((int)(now_s() - t0) % 30 == 0)
+        if ((int)(bench_now_s() - t0) % 30 == 0)
             fprintf(stderr, "scale: %zu sessions loaded, %.0f/s\n", done,
-                    (double)done / (now_s() - t0));
+                    (double)done / (bench_now_s() - t0));
     }
     int failed = 0;
     for (int i = 0; i < threads; i++) {
@@ -219,7 +208,7 @@ static int load(const char *db)
         st->ops->close(st);
         return -1;
     }
-    double took = now_s() - t0;
+    double took = bench_now_s() - t0;
     if (strncmp(db, "postgres", 8)) { /* for --loaded: the sessions' times */
         char stamp[700];
         snprintf(stamp, sizeof stamp, "%s.start0", db);
@@ -234,34 +223,6 @@ static int load(const char *db)
            threads > 1 ? "threads" : "thread");
     st->ops->close(st);
     return 0;
-}
-
-static pid_t start_collector(const char *db, const char *dir, int *port)
-{
-    char portfile[512], log[512];
-    snprintf(portfile, sizeof portfile, "%s/port", dir);
-    snprintf(log, sizeof log, "%s/collector.log", dir);
-    unlink(portfile);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(MEMGAUGE_COLLECTOR_BIN, MEMGAUGE_COLLECTOR_BIN, "--listen", "127.0.0.1:0", "--db", db,
-              "--api-key", KEY, "--read-token", TOKEN, "--port-file", portfile, "--log", log,
-              "--quiet", "--retention-days", "0", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 6000; i++) {
-        FILE *f = fopen(portfile, "r");
-        if (f) {
-            int ok = fscanf(f, "%d", port) == 1;
-            fclose(f);
-            if (ok)
-                return pid;
-        }
-        usleep(10000);
-    }
-    fprintf(stderr, "scale: the collector did not start (see %s)\n", log);
-    kill(pid, SIGKILL);
-    exit(1);
 }
 
 typedef struct {
@@ -291,14 +252,14 @@ static double get(const char *path, char **body)
     char url[1024];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     buf_t b = {NULL, 0};
-    struct curl_slist *hd = curl_slist_append(NULL, "Authorization: Bearer " TOKEN);
+    struct curl_slist *hd = curl_slist_append(NULL, "Authorization: Bearer " BENCH_READ_TOKEN);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     CURLcode rc = curl_easy_perform(h);
-    double ms = (now_s() - t0) * 1000;
+    double ms = (bench_now_s() - t0) * 1000;
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hd);
@@ -314,12 +275,6 @@ static double get(const char *path, char **body)
     return ms;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int verdict(const char *what, double v, double target)
 {
     printf("  %-46s %9.1f ms  (target <= %.0f ms)  %s\n", what, v, target,
@@ -333,7 +288,7 @@ static double p99_of(const char *path, int reps)
     double *t = malloc((size_t)reps * sizeof *t);
     for (int i = 0; i < reps; i++)
         t[i] = get(path, NULL);
-    qsort(t, (size_t)reps, sizeof *t, cmp);
+    qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);
     double p =
         t[(size_t)reps * 99 / 100 < (size_t)reps ? (size_t)reps * 99 / 100 : (size_t)reps - 1];
     free(t);
@@ -370,7 +325,7 @@ static uint64_t storage_bytes(const char *db)
 static int measure(const char *db, const char *dir)
 {
     int passed = 0, targets = 0;
-    pid_t pid = start_collector(db, dir, &port);
+    pid_t pid = bench_start_collector("scale", db, dir, &port);
     h = curl_easy_init();
     char path[512];
     /* biggest version: 2.1.0 (half the fleet) */
@@ -394,7 +349,7 @@ static int measure(const char *db, const char *dir)
         }
         ov[r] = t;
     }
-    qsort(ov, (size_t)orep, sizeof *ov, cmp);
+    qsort(ov, (size_t)orep, sizeof *ov, bench_cmp_double);
     targets++,
         passed += verdict("overview: /v1/apps + 4 x /v1/stats, worst of 20", ov[orep - 1], 200);
     free(ov);

@@ -1,0 +1,29 @@
+/* What the collector benchmarks share: a monotonic clock, a cheap
+ * deterministic generator, a comparison for qsort, and starting the real
+ * memgauge-collector (MEMGAUGE_COLLECTOR_BIN, set by the build) on a
+ * database. Single-threaded use; exits the benchmark on failure. */
+#ifndef MEMGAUGE_COLLECTOR_BENCH_HARNESS_H
+#define MEMGAUGE_COLLECTOR_BENCH_HARNESS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BENCH_KEY "bench-key-0123456789"
+#define BENCH_READ_TOKEN "bench-read-token-0123456789"
+
+/* Seconds on the monotonic clock. */
+double bench_now_s(void);
+/* xorshift64: the next value of the sequence *state (nonzero) starts. */
+uint64_t bench_next_rand(uint64_t *state);
+/* qsort comparison of doubles, ascending. */
+int bench_cmp_double(const void *a, const void *b);
+
+/* Starts the collector on 127.0.0.1, any port, with --db db, --api-key
+ * BENCH_KEY, --read-token BENCH_READ_TOKEN, --quiet, --retention-days 0
+ * (the benchmarks' batches start in 2024) and its port file and log in
+ * dir. Waits up to 60 s for it to listen and returns its pid with *port
+ * set; when it does not, says so prefixed with `who`, kills it and exits 1.
+ * Borrows every string. */
+pid_t bench_start_collector(const char *who, const char *db, const char *dir, int *port);
+
+#endif
