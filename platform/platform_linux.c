@@ -82,17 +82,6 @@ static ssize_t pread_all(int fd, char *buf, size_t cap)
     return n;
 }
 
-/* Reads a whole small file by path (slow path only). */
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = pread_all(fd, buf, cap);
-    close(fd);
-    return n;
-}
-
 static int read_cgroup_file(const char *dir, const char *name, char *buf, size_t cap)
 {
     char path[PATH_CAP + 64];
@@ -102,7 +91,7 @@ static int read_cgroup_file(const char *dir, const char *name, char *buf, size_t
     memcpy(path, dir, dl);
     path[dl] = '/';
     memcpy(path + dl + 1, name, nl + 1);
-    return read_file(path, buf, cap) < 0 ? -1 : 0;
+    return memgauge__read_small_file(path, buf, cap) < 0 ? -1 : 0;
 }
 
 /* The memory cgroup whose limit file exists: v1's memory controller first
@@ -250,7 +239,7 @@ static void refresh_locked(uint64_t now, uint64_t footprint_without_swap)
 
     char buf[STATUS_BUF];
     uint64_t avail_kb;
-    if (read_file("/proc/meminfo", buf, sizeof buf) > 0 &&
+    if (memgauge__read_small_file("/proc/meminfo", buf, sizeof buf) > 0 &&
         memgauge__parse_kb_field(buf, strlen(buf), "MemAvailable:", &avail_kb) == 0) {
         uint64_t sys = avail_kb * 1024u;
         if (headroom == 0 || sys < headroom)

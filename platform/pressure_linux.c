@@ -33,6 +33,7 @@
 
 #include "cgroup_linux.h"
 #include "linux_parse.h"
+#include "mg_base.h"
 #include "platform.h"
 #include "pressure_parse.h"
 
@@ -76,31 +77,6 @@ static struct {
     .event_fd = {-1, -1},
 };
 
-/* CLOCK_MONOTONIC, as memgauge__now_ns(), read here so that this file
- * stands alone. */
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static ssize_t read_path(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return -1;
-    ssize_t n;
-    do {
-        n = pread(fd, buf, cap - 1, 0);
-    } while (n < 0 && errno == EINTR);
-    close(fd);
-    if (n >= 0)
-        buf[n] = '\0';
-    return n;
-}
-
 /* dir + "/" + name into out. Returns 0 or -1 when it does not fit. */
 static int join(char *out, size_t cap, const char *dir, const char *name)
 {
@@ -116,7 +92,7 @@ static int join(char *out, size_t cap, const char *dir, const char *name)
 static int readable(const char *path)
 {
     char buf[FILE_BUF];
-    return read_path(path, buf, sizeof buf) >= 0;
+    return memgauge__read_small_file(path, buf, sizeof buf) >= 0;
 }
 
 /* Registers one eventfd for a memory.pressure_level level. Returns the fd or -1. */
@@ -182,7 +158,8 @@ static uint64_t read_psi(const char *path)
 {
     char buf[FILE_BUF];
     memgauge__psi_t psi;
-    if (read_path(path, buf, sizeof buf) <= 0 || memgauge__parse_psi(buf, strlen(buf), &psi) != 0)
+    if (memgauge__read_small_file(path, buf, sizeof buf) <= 0 ||
+        memgauge__parse_psi(buf, strlen(buf), &psi) != 0)
         return 0;
     return PSI_VALID | (uint64_t)psi.some_avg10_centi << 32 | psi.full_avg10_centi;
 }
@@ -199,7 +176,7 @@ static void refresh_locked(uint64_t now)
     char buf[FILE_BUF];
     uint64_t kills;
     uint64_t plus = 0;
-    if (g.oom_path[0] != '\0' && read_path(g.oom_path, buf, sizeof buf) > 0 &&
+    if (g.oom_path[0] != '\0' && memgauge__read_small_file(g.oom_path, buf, sizeof buf) > 0 &&
         memgauge__parse_oom_kill(buf, strlen(buf), &kills) == 0 && kills != UINT64_MAX)
         plus = kills + 1;
     atomic_store(&g.oom_kills_plus, plus);
@@ -281,7 +258,7 @@ int memgauge__platform_pressure(memgauge__os_pressure_t *out)
         return MEMGAUGE_E_NULL_ARGUMENT;
     memset(out, 0, sizeof *out);
     pthread_once(&g.once, init_once);
-    uint64_t now = monotonic_ns();
+    uint64_t now = memgauge__now_ns();
     maybe_refresh(now);
     read_events(now);
 

@@ -10,6 +10,7 @@
 #define MEMGAUGE_JOURNAL_H
 
 #include "diagnose.h"
+#include "mg_base.h"
 #include "platform.h"
 #include "record.h"
 
@@ -52,9 +53,6 @@ void memgauge__default_app_id(const memgauge__identity_t *id, char *out, size_t 
 
 /* In a forked child: stop writing markers into the parent's record. */
 void memgauge__journal_forget_after_fork(void);
-
-/* Wall-clock nanoseconds (CLOCK_REALTIME). */
-uint64_t memgauge__wall_ns(void);
 
 /* The platform facts set through the public API (memory warnings since
  * the process started, thermal state, launch flags), for stats. */

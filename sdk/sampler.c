@@ -270,15 +270,10 @@ static void destroy(memgauge_t *h)
 }
 
 /* Starts the thread with every signal blocked, so that the app's signal
- * handlers never run on it (it inherits the mask it is created with). */
+ * handlers never run on it. */
 static int spawn(memgauge_t *h)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&h->thread, NULL, sampler_main, h);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc == 0 ? 0 : -1;
+    return memgauge__thread_start(&h->thread, sampler_main, h) == 0 ? 0 : -1;
 }
 
 /* Trail entries for trail_seconds at the fastest interval in use. */

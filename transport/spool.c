@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mg_base.h"
 #include "spool.h"
 
 /* File layout, little-endian:
@@ -85,20 +86,6 @@ void memgauge__spool_header(unsigned char h[MEMGAUGE__SPOOL_HEADER], const char 
     put32(h + 84, crc(h, 84));
 }
 
-static int valid_uuid(const char *s)
-{
-    for (int i = 0; i < 36; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return 0;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
-    }
-    return s[36] == '\0';
-}
-
 int memgauge__spool_parse(const unsigned char *buf, size_t len, memgauge__spool_entry_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -122,7 +109,7 @@ int memgauge__spool_parse(const unsigned char *buf, size_t len, memgauge__spool_
     for (int i = 76; i < 84; i++)
         if (buf[i] != 0)
             return -1;
-    if (!valid_uuid(id))
+    if (!memgauge__uuid_valid(id))
         return -1;
     out->flags = flags;
     out->created_unix_ms = get64(buf + 16);

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mg_base.h" /* clocks and UUIDs: memgauge__wall_ms(), memgauge__uuid_new() */
+
 /* ---- the report model (wire format v2, docs/wire-format.md) ------------- */
 
 typedef struct memgauge__tr_sample_s {
@@ -123,12 +125,6 @@ unsigned char *memgauge__tr_gunzip(const void *src, size_t len, size_t cap, size
  * (before any query); a URL with a path is used as given. 0, or -1 when it
  * does not fit in cap bytes. Pure. */
 int memgauge__tr_resolve_url(const char *url, char *out, size_t cap);
-
-/* A random (version 4) UUID in lower-case text. */
-void memgauge__tr_uuid(char out[37]);
-
-/* Unix milliseconds now (CLOCK_REALTIME). */
-uint64_t memgauge__tr_unix_ms(void);
 
 /* ---- sending --------------------------------------------------------------- */
 

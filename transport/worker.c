@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,41 +120,6 @@ struct memgauge__tr_s {
     char full_ids[MAX_FULL_IDS][37];
     size_t full_next;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Waits on a condition until a CLOCK_MONOTONIC deadline. Darwin has no
- * pthread_condattr_setclock; its relative wait is monotonic. */
-static int cond_init(pthread_cond_t *c)
-{
-#if defined(__APPLE__)
-    return pthread_cond_init(c, NULL);
-#else
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(c, &ca);
-    pthread_condattr_destroy(&ca);
-    return rc;
-#endif
-}
-
-static int cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns)
-{
-#if defined(__APPLE__)
-    uint64_t now = now_ns(), rel = deadline_ns > now ? deadline_ns - now : 0;
-    struct timespec ts = {(time_t)(rel / 1000000000u), (long)(rel % 1000000000u)};
-    return pthread_cond_timedwait_relative_np(c, m, &ts);
-#else
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
-    return pthread_cond_timedwait(c, m, &ts);
-#endif
-}
 
 static char *dup_or_null(const char *s)
 {
@@ -266,7 +230,8 @@ static int drain(memgauge__tr_t *t)
             if (t->win_count == MAX_PENDING_WINDOWS) /* a batch holds at most this many */
                 flush(t);
             close_window(t, &it->u.window);
-            if (now_ns() - t->last_flush_ns >= (uint64_t)t->cfg.report_interval_ms * 1000000u ||
+            if (memgauge__now_ns() - t->last_flush_ns >=
+                    (uint64_t)t->cfg.report_interval_ms * 1000000u ||
                 t->event_count > 0 || t->previous_pending || t->hurry)
                 due = 1;
         } else if (it->kind == ITEM_EVENT) {
@@ -370,7 +335,7 @@ static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_even
     for (size_t i = from; i < to; i++)
         wins[i - from] = t->wins[i].w;
     memgauge__tr_batch_t b = {.meta = &t->meta,
-                              .sent_unix_ms = memgauge__tr_unix_ms(),
+                              .sent_unix_ms = memgauge__wall_ms(),
                               .windows = wins,
                               .window_count = to - from,
                               .events = with_events ? t->events : NULL,
@@ -379,7 +344,7 @@ static void spool_batch(memgauge__tr_t *t, size_t from, size_t to, int with_even
                               .dropped = dropped,
                               .clean_end = with_end,
                               .end_ms = t->end_ms};
-    memgauge__tr_uuid(b.batch_id);
+    memgauge__uuid_new(b.batch_id);
     choose_form(t, &b);
     size_t len = 0;
     char *json = memgauge__tr_encode(&b, &len);
@@ -457,7 +422,7 @@ static int write_pending(memgauge__tr_t *t, uint64_t *written_ms)
         wins[i] = t->wins[i].w;
     int first = t->pend_name[0] == '\0';
     memgauge__tr_batch_t b = {.meta = &t->meta,
-                              .sent_unix_ms = memgauge__tr_unix_ms(),
+                              .sent_unix_ms = memgauge__wall_ms(),
                               .windows = wins,
                               .window_count = t->win_count,
                               .events = t->events,
@@ -467,7 +432,7 @@ static int write_pending(memgauge__tr_t *t, uint64_t *written_ms)
                               .clean_end = t->ending,
                               .end_ms = t->end_ms};
     if (first) {
-        memgauge__tr_uuid(t->pend_id);
+        memgauge__uuid_new(t->pend_id);
         t->pend_created = b.sent_unix_ms;
     }
     memcpy(b.batch_id, t->pend_id, sizeof b.batch_id);
@@ -567,7 +532,7 @@ static void flush(memgauge__tr_t *t)
         }
         if (whole && t->win_count == 0 && t->event_count == 0 && !t->previous_pending &&
             (!t->ending || t->end_written)) {
-            t->last_flush_ns = now_ns();
+            t->last_flush_ns = memgauge__now_ns();
             return;
         }
     }
@@ -585,7 +550,7 @@ static void flush(memgauge__tr_t *t)
     t->win_count = 0;
     t->event_count = 0;
     t->previous_pending = 0;
-    t->last_flush_ns = now_ns();
+    t->last_flush_ns = memgauge__now_ns();
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -594,7 +559,7 @@ static double random01(void)
 {
     uint32_t r;
     if (getentropy(&r, sizeof r) != 0)
-        r = (uint32_t)now_ns();
+        r = (uint32_t)memgauge__now_ns();
     return (double)r / 4294967296.0;
 }
 
@@ -632,7 +597,7 @@ static int send_oldest(memgauge__tr_t *t, uint64_t deadline_ns)
         hdrs[nh++] = "Content-Encoding: gzip";
     uint32_t total = t->cfg.total_timeout_ms;
     if (deadline_ns != 0) { /* stopping: never past the deadline */
-        uint64_t now = now_ns();
+        uint64_t now = memgauge__now_ns();
         uint64_t left = deadline_ns > now ? (deadline_ns - now) / 1000000u : 0;
         if (left < total)
             total = (uint32_t)(left > 0 ? left : 1);
@@ -681,7 +646,7 @@ static int send_oldest(memgauge__tr_t *t, uint64_t deadline_ns)
                             : t->cfg.retry_max_ms;
         uint64_t wait = memgauge__tr_backoff_ms(t->config_attempt, (uint32_t)base,
                                                 t->cfg.retry_max_ms, random01());
-        t->next_try_ns = now_ns() + wait * 1000000u;
+        t->next_try_ns = memgauge__now_ns() + wait * 1000000u;
         say(t, MEMGAUGE__TR_LOG_CONFIG, 0,
             "memgauge: the collector answered %d to POST %s: %s; batches stay in the spool "
             "(%llu file(s)) and are tried again in %llu s",
@@ -710,11 +675,11 @@ static int send_oldest(memgauge__tr_t *t, uint64_t deadline_ns)
         t->attempt++;
         uint64_t wait = memgauge__tr_backoff_ms(t->attempt, t->cfg.retry_base_ms,
                                                 t->cfg.retry_max_ms, random01());
-        int64_t ra = memgauge__tr_retry_after_ms(resp.retry_after, memgauge__tr_unix_ms(),
-                                                 t->cfg.retry_max_ms);
+        int64_t ra =
+            memgauge__tr_retry_after_ms(resp.retry_after, memgauge__wall_ms(), t->cfg.retry_max_ms);
         if (ra > (int64_t)wait)
             wait = (uint64_t)ra;
-        t->next_try_ns = now_ns() + wait * 1000000u;
+        t->next_try_ns = memgauge__now_ns() + wait * 1000000u;
     } else {
         if (out == MEMGAUGE__TR_DROP)
             t->lost.batches++;
@@ -746,19 +711,19 @@ static void destroy(memgauge__tr_t *t);
 static void *worker_main(void *arg)
 {
     memgauge__tr_t *t = arg;
-    memgauge__spool_enforce(&t->spool, memgauge__tr_unix_ms());
+    memgauge__spool_enforce(&t->spool, memgauge__wall_ms());
     for (;;) {
         pthread_mutex_lock(&t->lock);
         for (;;) {
             if (t->stop || atomic_exchange(&t->kick, 0))
                 break;
-            uint64_t now = now_ns();
+            uint64_t now = memgauge__now_ns();
             if (t->spool.files > 0 && now >= t->next_try_ns)
                 break;
             uint64_t until = now + (uint64_t)IDLE_WAIT_MS * 1000000u;
             if (t->spool.files > 0 && t->next_try_ns < until)
                 until = t->next_try_ns;
-            if (cond_wait_until(&t->cond, &t->lock, until) == ETIMEDOUT)
+            if (memgauge__cond_wait_until(&t->cond, &t->lock, until) == ETIMEDOUT)
                 break;
         }
         int stopping = t->stop;
@@ -775,13 +740,13 @@ static void *worker_main(void *arg)
             keep_pending(t);
         if (stopping) {
             /* send what the deadline allows; the rest stays spooled */
-            while (now_ns() < deadline && now_ns() >= t->next_try_ns &&
+            while (memgauge__now_ns() < deadline && memgauge__now_ns() >= t->next_try_ns &&
                    !atomic_load(&t->abort_flag) && send_oldest(t, deadline))
                 ;
             publish_spool_stats(t);
             break;
         }
-        if (now_ns() >= t->next_try_ns)
+        if (memgauge__now_ns() >= t->next_try_ns)
             send_oldest(t, 0);
         memgauge__spool_oldest(&t->spool, (char[MEMGAUGE__SPOOL_NAME_MAX]){0});
         publish_spool_stats(t);
@@ -868,7 +833,7 @@ int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_met
         return early != 0 ? early : MEMGAUGE__TR_E_NO_MEMORY;
     }
     /* from here on, destroy() owns send_ctx */
-    int cond_rc = cond_init(&t->cond);
+    int cond_rc = memgauge__cond_init(&t->cond);
     t->cfg = *cfg;
     if (cond_rc != 0) {
         if (cfg->send_ctx_free != NULL)
@@ -917,13 +882,8 @@ int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_met
         return rc;
     }
     memgauge__spool_oldest(&t->spool, (char[MEMGAUGE__SPOOL_NAME_MAX]){0});
-    t->last_flush_ns = now_ns();
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int prc = pthread_create(&t->thread, NULL, worker_main, t);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (prc != 0) {
+    t->last_flush_ns = memgauge__now_ns();
+    if (memgauge__thread_start(&t->thread, worker_main, t) != 0) {
         destroy(t);
         return MEMGAUGE__TR_E_THREAD;
     }
@@ -942,7 +902,7 @@ void memgauge__tr_end_clean(memgauge__tr_t *t, uint64_t end_ms)
 int memgauge__tr_stop(memgauge__tr_t *t, uint32_t timeout_ms)
 {
     pthread_mutex_lock(&t->lock);
-    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = memgauge__now_ns() + (uint64_t)timeout_ms * 1000000u;
     t->stop = 1;
     t->deadline_ns = deadline;
     pthread_cond_broadcast(&t->cond);
@@ -951,7 +911,7 @@ int memgauge__tr_stop(memgauge__tr_t *t, uint32_t timeout_ms)
         if (t->exited)
             break;
         uint64_t until = aborted ? deadline + (uint64_t)STOP_GRACE_MS * 1000000u : deadline;
-        if (cond_wait_until(&t->cond, &t->lock, until) == ETIMEDOUT && !t->exited) {
+        if (memgauge__cond_wait_until(&t->cond, &t->lock, until) == ETIMEDOUT && !t->exited) {
             if (aborted)
                 break;
             atomic_store(&t->abort_flag, 1); /* the transfer in flight ends now */
