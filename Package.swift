@@ -51,6 +51,8 @@ let package = Package(
                 "transport/spool.c",
                 "transport/retry.c",
                 "transport/url.c",
+                "transport/queue.c",
+                "transport/batch.c",
                 "transport/worker.c",
                 "transport/send_none.c",
             ],

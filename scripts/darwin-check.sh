@@ -55,8 +55,8 @@ SOURCES=("${BASE_SOURCES[@]}" "${DARWIN_SOURCES[@]}" platform/file_common.c "${S
 # has no -U), so any other unresolved symbol still fails it: a JSON library
 # has no header and no stub here, so a stray cJSON use fails the build.
 # Nothing is run.
-TRANSPORT_SOURCES=(transport/encode.c transport/json_out.c transport/spool.c transport/retry.c
-    transport/url.c transport/worker.c transport/send_none.c)
+TRANSPORT_SOURCES=(transport/queue.c transport/batch.c transport/worker.c transport/encode.c
+    transport/json_out.c transport/spool.c transport/retry.c transport/url.c transport/send_none.c)
 SOURCES+=("${TRANSPORT_SOURCES[@]}")
 
 if [[ "${1:-}" == --list-sources ]]; then

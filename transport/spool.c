@@ -447,7 +447,9 @@ uint32_t memgauge__spool_enforce(memgauge__spool_t *s, uint64_t now_unix_ms)
     return evicted;
 }
 
-int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_NAME_MAX])
+/* Lists the directory, updates the counts and copies the oldest batch
+ * file's name into name_out (when not NULL). 1 when there is one. */
+static int scan_counts(memgauge__spool_t *s, char *name_out)
 {
     size_t n;
     listed_t *list = scan(s->dir, MEMGAUGE__SPOOL_BATCH | MEMGAUGE__SPOOL_PENDING, &n);
@@ -464,10 +466,20 @@ int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_N
     s->files = sendable; /* what is waiting to be sent */
     s->pending_files = n - sendable;
     s->bytes = bytes;
-    if (first < n)
+    if (first < n && name_out != NULL)
         snprintf(name_out, MEMGAUGE__SPOOL_NAME_MAX, "%s", list[first].name);
     free(list);
     return first < n;
+}
+
+int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_NAME_MAX])
+{
+    return scan_counts(s, name_out);
+}
+
+void memgauge__spool_rescan(memgauge__spool_t *s)
+{
+    scan_counts(s, NULL);
 }
 
 /* Keeps the newest MEMGAUGE__SPOOL_CORRUPT_KEEP set-aside files. */
