@@ -328,6 +328,7 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
     h->memory_warnings_sent = memgauge__journal_memory_warnings();
     h->log = memgauge__log_create(opts.on_log, opts.log_user_data);
     if (h->log == NULL || init_sync(h) != 0) {
+        /* nothing destroy() could end exists yet */
         memgauge__log_release(h->log);
         free(h);
         return MEMGAUGE_E_NO_MEMORY;
@@ -336,35 +337,31 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
     /* g_lock is held across the record's creation so that a second start
      * never reads the running session's record as its predecessor. */
     pthread_mutex_lock(&g_lock);
-    if (g_active != NULL) {
-        pthread_mutex_unlock(&g_lock);
-        destroy(h);
-        return MEMGAUGE_E_ALREADY_STARTED;
-    }
+    rc = MEMGAUGE_E_ALREADY_STARTED;
+    if (g_active != NULL)
+        goto fail;
     rc = memgauge__journal_open(&h->journal, &opts, trail_capacity(&opts));
-    if (rc != MEMGAUGE_OK) {
-        pthread_mutex_unlock(&g_lock);
-        destroy(h);
-        return rc;
-    }
+    if (rc != MEMGAUGE_OK)
+        goto fail;
     /* `opts` still holds the caller's strings: the transport copies them */
     rc = memgauge__report_start(&opts, &h->journal, probe.footprint_source, h->log, &h->report);
-    if (rc != MEMGAUGE_OK) {
-        pthread_mutex_unlock(&g_lock);
-        destroy(h);
-        return rc;
-    }
+    if (rc != MEMGAUGE_OK)
+        goto fail;
     /* Set before the thread exists, so callbacks may read it. */
     *out = h;
+    rc = MEMGAUGE_E_THREAD;
     if (spawn(h) != 0) {
         *out = NULL;
-        pthread_mutex_unlock(&g_lock);
-        destroy(h);
-        return MEMGAUGE_E_THREAD;
+        goto fail;
     }
     g_active = h;
     pthread_mutex_unlock(&g_lock);
     return MEMGAUGE_OK;
+
+fail:
+    pthread_mutex_unlock(&g_lock);
+    destroy(h);
+    return rc;
 }
 
 int memgauge_start(const memgauge_options_t *opts, memgauge_t **out)
