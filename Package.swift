@@ -31,6 +31,7 @@ let package = Package(
                 "platform/darwin_pressure_rules.c",
                 "platform/darwin_vminfo.c",
                 "platform/file_common.c",
+                "platform/refresh.c",
                 "base/clock.c",
                 "base/file.c",
                 "base/thread.c",

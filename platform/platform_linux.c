@@ -9,11 +9,12 @@
  * getrusage still reports a peak inherited across exec(), one pread of a
  * held /proc/self/status fd replaces both: RssAnon, VmRSS, VmSwap, VmHWM.
  *
- * Slow path (at most every REFRESH_NS = 2 s, or when invalidated): whether swap is
- * configured, the cgroup limit (the tightest of the process's memory cgroup
- * and its ancestors), the cgroup's usage and inactive file cache, and
- * MemAvailable. Between refreshes the headroom is carried forward by the
- * process's own footprint change.
+ * Slow path (at most every MEMGAUGE__REFRESH_LIMITS_NS = 2 s, or when
+ * invalidated): whether swap is configured, the cgroup limit (the tightest
+ * of the process's memory cgroup and its ancestors), the cgroup's usage and
+ * inactive file cache, and MemAvailable. Between refreshes the headroom is
+ * carried forward by the process's own footprint change. What is kept, and
+ * what fork() does to it: refresh.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include "cgroup_linux.h"
 #include "linux_parse.h"
 #include "platform.h"
+#include "refresh.h"
 
 enum {
     PATH_CAP = MEMGAUGE__CGROUP_PATH_MAX,
@@ -37,11 +39,6 @@ enum {
     STATUS_BUF = 4096,
     FILE_BUF = 8192,
 };
-
-/* Limits change by administration, headroom by other processes: a
- * two-second view of both (with our own change applied at every reading)
- * costs a fraction of a microsecond per reading amortized. */
-#define REFRESH_NS (2000u * 1000u * 1000u)
 
 static struct {
     pthread_once_t once;
@@ -153,21 +150,13 @@ static void open_locked(void)
     atomic_store(&g.stale, 0);
 }
 
-static void atfork_prepare(void)
-{
-    pthread_mutex_lock(&g.lock);
-}
-
-static void atfork_parent(void)
-{
-    pthread_mutex_unlock(&g.lock);
-}
-
-static void atfork_child(void)
+/* In a forked child (refresh.h): the held fds and the cgroup are the parent's. */
+static void forked_child(void)
 {
     atomic_store(&g.stale, 1);
-    pthread_mutex_unlock(&g.lock);
 }
+
+static memgauge__cache_t g_cache = {.lock = &g.lock, .child = forked_child};
 
 static void init_once(void)
 {
@@ -176,7 +165,7 @@ static void init_once(void)
     struct sysinfo si;
     if (sysinfo(&si) == 0)
         g.mem_total = (uint64_t)si.totalram * si.mem_unit;
-    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    memgauge__cache_register(&g_cache);
     pthread_mutex_lock(&g.lock);
     open_locked();
     pthread_mutex_unlock(&g.lock);
@@ -268,7 +257,7 @@ void memgauge__platform_invalidate(void)
 static void ensure_fresh(uint64_t now, uint64_t footprint)
 {
     uint64_t last = atomic_load_explicit(&g.refreshed_ns, memory_order_acquire);
-    if (last != 0 && now - last < REFRESH_NS)
+    if (!memgauge__refresh_due(last, now, MEMGAUGE__REFRESH_LIMITS_NS))
         return;
     /* Never refreshed: wait for whoever is refreshing. Merely old: let one
      * thread refresh and the others go on with the previous values. */
@@ -277,7 +266,7 @@ static void ensure_fresh(uint64_t now, uint64_t footprint)
     else if (pthread_mutex_trylock(&g.lock) != 0)
         return;
     last = atomic_load(&g.refreshed_ns);
-    if (last == 0 || now - last >= REFRESH_NS)
+    if (memgauge__refresh_due(last, now, MEMGAUGE__REFRESH_LIMITS_NS))
         refresh_locked(now, footprint);
     pthread_mutex_unlock(&g.lock);
 }

@@ -16,10 +16,11 @@
  *
  * The cgroup is found the way platform_linux.c finds it (the v1 memory
  * hierarchy when there is one, else v2). Files are re-read at most every
- * REFRESH_NS by one thread at a time (trylock: nobody waits); the eventfds
- * are read, non-blocking, at every call. After fork() the child's first call
- * rediscovers its cgroup and registers its own eventfds: the inherited ones
- * share their counter with the parent.
+ * MEMGAUGE__REFRESH_PRESSURE_NS by one thread at a time (trylock: nobody
+ * waits); the eventfds are read, non-blocking, at every call. After fork()
+ * the child's first call rediscovers its cgroup and registers its own
+ * eventfds: the inherited ones share their counter with the parent
+ * (refresh.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,15 +37,12 @@
 #include "mg_base.h"
 #include "platform.h"
 #include "pressure_parse.h"
+#include "refresh.h"
 
 enum {
     PATH_CAP = MEMGAUGE__CGROUP_PATH_MAX,
     FILE_BUF = 4096,
 };
-
-/* PSI's avg10 moves every 2 s (kernel/sched/psi.c, PSI_FREQ); counters of
- * OOM kills change rarely. A one-second view of both is fresh enough. */
-#define REFRESH_NS (1000u * 1000u * 1000u)
 
 /* "medium" and "critical" of memory.pressure_level; "low" is ordinary
  * reclaim, no sign of trouble. */
@@ -124,7 +122,7 @@ static int register_event(const char *dir, const char *level)
 }
 
 /* Finds the cgroup, chooses the files and registers the events. The
- * eventfds are -1 here: never registered, or closed by atfork_child. */
+ * eventfds are -1 here: never registered, or closed by forked_child. */
 static void discover_locked(void)
 {
     memgauge__cgroups_t cg;
@@ -188,7 +186,7 @@ static void refresh_locked(uint64_t now)
 static void maybe_refresh(uint64_t now)
 {
     uint64_t last = atomic_load_explicit(&g.refreshed_ns, memory_order_acquire);
-    if (!atomic_load(&g.stale) && last != 0 && now - last < REFRESH_NS)
+    if (!atomic_load(&g.stale) && !memgauge__refresh_due(last, now, MEMGAUGE__REFRESH_PRESSURE_NS))
         return;
     if (pthread_mutex_trylock(&g.lock) != 0)
         return;
@@ -198,23 +196,14 @@ static void maybe_refresh(uint64_t now)
         atomic_store(&g.refreshed_ns, 0);
     }
     last = atomic_load(&g.refreshed_ns);
-    if (last == 0 || now - last >= REFRESH_NS)
+    if (memgauge__refresh_due(last, now, MEMGAUGE__REFRESH_PRESSURE_NS))
         refresh_locked(now);
     pthread_mutex_unlock(&g.lock);
 }
 
-static void atfork_prepare(void)
-{
-    pthread_mutex_lock(&g.lock);
-}
-
-static void atfork_parent(void)
-{
-    pthread_mutex_unlock(&g.lock);
-}
-
-/* The child is single-threaded here, so nobody is reading these fds. */
-static void atfork_child(void)
+/* In a forked child (refresh.h). It is single-threaded here, so nobody is
+ * reading these fds. */
+static void forked_child(void)
 {
     for (int i = 0; i < EV_COUNT; i++) {
         int fd = atomic_exchange(&g.event_fd[i], -1);
@@ -226,12 +215,13 @@ static void atfork_child(void)
     atomic_store(&g.oom_kills_plus, 0);
     atomic_store(&g.refreshed_ns, 0);
     atomic_store(&g.stale, 1);
-    pthread_mutex_unlock(&g.lock);
 }
+
+static memgauge__cache_t g_cache = {.lock = &g.lock, .child = forked_child};
 
 static void init_once(void)
 {
-    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    memgauge__cache_register(&g_cache);
 }
 
 /* Keeps the later of two event times. */

@@ -47,7 +47,8 @@ shopt -u nullglob
 # The leaf (base/), every Darwin file of the platform layer (platform_darwin.c,
 # pressure_darwin.c, identity_darwin.c, ...), its portable logic
 # (darwin_vminfo.c, darwin_pressure_rules.c, ...), and the whole SDK.
-SOURCES=("${BASE_SOURCES[@]}" "${DARWIN_SOURCES[@]}" platform/file_common.c "${SDK_SOURCES[@]}")
+SOURCES=("${BASE_SOURCES[@]}" "${DARWIN_SOURCES[@]}" platform/file_common.c platform/refresh.c
+    "${SDK_SOURCES[@]}")
 # The transport is built as an iOS app would (no libcurl: the send hook).
 # zlib (which every Apple platform ships) has no macOS build here: its
 # headers are the host's (architecture-neutral C declarations), and the link
