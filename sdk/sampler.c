@@ -325,17 +325,17 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
     memgauge__pressure_init(&h->pressure, &opts);
     /* warnings before this start belong to no session's report */
     h->memory_warnings_sent = memgauge__journal_memory_warnings();
+    int synced = 0, locked = 0;
+    rc = MEMGAUGE_E_NO_MEMORY;
     h->log = memgauge__log_create(opts.on_log, opts.log_user_data);
-    if (h->log == NULL || init_sync(h) != 0) {
-        /* nothing destroy() could end exists yet */
-        memgauge__log_release(h->log);
-        free(h);
-        return MEMGAUGE_E_NO_MEMORY;
-    }
+    if (h->log == NULL || init_sync(h) != 0)
+        goto fail;
+    synced = 1; /* from here on destroy() ends the handle */
 
     /* g_lock is held across the record's creation so that a second start
      * never reads the running session's record as its predecessor. */
     pthread_mutex_lock(&g_lock);
+    locked = 1;
     rc = MEMGAUGE_E_ALREADY_STARTED;
     if (g_active != NULL)
         goto fail;
@@ -358,8 +358,14 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
     return MEMGAUGE_OK;
 
 fail:
-    pthread_mutex_unlock(&g_lock);
-    destroy(h);
+    if (locked)
+        pthread_mutex_unlock(&g_lock);
+    if (synced) {
+        destroy(h);
+    } else {
+        memgauge__log_release(h->log);
+        free(h);
+    }
     return rc;
 }
 

@@ -332,6 +332,18 @@ static void destroy(memgauge__tr_t *t)
     destroy_with(t, 1);
 }
 
+/* The lock and the condition, both or neither. 0 or -1. */
+static int init_sync(memgauge__tr_t *t)
+{
+    if (pthread_mutex_init(&t->lock, NULL) != 0)
+        return -1;
+    if (memgauge__cond_init(&t->cond) != 0) {
+        pthread_mutex_destroy(&t->lock);
+        return -1;
+    }
+    return 0;
+}
+
 static int add_header(memgauge__tr_t *t, const char *name, const char *value)
 {
     if (t->header_count + 2 >= MEMGAUGE__TR_MAX_HEADERS) /* room for Content-Encoding */
@@ -401,12 +413,8 @@ int memgauge__tr_create(const memgauge__tr_config_t *cfg, const memgauge__tr_met
     memgauge__spool_rescan(&t->spool);
 
     rc = MEMGAUGE__TR_E_NO_MEMORY;
-    if (pthread_mutex_init(&t->lock, NULL) != 0)
+    if (init_sync(t) != 0)
         goto fail;
-    if (memgauge__cond_init(&t->cond) != 0) {
-        pthread_mutex_destroy(&t->lock);
-        goto fail;
-    }
     synced = 1;
     t->batch.last_flush_ns = memgauge__now_ns();
     rc = MEMGAUGE__TR_E_THREAD;
