@@ -82,7 +82,7 @@ static memgauge__tr_meta_t meta(void)
     snprintf(m.device_model, sizeof m.device_model, "iPhone15,2");
     snprintf(m.os_name, sizeof m.os_name, "iOS");
     snprintf(m.os_version, sizeof m.os_version, "17.5.1");
-    memgauge__tr_uuid(m.session_id);
+    memgauge__uuid_new(m.session_id);
     m.session_start_unix_ms = 1718000000000ull;
     m.interval_ms = 1000;
     snprintf(m.metric, sizeof m.metric, "phys_footprint");
@@ -196,7 +196,7 @@ static result_t run(const config_t *c, size_t seconds,
                                   /* the first batch is acknowledged before the second
                                    * is built: every later one is short */
                                   .short_meta = batches > 0};
-        memgauge__tr_uuid(b.batch_id);
+        memgauge__uuid_new(b.batch_id);
         size_t len;
         char *text = memgauge__tr_encode(&b, &len);
         ours_raw += len;

@@ -8,21 +8,7 @@
 
 #include "cgroup_linux.h"
 #include "linux_parse.h"
-
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n;
-    do {
-        n = pread(fd, buf, cap - 1, 0);
-    } while (n < 0 && errno == EINTR);
-    close(fd);
-    if (n >= 0)
-        buf[n] = '\0';
-    return n;
-}
+#include "mg_base.h"
 
 /* The directory of `cg_path` in the hierarchy of `version`, and its mount. */
 static void locate(const char *info, int version, const char *cg_path, char *dir, char *mount)
@@ -50,11 +36,11 @@ int memgauge__linux_cgroups(memgauge__cgroups_t *out)
     char buf[8192];
     char v1[MEMGAUGE__CGROUP_PATH_MAX], v2[MEMGAUGE__CGROUP_PATH_MAX];
     memset(out, 0, sizeof *out);
-    if (read_small("/proc/self/cgroup", buf, sizeof buf) < 0 ||
+    if (memgauge__read_small_file("/proc/self/cgroup", buf, sizeof buf) < 0 ||
         memgauge__parse_proc_cgroup(buf, strlen(buf), v1, sizeof v1, v2, sizeof v2) != 0)
         return -1;
     pthread_mutex_lock(&lock);
-    int rc = read_small("/proc/self/mountinfo", info, sizeof info) < 0 ? -1 : 0;
+    int rc = memgauge__read_small_file("/proc/self/mountinfo", info, sizeof info) < 0 ? -1 : 0;
     if (rc == 0) {
         locate(info, MEMGAUGE__CGROUP_V1, v1, out->v1_dir, out->v1_mount);
         locate(info, MEMGAUGE__CGROUP_V2, v2, out->v2_dir, out->v2_mount);

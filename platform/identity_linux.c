@@ -17,24 +17,10 @@
 #endif
 
 #include "linux_parse.h"
+#include "mg_base.h"
 #include "platform.h"
 
 enum { FILE_BUF = 4096, PATH_BUF = 4096 };
-
-static ssize_t read_path(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n;
-    do {
-        n = read(fd, buf, cap - 1);
-    } while (n < 0 && errno == EINTR);
-    close(fd);
-    if (n >= 0)
-        buf[n] = '\0';
-    return n;
-}
 
 static int is_blank(char c)
 {
@@ -65,7 +51,7 @@ static size_t copy_trimmed(char *dst, size_t cap, const char *src, size_t len)
 static int file_trimmed(const char *path, char *dst, size_t cap)
 {
     char buf[FILE_BUF];
-    ssize_t n = read_path(path, buf, sizeof buf);
+    ssize_t n = memgauge__read_small_file(path, buf, sizeof buf);
     if (n <= 0)
         return -1;
     return copy_trimmed(dst, cap, buf, (size_t)n) > 0 ? 0 : -1;
@@ -229,7 +215,7 @@ static void exe_name(char *dst, size_t cap)
     dst[0] = '\0';
 #ifdef __ANDROID__
     /* An app runs as app_process; its process name (argv[0]) is the package. */
-    ssize_t c = read_path("/proc/self/cmdline", path, sizeof path);
+    ssize_t c = memgauge__read_small_file("/proc/self/cmdline", path, sizeof path);
     if (c > 0 && path[0] != '\0') {
         copy_trimmed(dst, cap, basename_of(path), strlen(basename_of(path)));
         if (dst[0] != '\0')
@@ -276,7 +262,7 @@ int memgauge__platform_debugger_attached(void)
 {
     char buf[FILE_BUF];
     uint64_t tracer = 0;
-    ssize_t n = read_path("/proc/self/status", buf, sizeof buf);
+    ssize_t n = memgauge__read_small_file("/proc/self/status", buf, sizeof buf);
     if (n <= 0 || memgauge__parse_kb_field(buf, (size_t)n, "TracerPid:", &tracer) != 0)
         return 0;
     return tracer != 0;

@@ -9,11 +9,12 @@
  * getrusage still reports a peak inherited across exec(), one pread of a
  * held /proc/self/status fd replaces both: RssAnon, VmRSS, VmSwap, VmHWM.
  *
- * Slow path (at most every REFRESH_NS = 2 s, or when invalidated): whether swap is
- * configured, the cgroup limit (the tightest of the process's memory cgroup
- * and its ancestors), the cgroup's usage and inactive file cache, and
- * MemAvailable. Between refreshes the headroom is carried forward by the
- * process's own footprint change.
+ * Slow path (at most every MEMGAUGE__REFRESH_LIMITS_NS = 2 s, or when
+ * invalidated): whether swap is configured, the cgroup limit (the tightest
+ * of the process's memory cgroup and its ancestors), the cgroup's usage and
+ * inactive file cache, and MemAvailable. Between refreshes the headroom is
+ * carried forward by the process's own footprint change. What is kept, and
+ * what fork() does to it: refresh.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include "cgroup_linux.h"
 #include "linux_parse.h"
 #include "platform.h"
+#include "refresh.h"
 
 enum {
     PATH_CAP = MEMGAUGE__CGROUP_PATH_MAX,
@@ -37,11 +39,6 @@ enum {
     STATUS_BUF = 4096,
     FILE_BUF = 8192,
 };
-
-/* Limits change by administration, headroom by other processes: a
- * two-second view of both (with our own change applied at every reading)
- * costs a fraction of a microsecond per reading amortized. */
-#define REFRESH_NS (2000u * 1000u * 1000u)
 
 static struct {
     pthread_once_t once;
@@ -82,17 +79,6 @@ static ssize_t pread_all(int fd, char *buf, size_t cap)
     return n;
 }
 
-/* Reads a whole small file by path (slow path only). */
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = pread_all(fd, buf, cap);
-    close(fd);
-    return n;
-}
-
 static int read_cgroup_file(const char *dir, const char *name, char *buf, size_t cap)
 {
     char path[PATH_CAP + 64];
@@ -102,7 +88,7 @@ static int read_cgroup_file(const char *dir, const char *name, char *buf, size_t
     memcpy(path, dir, dl);
     path[dl] = '/';
     memcpy(path + dl + 1, name, nl + 1);
-    return read_file(path, buf, cap) < 0 ? -1 : 0;
+    return memgauge__read_small_file(path, buf, cap) < 0 ? -1 : 0;
 }
 
 /* The memory cgroup whose limit file exists: v1's memory controller first
@@ -164,21 +150,13 @@ static void open_locked(void)
     atomic_store(&g.stale, 0);
 }
 
-static void atfork_prepare(void)
-{
-    pthread_mutex_lock(&g.lock);
-}
-
-static void atfork_parent(void)
-{
-    pthread_mutex_unlock(&g.lock);
-}
-
-static void atfork_child(void)
+/* In a forked child (refresh.h): the held fds and the cgroup are the parent's. */
+static void forked_child(void)
 {
     atomic_store(&g.stale, 1);
-    pthread_mutex_unlock(&g.lock);
 }
+
+static memgauge__cache_t g_cache = {.lock = &g.lock, .child = forked_child};
 
 static void init_once(void)
 {
@@ -187,7 +165,7 @@ static void init_once(void)
     struct sysinfo si;
     if (sysinfo(&si) == 0)
         g.mem_total = (uint64_t)si.totalram * si.mem_unit;
-    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    memgauge__cache_register(&g_cache);
     pthread_mutex_lock(&g.lock);
     open_locked();
     pthread_mutex_unlock(&g.lock);
@@ -250,7 +228,7 @@ static void refresh_locked(uint64_t now, uint64_t footprint_without_swap)
 
     char buf[STATUS_BUF];
     uint64_t avail_kb;
-    if (read_file("/proc/meminfo", buf, sizeof buf) > 0 &&
+    if (memgauge__read_small_file("/proc/meminfo", buf, sizeof buf) > 0 &&
         memgauge__parse_kb_field(buf, strlen(buf), "MemAvailable:", &avail_kb) == 0) {
         uint64_t sys = avail_kb * 1024u;
         if (headroom == 0 || sys < headroom)
@@ -279,7 +257,7 @@ void memgauge__platform_invalidate(void)
 static void ensure_fresh(uint64_t now, uint64_t footprint)
 {
     uint64_t last = atomic_load_explicit(&g.refreshed_ns, memory_order_acquire);
-    if (last != 0 && now - last < REFRESH_NS)
+    if (!memgauge__refresh_due(last, now, MEMGAUGE__REFRESH_LIMITS_NS))
         return;
     /* Never refreshed: wait for whoever is refreshing. Merely old: let one
      * thread refresh and the others go on with the previous values. */
@@ -288,7 +266,7 @@ static void ensure_fresh(uint64_t now, uint64_t footprint)
     else if (pthread_mutex_trylock(&g.lock) != 0)
         return;
     last = atomic_load(&g.refreshed_ns);
-    if (last == 0 || now - last >= REFRESH_NS)
+    if (memgauge__refresh_due(last, now, MEMGAUGE__REFRESH_LIMITS_NS))
         refresh_locked(now, footprint);
     pthread_mutex_unlock(&g.lock);
 }

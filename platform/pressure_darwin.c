@@ -17,6 +17,7 @@
 
 #include "darwin_pressure_rules.h"
 #include "platform.h"
+#include "refresh.h"
 
 _Static_assert(MEMGAUGE__DISPATCH_PRESSURE_NORMAL == DISPATCH_MEMORYPRESSURE_NORMAL,
                "DISPATCH_MEMORYPRESSURE_NORMAL");
@@ -47,15 +48,17 @@ static void on_pressure(void *context)
 
 /* The parent's source does not follow into the child, and libdispatch state
  * copied by fork() is unusable: the child reports NORMAL from then on. */
-static void atfork_child(void)
+static void forked_child(void)
 {
     atomic_store(&g.forked, 1);
     atomic_store(&g.state, 0);
 }
 
+static memgauge__cache_t g_cache = {.child = forked_child}; /* refresh.h */
+
 static void init_once(void)
 {
-    pthread_atfork(NULL, NULL, atfork_child);
+    memgauge__cache_register(&g_cache);
     if (atomic_load(&g.forked))
         return;
     /* User-interactive, as Bugsnag runs it: the event then arrives before

@@ -16,10 +16,11 @@
  *
  * The cgroup is found the way platform_linux.c finds it (the v1 memory
  * hierarchy when there is one, else v2). Files are re-read at most every
- * REFRESH_NS by one thread at a time (trylock: nobody waits); the eventfds
- * are read, non-blocking, at every call. After fork() the child's first call
- * rediscovers its cgroup and registers its own eventfds: the inherited ones
- * share their counter with the parent.
+ * MEMGAUGE__REFRESH_PRESSURE_NS by one thread at a time (trylock: nobody
+ * waits); the eventfds are read, non-blocking, at every call. After fork()
+ * the child's first call rediscovers its cgroup and registers its own
+ * eventfds: the inherited ones share their counter with the parent
+ * (refresh.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,17 +34,15 @@
 
 #include "cgroup_linux.h"
 #include "linux_parse.h"
+#include "mg_base.h"
 #include "platform.h"
 #include "pressure_parse.h"
+#include "refresh.h"
 
 enum {
     PATH_CAP = MEMGAUGE__CGROUP_PATH_MAX,
     FILE_BUF = 4096,
 };
-
-/* PSI's avg10 moves every 2 s (kernel/sched/psi.c, PSI_FREQ); counters of
- * OOM kills change rarely. A one-second view of both is fresh enough. */
-#define REFRESH_NS (1000u * 1000u * 1000u)
 
 /* "medium" and "critical" of memory.pressure_level; "low" is ordinary
  * reclaim, no sign of trouble. */
@@ -76,31 +75,6 @@ static struct {
     .event_fd = {-1, -1},
 };
 
-/* CLOCK_MONOTONIC, as memgauge__now_ns(), read here so that this file
- * stands alone. */
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static ssize_t read_path(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return -1;
-    ssize_t n;
-    do {
-        n = pread(fd, buf, cap - 1, 0);
-    } while (n < 0 && errno == EINTR);
-    close(fd);
-    if (n >= 0)
-        buf[n] = '\0';
-    return n;
-}
-
 /* dir + "/" + name into out. Returns 0 or -1 when it does not fit. */
 static int join(char *out, size_t cap, const char *dir, const char *name)
 {
@@ -116,7 +90,7 @@ static int join(char *out, size_t cap, const char *dir, const char *name)
 static int readable(const char *path)
 {
     char buf[FILE_BUF];
-    return read_path(path, buf, sizeof buf) >= 0;
+    return memgauge__read_small_file(path, buf, sizeof buf) >= 0;
 }
 
 /* Registers one eventfd for a memory.pressure_level level. Returns the fd or -1. */
@@ -148,7 +122,7 @@ static int register_event(const char *dir, const char *level)
 }
 
 /* Finds the cgroup, chooses the files and registers the events. The
- * eventfds are -1 here: never registered, or closed by atfork_child. */
+ * eventfds are -1 here: never registered, or closed by forked_child. */
 static void discover_locked(void)
 {
     memgauge__cgroups_t cg;
@@ -182,7 +156,8 @@ static uint64_t read_psi(const char *path)
 {
     char buf[FILE_BUF];
     memgauge__psi_t psi;
-    if (read_path(path, buf, sizeof buf) <= 0 || memgauge__parse_psi(buf, strlen(buf), &psi) != 0)
+    if (memgauge__read_small_file(path, buf, sizeof buf) <= 0 ||
+        memgauge__parse_psi(buf, strlen(buf), &psi) != 0)
         return 0;
     return PSI_VALID | (uint64_t)psi.some_avg10_centi << 32 | psi.full_avg10_centi;
 }
@@ -199,7 +174,7 @@ static void refresh_locked(uint64_t now)
     char buf[FILE_BUF];
     uint64_t kills;
     uint64_t plus = 0;
-    if (g.oom_path[0] != '\0' && read_path(g.oom_path, buf, sizeof buf) > 0 &&
+    if (g.oom_path[0] != '\0' && memgauge__read_small_file(g.oom_path, buf, sizeof buf) > 0 &&
         memgauge__parse_oom_kill(buf, strlen(buf), &kills) == 0 && kills != UINT64_MAX)
         plus = kills + 1;
     atomic_store(&g.oom_kills_plus, plus);
@@ -211,7 +186,7 @@ static void refresh_locked(uint64_t now)
 static void maybe_refresh(uint64_t now)
 {
     uint64_t last = atomic_load_explicit(&g.refreshed_ns, memory_order_acquire);
-    if (!atomic_load(&g.stale) && last != 0 && now - last < REFRESH_NS)
+    if (!atomic_load(&g.stale) && !memgauge__refresh_due(last, now, MEMGAUGE__REFRESH_PRESSURE_NS))
         return;
     if (pthread_mutex_trylock(&g.lock) != 0)
         return;
@@ -221,23 +196,14 @@ static void maybe_refresh(uint64_t now)
         atomic_store(&g.refreshed_ns, 0);
     }
     last = atomic_load(&g.refreshed_ns);
-    if (last == 0 || now - last >= REFRESH_NS)
+    if (memgauge__refresh_due(last, now, MEMGAUGE__REFRESH_PRESSURE_NS))
         refresh_locked(now);
     pthread_mutex_unlock(&g.lock);
 }
 
-static void atfork_prepare(void)
-{
-    pthread_mutex_lock(&g.lock);
-}
-
-static void atfork_parent(void)
-{
-    pthread_mutex_unlock(&g.lock);
-}
-
-/* The child is single-threaded here, so nobody is reading these fds. */
-static void atfork_child(void)
+/* In a forked child (refresh.h). It is single-threaded here, so nobody is
+ * reading these fds. */
+static void forked_child(void)
 {
     for (int i = 0; i < EV_COUNT; i++) {
         int fd = atomic_exchange(&g.event_fd[i], -1);
@@ -249,12 +215,13 @@ static void atfork_child(void)
     atomic_store(&g.oom_kills_plus, 0);
     atomic_store(&g.refreshed_ns, 0);
     atomic_store(&g.stale, 1);
-    pthread_mutex_unlock(&g.lock);
 }
+
+static memgauge__cache_t g_cache = {.lock = &g.lock, .child = forked_child};
 
 static void init_once(void)
 {
-    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    memgauge__cache_register(&g_cache);
 }
 
 /* Keeps the later of two event times. */
@@ -281,7 +248,7 @@ int memgauge__platform_pressure(memgauge__os_pressure_t *out)
         return MEMGAUGE_E_NULL_ARGUMENT;
     memset(out, 0, sizeof *out);
     pthread_once(&g.once, init_once);
-    uint64_t now = monotonic_ns();
+    uint64_t now = memgauge__now_ns();
     maybe_refresh(now);
     read_events(now);
 

@@ -41,12 +41,13 @@ die() {
 shopt -s nullglob
 SDK_SOURCES=(sdk/*.c)
 DARWIN_SOURCES=(platform/*_darwin.c platform/darwin_*.c)
+BASE_SOURCES=(base/*.c)
 shopt -u nullglob
 
-# Every Darwin file of the platform layer (platform_darwin.c, pressure_darwin.c,
-# identity_darwin.c, ...), its portable logic (darwin_vminfo.c,
-# darwin_pressure_rules.c, ...), and the whole SDK.
-SOURCES=("${DARWIN_SOURCES[@]}" platform/platform_common.c platform/file_common.c
+# The leaf (base/), every Darwin file of the platform layer (platform_darwin.c,
+# pressure_darwin.c, identity_darwin.c, ...), its portable logic
+# (darwin_vminfo.c, darwin_pressure_rules.c, ...), and the whole SDK.
+SOURCES=("${BASE_SOURCES[@]}" "${DARWIN_SOURCES[@]}" platform/file_common.c platform/refresh.c
     "${SDK_SOURCES[@]}")
 # The transport is built as an iOS app would (no libcurl: the send hook).
 # zlib (which every Apple platform ships) has no macOS build here: its
@@ -55,8 +56,8 @@ SOURCES=("${DARWIN_SOURCES[@]}" platform/platform_common.c platform/file_common.
 # has no -U), so any other unresolved symbol still fails it: a JSON library
 # has no header and no stub here, so a stray cJSON use fails the build.
 # Nothing is run.
-TRANSPORT_SOURCES=(transport/encode.c transport/json_out.c transport/spool.c transport/retry.c
-    transport/url.c transport/worker.c transport/send_none.c)
+TRANSPORT_SOURCES=(transport/queue.c transport/batch.c transport/worker.c transport/encode.c
+    transport/json_out.c transport/spool.c transport/retry.c transport/url.c transport/send_none.c)
 SOURCES+=("${TRANSPORT_SOURCES[@]}")
 
 if [[ "${1:-}" == --list-sources ]]; then
@@ -125,8 +126,19 @@ int main(void)
 }
 EOF
 
-CFLAGS=(-std=c11 -Wall -Wextra -Werror -O2 -I sdk/include -I platform -I sdk -I transport
-    -I "$DEP_INCLUDE")
+CFLAGS=(-std=c11 -Wall -Wextra -Werror -O2)
+# The include directories of each layer, as CMakeLists.txt gives them
+# (docs/design.md, "Layers"): the per-object iOS builds below compile each
+# source with its own layer's; the linked macOS check uses all of them.
+ALL_INCLUDES=(-I sdk/include -I sdk -I platform -I transport -I base -I "$DEP_INCLUDE")
+layer_includes() {
+    case "$1" in
+    base/*) echo "-I base" ;;
+    platform/*) echo "-I platform -I sdk/include -I base" ;;
+    transport/*) echo "-I transport -I base -I $DEP_INCLUDE" ;;
+    *) echo "${ALL_INCLUDES[*]}" ;;
+    esac
+}
 
 # Reads n bytes at offset off of a file as a hex string ("cffaedfe").
 hex_at() {
@@ -149,13 +161,14 @@ for target in "${TARGETS[@]}"; do
     exe="$OUT/memgauge-check-$target"
     rm -f "$exe"
 
-    "$ZIG" cc -target "$target" "${CFLAGS[@]}" "${DEFINES[@]}" "${SOURCES[@]}" \
+    "$ZIG" cc -target "$target" "${CFLAGS[@]}" "${ALL_INCLUDES[@]}" "${DEFINES[@]}" "${SOURCES[@]}" \
         "$OUT/check_main.c" "${LINK_UNDEFINED[@]}" -o "$exe" ||
         die "$target FAILED (compile or link, see above)"
 
     # zig's default macOS headers predate TASK_VM_INFO rev6; check its count
     # against the macOS 13 SDK headers as well.
-    "$ZIG" cc -target "$arch-macos.13.0" "${CFLAGS[@]}" -c platform/platform_darwin.c \
+    "$ZIG" cc -target "$arch-macos.13.0" "${CFLAGS[@]}" $(layer_includes platform/) \
+        -c platform/platform_darwin.c \
         -o "$OUT/platform_darwin-$arch-macos13.o" ||
         die "$target FAILED (platform_darwin.c against the macOS 13 SDK headers)"
 
@@ -213,7 +226,9 @@ for spec in "${IOS_TARGETS[@]}"; do
     minos=""
     for src in "${SOURCES[@]}"; do
         obj="$objdir/$(basename "${src%.c}").o"
-        "$CLANG" -target "$triple" "${inc[@]}" "${CFLAGS[@]}" -c "$src" -o "$obj" ||
+        # shellcheck disable=SC2046 # the layer's -I flags, split on purpose
+        "$CLANG" -target "$triple" "${inc[@]}" "${CFLAGS[@]}" $(layer_includes "$src") \
+            -c "$src" -o "$obj" ||
             die "$triple FAILED compiling $src (see above)"
         platform="$(build_platform "$obj")"
         [[ "$platform" == "$want_platform" ]] ||

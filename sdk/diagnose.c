@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "diagnose.h"
+#include "mg_base.h"
 
 const char *memgauge_end_name(int verdict)
 {
@@ -82,13 +83,6 @@ static int differs(const char *a, const char *b)
 {
     /* an unknown value on either side proves nothing */
     return a[0] != '\0' && b[0] != '\0' && strcmp(a, b) != 0;
-}
-
-static void format_uuid(const uint8_t id[16], char out[40])
-{
-    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0],
-             id[1], id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12],
-             id[13], id[14], id[15]);
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -231,7 +225,7 @@ void memgauge__diagnose(const memgauge__diagnosis_input_t *in, memgauge_previous
         return;
     }
     const memgauge__record_body_t *b = &in->prev->body;
-    format_uuid(b->session_id, out->session_id);
+    memgauge__uuid_format(b->session_id, out->session_id);
     copy_str(out->app_version, sizeof out->app_version, b->app_version);
     copy_str(out->app_build, sizeof out->app_build, b->app_build);
     copy_str(out->os_version, sizeof out->os_version, b->os_version);

@@ -159,13 +159,6 @@ void memgauge__journal_forget_after_fork(void)
 
 /* ---- start --------------------------------------------------------------- */
 
-uint64_t memgauge__wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void copy_str(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
@@ -317,12 +310,7 @@ static void fill_body(memgauge__journal_t *j, const memgauge_options_t *opts, co
 {
     memgauge__record_body_t *b = &j->body;
     memset(b, 0, sizeof *b);
-    if (getentropy(b->session_id, sizeof b->session_id) != 0) {
-        uint64_t t = memgauge__wall_ns() ^ ((uint64_t)getpid() << 32);
-        memcpy(b->session_id, &t, sizeof t);
-    }
-    b->session_id[6] = (uint8_t)((b->session_id[6] & 0x0F) | 0x40); /* UUID version 4 */
-    b->session_id[8] = (uint8_t)((b->session_id[8] & 0x3F) | 0x80);
+    memgauge__uuid_v4(b->session_id);
     b->pid = (uint64_t)getpid();
     b->start_wall_ns = b->last_wall_ns = memgauge__wall_ns();
     b->interval_ms = opts->interval_ms;

@@ -10,6 +10,7 @@
 #define MEMGAUGE_JOURNAL_H
 
 #include "diagnose.h"
+#include "mg_base.h"
 #include "platform.h"
 #include "record.h"
 
@@ -53,14 +54,11 @@ void memgauge__default_app_id(const memgauge__identity_t *id, char *out, size_t 
 /* In a forked child: stop writing markers into the parent's record. */
 void memgauge__journal_forget_after_fork(void);
 
-/* Wall-clock nanoseconds (CLOCK_REALTIME). */
-uint64_t memgauge__wall_ns(void);
-
-/* The platform facts set through the public API (memory warnings since
- * the process started, thermal state, launch flags), for stats. */
 /* Memory warnings since the process started (the sampler's reporting). */
 uint64_t memgauge__journal_memory_warnings(void);
 
+/* The platform facts set through the public API (memory warnings since
+ * the process started, thermal state, launch flags), for stats. */
 void memgauge__journal_platform_facts(uint64_t *memory_warnings, int32_t *thermal,
                                       uint32_t *launch_flags);
 

@@ -6,7 +6,7 @@
  *
  * Layout (native byte order; every offset derives from the header):
  *
- *   header    magic "MGAUGREC", layout version, sizes, CRC of the header
+ *   header    magic "MGAUGREC", layout version, sizes, a hash of the header
  *   markers   8 x uint32: set by single atomic stores from any thread or a
  *             signal handler (clean stop, exit, crash, hang, app state)
  *   slot[2]   { seq, check, body }: the session's fields, written
@@ -92,9 +92,10 @@ typedef struct memgauge__trail_entry_s {
     uint64_t check; /* hash of everything above */
 } memgauge__trail_entry_t;
 
-/* FNV-1a, 64-bit. The record only needs to tell a torn write from a whole
- * one, and the core links nothing but libc (zlib's crc32 would make every
- * app that embeds the sampler link zlib too). */
+/* FNV-1a, 64-bit: the record only needs to tell a torn write from a whole
+ * one, which needs no CRC's burst-error guarantees. Written here so that the
+ * record (and its fuzzer, scripts/fuzz.sh) needs no library: zlib's crc32
+ * is linked only by the transport, for gzip. */
 uint64_t memgauge__hash64(uint64_t h, const void *data, size_t len);
 #define MEMGAUGE__HASH64_SEED UINT64_C(0xcbf29ce484222325)
 

@@ -69,19 +69,6 @@ static void copy(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src != NULL ? src : "");
 }
 
-static void uuid_text(const uint8_t b[16], char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    char *p = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
-        *p++ = hex[b[i] >> 4];
-        *p++ = hex[b[i] & 15];
-    }
-    *p = '\0';
-}
-
 /* "Linux 6.1.0-18-amd64" → "Linux", "6.1.0-18-amd64"; "iOS 17.5.1" → "iOS", "17.5.1". */
 static void split_os(const char *os, memgauge__tr_meta_t *m)
 {
@@ -115,7 +102,7 @@ static int fill_meta(const memgauge_options_t *o, const memgauge__journal_t *j, 
         copy(m->device_model, sizeof m->device_model, b->device_model);
         split_os(b->os_version, m);
         copy(m->os_build, sizeof m->os_build, b->os_build);
-        uuid_text(b->session_id, m->session_id);
+        memgauge__uuid_format(b->session_id, m->session_id);
         m->session_start_unix_ms = b->start_wall_ns / 1000000u;
         copy(dir, dir_cap, j->dir);
         return MEMGAUGE_OK;
@@ -130,8 +117,8 @@ static int fill_meta(const memgauge_options_t *o, const memgauge__journal_t *j, 
     copy(m->device_model, sizeof m->device_model, id.device_model);
     split_os(id.os_version, m);
     copy(m->os_build, sizeof m->os_build, id.os_build);
-    memgauge__tr_uuid(m->session_id);
-    m->session_start_unix_ms = memgauge__tr_unix_ms();
+    memgauge__uuid_new(m->session_id);
+    m->session_start_unix_ms = memgauge__wall_ms();
     if (o->storage_dir != NULL)
         copy(dir, dir_cap, o->storage_dir);
     else if (memgauge__platform_default_state_dir(m->app_id, dir, dir_cap) != 0)

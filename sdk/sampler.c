@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,15 +269,10 @@ static void destroy(memgauge_t *h)
 }
 
 /* Starts the thread with every signal blocked, so that the app's signal
- * handlers never run on it (it inherits the mask it is created with). */
+ * handlers never run on it. */
 static int spawn(memgauge_t *h)
 {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&h->thread, NULL, sampler_main, h);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc == 0 ? 0 : -1;
+    return memgauge__thread_start(&h->thread, sampler_main, h) == 0 ? 0 : -1;
 }
 
 /* Trail entries for trail_seconds at the fastest interval in use. */
@@ -331,45 +325,48 @@ int memgauge__start_with(const memgauge_options_t *user_opts, const memgauge__ho
     memgauge__pressure_init(&h->pressure, &opts);
     /* warnings before this start belong to no session's report */
     h->memory_warnings_sent = memgauge__journal_memory_warnings();
+    int synced = 0, locked = 0;
+    rc = MEMGAUGE_E_NO_MEMORY;
     h->log = memgauge__log_create(opts.on_log, opts.log_user_data);
-    if (h->log == NULL || init_sync(h) != 0) {
-        memgauge__log_release(h->log);
-        free(h);
-        return MEMGAUGE_E_NO_MEMORY;
-    }
+    if (h->log == NULL || init_sync(h) != 0)
+        goto fail;
+    synced = 1; /* from here on destroy() ends the handle */
 
     /* g_lock is held across the record's creation so that a second start
      * never reads the running session's record as its predecessor. */
     pthread_mutex_lock(&g_lock);
-    if (g_active != NULL) {
-        pthread_mutex_unlock(&g_lock);
-        destroy(h);
-        return MEMGAUGE_E_ALREADY_STARTED;
-    }
+    locked = 1;
+    rc = MEMGAUGE_E_ALREADY_STARTED;
+    if (g_active != NULL)
+        goto fail;
     rc = memgauge__journal_open(&h->journal, &opts, trail_capacity(&opts));
-    if (rc != MEMGAUGE_OK) {
-        pthread_mutex_unlock(&g_lock);
-        destroy(h);
-        return rc;
-    }
+    if (rc != MEMGAUGE_OK)
+        goto fail;
     /* `opts` still holds the caller's strings: the transport copies them */
     rc = memgauge__report_start(&opts, &h->journal, probe.footprint_source, h->log, &h->report);
-    if (rc != MEMGAUGE_OK) {
-        pthread_mutex_unlock(&g_lock);
-        destroy(h);
-        return rc;
-    }
+    if (rc != MEMGAUGE_OK)
+        goto fail;
     /* Set before the thread exists, so callbacks may read it. */
     *out = h;
+    rc = MEMGAUGE_E_THREAD;
     if (spawn(h) != 0) {
         *out = NULL;
-        pthread_mutex_unlock(&g_lock);
-        destroy(h);
-        return MEMGAUGE_E_THREAD;
+        goto fail;
     }
     g_active = h;
     pthread_mutex_unlock(&g_lock);
     return MEMGAUGE_OK;
+
+fail:
+    if (locked)
+        pthread_mutex_unlock(&g_lock);
+    if (synced) {
+        destroy(h);
+    } else {
+        memgauge__log_release(h->log);
+        free(h);
+    }
+    return rc;
 }
 
 int memgauge_start(const memgauge_options_t *opts, memgauge_t **out)

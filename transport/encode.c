@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -30,42 +29,6 @@ static int64_t delta(uint64_t a, uint64_t b) /* b - a */
     if (b >= a)
         return (int64_t)count(b - a);
     return -(int64_t)count(a - b);
-}
-
-uint64_t memgauge__tr_unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void memgauge__tr_uuid(char out[37])
-{
-    unsigned char b[16];
-    if (getentropy(b, sizeof b) != 0) {
-        /* getentropy only fails without a kernel random source; a time and
-         * address mix still keeps ids of one process distinct */
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uintptr_t)out;
-        for (int i = 0; i < 16; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            b[i] = (unsigned char)x;
-        }
-    }
-    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-    static const char hex[] = "0123456789abcdef";
-    char *p = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
-        *p++ = hex[b[i] >> 4];
-        *p++ = hex[b[i] & 15];
-    }
-    *p = '\0';
 }
 
 /* The largest power of two up to 65536 dividing every value (1 if none). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mg_base.h"
 #include "spool.h"
 
 /* File layout, little-endian:
@@ -85,20 +86,6 @@ void memgauge__spool_header(unsigned char h[MEMGAUGE__SPOOL_HEADER], const char 
     put32(h + 84, crc(h, 84));
 }
 
-static int valid_uuid(const char *s)
-{
-    for (int i = 0; i < 36; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return 0;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
-    }
-    return s[36] == '\0';
-}
-
 int memgauge__spool_parse(const unsigned char *buf, size_t len, memgauge__spool_entry_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -122,7 +109,7 @@ int memgauge__spool_parse(const unsigned char *buf, size_t len, memgauge__spool_
     for (int i = 76; i < 84; i++)
         if (buf[i] != 0)
             return -1;
-    if (!valid_uuid(id))
+    if (!memgauge__uuid_valid(id))
         return -1;
     out->flags = flags;
     out->created_unix_ms = get64(buf + 16);
@@ -460,7 +447,9 @@ uint32_t memgauge__spool_enforce(memgauge__spool_t *s, uint64_t now_unix_ms)
     return evicted;
 }
 
-int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_NAME_MAX])
+/* Lists the directory, updates the counts and copies the oldest batch
+ * file's name into name_out (when not NULL). 1 when there is one. */
+static int scan_counts(memgauge__spool_t *s, char *name_out)
 {
     size_t n;
     listed_t *list = scan(s->dir, MEMGAUGE__SPOOL_BATCH | MEMGAUGE__SPOOL_PENDING, &n);
@@ -477,10 +466,20 @@ int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_N
     s->files = sendable; /* what is waiting to be sent */
     s->pending_files = n - sendable;
     s->bytes = bytes;
-    if (first < n)
+    if (first < n && name_out != NULL)
         snprintf(name_out, MEMGAUGE__SPOOL_NAME_MAX, "%s", list[first].name);
     free(list);
     return first < n;
+}
+
+int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_NAME_MAX])
+{
+    return scan_counts(s, name_out);
+}
+
+void memgauge__spool_rescan(memgauge__spool_t *s)
+{
+    scan_counts(s, NULL);
 }
 
 /* Keeps the newest MEMGAUGE__SPOOL_CORRUPT_KEEP set-aside files. */

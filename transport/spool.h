@@ -96,6 +96,11 @@ uint32_t memgauge__spool_enforce(memgauge__spool_t *s, uint64_t now_unix_ms);
  * 1, or 0 when there is none. Refreshes files/bytes/pending_files. */
 int memgauge__spool_oldest(memgauge__spool_t *s, char name_out[MEMGAUGE__SPOOL_NAME_MAX]);
 
+/* Lists the directory again and refreshes files/bytes/pending_files, which
+ * other processes of the app (sending the same spool) and the budget
+ * change behind this one's back. */
+void memgauge__spool_rescan(memgauge__spool_t *s);
+
 /* Reads a spool file: 0 with *buf (malloc'd, caller frees) and *entry
  * pointing into it; -1 when it is corrupt (it is then set aside and
  * counted); -2 when it vanished (another process sent it). */

@@ -1,12 +1,13 @@
 /*
  * The transport: report model, wire-format v2 encoding, spool, retry and
- * senders, driven by one worker thread. It knows neither sdk/ nor platform/:
- * the SDK (sdk/report.c) hands it plain numbers and strings.
+ * senders, driven by one worker thread. It knows neither sdk/ nor platform/
+ * (the build gives it only its own headers and base/): the SDK
+ * (sdk/report.c) hands it plain numbers and strings.
  *
- * Threads: memgauge__tr_push() is called by exactly one producer (the
- * sampler) and never blocks or allocates; everything else in the transport
- * runs on its worker, except create/stop/stats, which any one thread may
- * call.
+ * Threads: the memgauge__tr_push_* functions are called by exactly one
+ * producer (the sampler) and never block or allocate; everything else in
+ * the transport runs on its worker, except create, end_clean, stop and
+ * stats, which any one thread may call.
  */
 #ifndef MEMGAUGE_TRANSPORT_H
 #define MEMGAUGE_TRANSPORT_H
@@ -14,6 +15,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "mg_base.h" /* clocks and UUIDs: memgauge__wall_ms(), memgauge__uuid_new() */
 
 /* ---- the report model (wire format v2, docs/wire-format.md) ------------- */
 
@@ -124,12 +127,6 @@ unsigned char *memgauge__tr_gunzip(const void *src, size_t len, size_t cap, size
  * does not fit in cap bytes. Pure. */
 int memgauge__tr_resolve_url(const char *url, char *out, size_t cap);
 
-/* A random (version 4) UUID in lower-case text. */
-void memgauge__tr_uuid(char out[37]);
-
-/* Unix milliseconds now (CLOCK_REALTIME). */
-uint64_t memgauge__tr_unix_ms(void);
-
 /* ---- sending --------------------------------------------------------------- */
 
 typedef struct memgauge__tr_request_s {
@@ -183,7 +180,7 @@ typedef struct memgauge__tr_config_s {
     uint32_t queue_capacity;              /* producer queue entries */
     uint32_t max_batch_bytes;             /* uncompressed JSON per batch */
     uint32_t report_interval_ms;          /* a batch at the first window close after this
-                                             (sooner: see drain() in worker.c) */
+                                             (sooner: see memgauge__tr_batch_drain) */
     const char *spool_dir;                /* copied; created (one level) */
     uint64_t spool_max_bytes;
     uint32_t spool_max_files;

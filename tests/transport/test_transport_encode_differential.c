@@ -330,7 +330,7 @@ static void meta(memgauge__tr_meta_t *m)
     if (!one_in(3))
         text(m->os_build, sizeof m->os_build);
     if (one_in(2))
-        memgauge__tr_uuid(m->session_id);
+        memgauge__uuid_new(m->session_id);
     else
         text(m->session_id, sizeof m->session_id);
     m->session_start_unix_ms = number();
@@ -347,7 +347,7 @@ static void report(report_t *r)
     memgauge__tr_batch_t *b = &r->batch;
     b->meta = &r->meta;
     if (one_in(2))
-        memgauge__tr_uuid(b->batch_id);
+        memgauge__uuid_new(b->batch_id);
     else
         text(b->batch_id, sizeof b->batch_id);
     b->sent_unix_ms = number();

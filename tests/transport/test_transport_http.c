@@ -67,7 +67,7 @@ static memgauge__tr_meta_t meta(void)
     snprintf(m.device_model, sizeof m.device_model, "x86_64");
     snprintf(m.os_name, sizeof m.os_name, "Linux");
     snprintf(m.os_version, sizeof m.os_version, "6.1");
-    memgauge__tr_uuid(m.session_id);
+    memgauge__uuid_new(m.session_id);
     m.session_start_unix_ms = 1718000000000ull;
     m.interval_ms = 100;
     snprintf(m.metric, sizeof m.metric, "linux_private_footprint");
@@ -432,7 +432,7 @@ Test(transport_http, the_previous_session_goes_in_the_first_batch_only)
                                  .pressure = "critical",
                                  .trail = trail,
                                  .trail_count = 3};
-    memgauge__tr_uuid(p.session_id);
+    memgauge__uuid_new(p.session_id);
     memgauge__tr_t *t;
     cr_assert(eq(int, memgauge__tr_create(&c, &m, &p, &t), 0));
     push_window(t, 0, 3);

@@ -1,4 +1,4 @@
-/* Portable parts of the platform layer: clocks, timed waits and names. */
+/* Clocks and waits on the monotonic clock. See mg_base.h. */
 #if defined(__APPLE__)
 #define _DARWIN_C_SOURCE
 #else
@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <time.h>
 
-#include "platform.h"
+#include "mg_base.h"
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -22,9 +22,20 @@ uint64_t memgauge__now_ns(void)
     return clock_ns(CLOCK_MONOTONIC);
 }
 
+uint64_t memgauge__wall_ns(void)
+{
+    return clock_ns(CLOCK_REALTIME);
+}
+
+uint64_t memgauge__wall_ms(void)
+{
+    return memgauge__wall_ns() / 1000000u;
+}
+
 #if defined(__APPLE__)
 /* Darwin has no pthread_condattr_setclock: its absolute waits follow the
- * wall clock, so wait for the remaining time instead. */
+ * wall clock, so wait for the remaining time instead (the relative wait is
+ * monotonic). */
 int memgauge__cond_init(pthread_cond_t *cond)
 {
     return pthread_cond_init(cond, NULL);
@@ -44,9 +55,10 @@ int memgauge__cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, uint
 int memgauge__cond_init(pthread_cond_t *cond)
 {
     pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return -1;
-    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_condattr_init(&attr);
+    if (rc != 0)
+        return rc;
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     if (rc == 0)
         rc = pthread_cond_init(cond, &attr);
     pthread_condattr_destroy(&attr);
@@ -60,26 +72,3 @@ int memgauge__cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, uint
     return rc == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 #endif
-
-const char *memgauge_source_name(int footprint_source)
-{
-    switch (footprint_source) {
-    case MEMGAUGE_SOURCE_PHYS_FOOTPRINT:
-        return "phys_footprint";
-    case MEMGAUGE_SOURCE_INTERNAL_COMPRESSED:
-        return "internal_compressed";
-    case MEMGAUGE_SOURCE_RESIDENT_FALLBACK:
-        return "resident_fallback";
-    case MEMGAUGE_SOURCE_LINUX_PRIVATE_FOOTPRINT:
-        return "linux_private_footprint";
-    default:
-        return "none";
-    }
-}
-
-int memgauge_read(memgauge_reading_t *out)
-{
-    if (out == NULL)
-        return MEMGAUGE_E_NULL_ARGUMENT;
-    return memgauge__platform_read(out);
-}
