@@ -28,9 +28,9 @@ mkdir -p "$WORK" "$ARTIFACTS"
 # creating a record needs the platform's preallocation (file_*.c).
 clang -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -I"$ROOT/sdk/include" -I"$ROOT/sdk" -I"$ROOT/platform" \
+    -I"$ROOT/sdk/include" -I"$ROOT/sdk" -I"$ROOT/platform" -I"$ROOT/base" \
     "$ROOT/tests/fuzz/fuzz_record.c" "$ROOT/sdk/record.c" "$ROOT/sdk/diagnose.c" \
-    "$ROOT/platform/file_linux.c" "$ROOT/platform/file_common.c" \
+    "$ROOT/platform/file_linux.c" "$ROOT/platform/file_common.c" "$ROOT/base/clock.c" "$ROOT/base/uuid.c" \
     -o "$BIN" || {
     echo "fuzz_record: build failed"
     exit 1

@@ -126,8 +126,9 @@ fuzz_spool() {
     local out=build/fuzz
     mkdir -p "$out/spool-work"
     clang -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
-        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Itransport \
-        tests/fuzz/fuzz_spool.c transport/spool.c transport/encode.c transport/json_out.c -lz \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Itransport -Ibase \
+        tests/fuzz/fuzz_spool.c transport/spool.c transport/encode.c transport/json_out.c \
+        base/uuid.c base/clock.c -lz \
         -o "$out/fuzz_spool" &&
         "$out/fuzz_spool" -max_total_time=30 -timeout=10 -artifact_prefix="$out/" \
             "$out/spool-work" tests/fuzz/corpus/spool 2>"$out/fuzz_spool.log" &&
@@ -157,6 +158,7 @@ step fuzz-record fuzz_record
 step build-tsan build_tsan
 step test-tsan test_tsan
 step valgrind-memcheck memcheck
+step layer-check scripts/layer-check.sh
 step darwin-check darwin_check
 step apple-checks apple_checks
 step bench-smoke bench_smoke
