@@ -20,6 +20,7 @@
 
 #include "platform.h"
 #include "support/kernel.h"
+#include "support/support.h"
 
 #define MIB (UINT64_C(1) << 20)
 
@@ -197,16 +198,6 @@ Test(linux_footprint, without_a_cgroup_limit_available_is_memavailable)
 
 #define CG_ROOT "/sys/fs/cgroup/memory"
 
-static int write_file(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    close(fd);
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 static uint64_t read_number(const char *path, const char *key)
 {
     FILE *f = fopen(path, "r");
@@ -237,7 +228,7 @@ static int child_in_cgroup(const mg_cgroup_t *cg, uint64_t limit)
     char path[600], pid[32];
     snprintf(path, sizeof path, "%s/cgroup.procs", dir);
     snprintf(pid, sizeof pid, "%d", (int)getpid());
-    if (write_file(path, pid) != 0)
+    if (mg_write_text(path, pid) != 0)
         return CHILD_JOIN;
     memgauge_reading_t r;
     if (memgauge_read(&r) != 0 || !(r.valid & MEMGAUGE_FIELD_LIMIT) || r.limit_bytes != limit)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "samples_wait.h"
 #include "session_child.h"
 #include "support/support.h"
 
@@ -64,31 +65,10 @@ memgauge_t *child_start(const session_opts_t *s)
     return h;
 }
 
-static uint64_t child_samples(memgauge_t *h)
-{
-    memgauge_stats_t st;
-    memset(&st, 0, sizeof st);
-    st.struct_size = sizeof st;
-    if (memgauge_get_stats(h, &st) != MEMGAUGE_OK)
-        _exit(119);
-    return st.samples;
-}
-
-typedef struct samples_s {
-    memgauge_t *h;
-    uint64_t n;
-} samples_t;
-
-static int has_samples(void *arg)
-{
-    samples_t *w = arg;
-    return child_samples(w->h) >= w->n;
-}
-
 void child_wait_samples(memgauge_t *h, uint64_t n)
 {
-    samples_t w = {h, n};
-    if (!mg_wait_until(has_samples, &w, 5000))
+    mg_samples_wait_t w = {h, n};
+    if (!mg_wait_until(mg_has_samples, &w, 5000))
         _exit(118);
 }
 

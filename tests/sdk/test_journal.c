@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "platform.h"
 #include "record.h"
+#include "samples_wait.h"
 
 #define MIB (UINT64_C(1) << 20)
 
@@ -30,25 +31,16 @@ static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/memgauge-journal-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(mg_temp_dir(dir, sizeof dir, "/tmp", "journal"), 0, "mkdtemp: %s",
+                 strerror(errno));
 }
 
 static void remove_dir(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(mg_remove_tree(dir), 0, "%s: %s", dir, strerror(errno));
 }
 
 TestSuite(journal, .init = make_dir, .fini = remove_dir);
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static memgauge_options_t options(void)
 {
@@ -71,13 +63,26 @@ static memgauge_stats_t stats_of(memgauge_t *h)
 
 static memgauge_stats_t wait_samples(memgauge_t *h, uint64_t n)
 {
-    memgauge_stats_t s = stats_of(h);
-    for (int i = 0; i < 2000 && s.samples < n; i++) {
-        sleep_ms(5);
-        s = stats_of(h);
-    }
+    memgauge_stats_t s = mg_wait_samples(h, n, 10000);
     cr_assert_geq(s.samples, n);
     return s;
+}
+
+typedef struct stat_wait_s {
+    memgauge_t *h;
+    uint32_t value;
+} stat_wait_t;
+
+static int interval_is(void *arg)
+{
+    const stat_wait_t *w = arg;
+    return mg_stats_of(w->h).interval_ms == w->value;
+}
+
+static int pressure_is(void *arg)
+{
+    const stat_wait_t *w = arg;
+    return (uint32_t)mg_stats_of(w->h).pressure == w->value;
 }
 
 static memgauge_previous_session_t previous_of(memgauge_t *h)
@@ -184,9 +189,7 @@ static int start_without_access(void)
         return DENIED_START;
     memgauge_previous_session_t p = {.struct_size = sizeof p};
     memgauge_previous_session(h, &p);
-    memgauge_stats_t st = {.struct_size = sizeof st};
-    for (int i = 0; i < 400 && memgauge_get_stats(h, &st) == MEMGAUGE_OK && st.samples < 3; i++)
-        sleep_ms(5); /* measuring all the same */
+    memgauge_stats_t st = mg_wait_samples(h, 3, 2000); /* measuring all the same */
     memgauge_stop(h, 1000);
     if (p.verdict != MEMGAUGE_END_NONE)
         return DENIED_VERDICT;
@@ -251,11 +254,8 @@ Test(journal, the_trail_holds_the_samples_the_killed_session_took)
         memgauge_t *h = NULL;
         if (memgauge_start(&o, &h) != MEMGAUGE_OK)
             _exit(1);
-        memgauge_stats_t s = {.struct_size = sizeof s};
-        do {
-            sleep_ms(5);
-            memgauge_get_stats(h, &s);
-        } while (s.samples < 30);
+        if (mg_wait_samples(h, 30, 20000).samples < 30)
+            _exit(4);
         /* freeze the sampler's view: report the ring, then wait to be killed */
         memgauge_sample_t ring[64];
         size_t n = 0;
@@ -515,23 +515,20 @@ Test(journal, pressure_events_and_the_fast_interval_follow_the_headroom)
     cr_assert_eq(stats_of(h).interval_ms, 200);
 
     atomic_store(&avail_mib, 100); /* 10 %: warning, and fast */
-    for (int i = 0; i < 400 && stats_of(h).interval_ms != 20; i++)
-        sleep_ms(5);
+    mg_wait_until(interval_is, &(stat_wait_t){h, 20}, 2000);
     memgauge_stats_t s = stats_of(h);
     cr_assert_eq(s.interval_ms, 20);
     cr_assert_eq(s.pressure, MEMGAUGE_PRESSURE_WARNING);
     uint64_t before = s.samples;
-    sleep_ms(300);
+    mg_sleep_ms(300); /* a span to count fast samples in */
     cr_assert_geq(stats_of(h).samples, before + 8, "fast sampling took only %llu samples",
                   (unsigned long long)(stats_of(h).samples - before));
 
     atomic_store(&os_level, MEMGAUGE_PRESSURE_CRITICAL);
-    for (int i = 0; i < 400 && stats_of(h).pressure != MEMGAUGE_PRESSURE_CRITICAL; i++)
-        sleep_ms(5);
+    mg_wait_until(pressure_is, &(stat_wait_t){h, MEMGAUGE_PRESSURE_CRITICAL}, 2000);
     atomic_store(&os_level, MEMGAUGE_PRESSURE_NORMAL);
     atomic_store(&avail_mib, 800);
-    for (int i = 0; i < 400 && stats_of(h).interval_ms != 200; i++)
-        sleep_ms(5);
+    mg_wait_until(interval_is, &(stat_wait_t){h, 200}, 2000);
     s = stats_of(h);
     cr_assert_eq(s.interval_ms, 200);
     cr_assert_eq(s.pressure, MEMGAUGE_PRESSURE_NORMAL);

@@ -31,6 +31,7 @@
 
 #include "internal.h"
 #include "report.h"
+#include "support/support.h"
 
 #define KEY "transport-e2e-key"
 #define KILLS 50
@@ -39,25 +40,30 @@ static char g_dir[128];
 
 static void make_dir(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/mg-tr-e2e-XXXXXX");
-    cr_assert(ne(ptr, mkdtemp(g_dir), NULL));
+    cr_assert(eq(int, mg_temp_dir(g_dir, sizeof g_dir, "/tmp", "tr-e2e"), 0));
 }
 
 static void remove_dir(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    cr_assert(eq(int, system(cmd), 0));
+    cr_assert(eq(int, mg_remove_tree(g_dir), 0));
 }
 
 TestSuite(transport_collector, .init = make_dir, .fini = remove_dir, .timeout = 240);
 
-static void sleep_ms(unsigned ms)
-{
-    usleep(ms * 1000u);
-}
-
 /* ---- the collector ------------------------------------------------------- */
+
+typedef struct port_wait_s {
+    const char *file;
+    int *port;
+} port_wait_t;
+
+/* The collector writes the port it bound once it listens. */
+static int port_written(void *arg)
+{
+    port_wait_t *w = arg;
+    char text[32];
+    return mg_read_text(w->file, text, sizeof text) == 0 && sscanf(text, "%d", w->port) == 1;
+}
 
 static pid_t collector_start(int port, int *bound)
 {
@@ -72,18 +78,9 @@ static pid_t collector_start(int port, int *bound)
               "--api-key", KEY, "--port-file", port_file, "--quiet", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 1000; i++) {
-        FILE *f = fopen(port_file, "r");
-        if (f != NULL) {
-            int ok = fscanf(f, "%d", bound) == 1;
-            fclose(f);
-            if (ok)
-                return pid;
-        }
-        sleep_ms(10);
-    }
-    cr_assert(false, "the collector did not start");
-    return -1;
+    port_wait_t w = {port_file, bound};
+    cr_assert(mg_wait_until(port_written, &w, 10000), "the collector did not start");
+    return pid;
 }
 
 static void collector_stop(pid_t pid)
@@ -278,8 +275,8 @@ static pid_t reporting_child_as(int port, unsigned run_ms, unsigned stop_ms, uns
         _exit(2);
     if (run_ms == 0)
         for (;;)
-            sleep_ms(1000);
-    sleep_ms(run_ms);
+            mg_sleep_ms(1000);
+    mg_sleep_ms(run_ms);
     _exit(memgauge_stop(h, stop_ms) == MEMGAUGE_OK ? 0 : 4);
 }
 
@@ -307,6 +304,12 @@ static size_t spool_files(void)
     if (d != NULL)
         closedir(d);
     return n;
+}
+
+static int spool_empty(void *unused)
+{
+    (void)unused;
+    return spool_files() == 0;
 }
 
 /* Every logged batch stored exactly once; returns how many were logged. */
@@ -471,7 +474,7 @@ Test(transport_collector, fifty_sigkills_of_a_reporting_child_lose_no_batch_and_
     srand(seed);
     for (int i = 0; i < KILLS; i++) {
         pid_t c = reporting_child_as(port, 0, 0, REPORT_MS, i);
-        sleep_ms(30 + (unsigned)(rand() % 450));
+        mg_sleep_ms(30 + (unsigned)(rand() % 450));
         kill(c, SIGKILL);
         cr_assert(eq(int, child_exit(c), 128 + SIGKILL), "kill %d (seed %u)", i, seed);
     }
@@ -536,8 +539,7 @@ Test(transport_collector, a_batch_sent_again_after_its_acknowledgement_is_stored
     cr_assert(eq(i64, (long long)back, batches), "every batch, pending ones included, was a file");
 
     c = reporting_child_as(port, 0, 0, 200, 1);
-    for (int i = 0; i < 500 && spool_files() > 0; i++)
-        sleep_ms(10);
+    mg_wait_until(spool_empty, NULL, 5000);
     kill(c, SIGKILL);
     child_exit(c);
     collector_stop(col);

@@ -15,6 +15,7 @@
 #include "report.h"
 #include "retry.h"
 #include "spool.h"
+#include "support/support.h"
 #include "transport.h"
 
 /* ---- retry --------------------------------------------------------------- */
@@ -92,15 +93,12 @@ static char g_dir[128];
 
 static void make_dir(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/mg-tr-unit-XXXXXX");
-    cr_assert(ne(ptr, mkdtemp(g_dir), NULL));
+    cr_assert(eq(int, mg_temp_dir(g_dir, sizeof g_dir, "/tmp", "tr-unit"), 0));
 }
 
 static void remove_dir(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    cr_assert(eq(int, system(cmd), 0));
+    cr_assert(eq(int, mg_remove_tree(g_dir), 0));
 }
 
 TestSuite(spool, .init = make_dir, .fini = remove_dir);
