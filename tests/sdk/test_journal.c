@@ -24,23 +24,11 @@
 #include "platform.h"
 #include "record.h"
 #include "samples_wait.h"
+#include "support/scratch.h"
 
 #define MIB (UINT64_C(1) << 20)
 
-static char dir[64];
-
-static void make_dir(void)
-{
-    cr_assert_eq(mg_temp_dir(dir, sizeof dir, "/tmp", "journal"), 0, "mkdtemp: %s",
-                 strerror(errno));
-}
-
-static void remove_dir(void)
-{
-    cr_assert_eq(mg_remove_tree(dir), 0, "%s: %s", dir, strerror(errno));
-}
-
-TestSuite(journal, .init = make_dir, .fini = remove_dir);
+TestSuite(journal, .init = mg_scratch_init, .fini = mg_scratch_fini);
 
 static memgauge_options_t options(void)
 {
@@ -48,7 +36,7 @@ static memgauge_options_t options(void)
     memgauge_options_init(&o);
     o.interval_ms = 10;
     o.window_ms = 10;
-    o.storage_dir = dir;
+    o.storage_dir = mg_scratch;
     o.app_id = "journal-test";
     o.app_version = "1.0";
     return o;
@@ -162,7 +150,7 @@ Test(journal, a_record_the_disk_cannot_hold_leaves_the_session_measuring_without
     cr_assert_not_null(strstr(g_first_log, "no session record"), "%s", g_first_log);
     cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
     char file[128];
-    snprintf(file, sizeof file, "%s/session.mgrec", dir);
+    snprintf(file, sizeof file, "%s/session.mgrec", mg_scratch);
     cr_assert_neq(access(file, F_OK), 0, "nothing half-made is left");
 
     /* the next start, with room, finds no record of it and keeps one again */
@@ -208,14 +196,14 @@ Test(journal, a_record_the_system_will_not_open_yet_is_left_for_a_later_launch)
     wait_samples(h, 3);
     cr_assert_eq(memgauge_stop(h, 1000), MEMGAUGE_OK);
     char path[128], before[8192], after[8192];
-    snprintf(path, sizeof path, "%s/" MEMGAUGE__RECORD_FILE, dir);
+    snprintf(path, sizeof path, "%s/" MEMGAUGE__RECORD_FILE, mg_scratch);
     int fd = open(path, O_RDONLY);
     cr_assert_geq(fd, 0);
     ssize_t n1 = read(fd, before, sizeof before);
     close(fd);
-    cr_assert_eq(chmod(dir, 0777), 0);
+    cr_assert_eq(chmod(mg_scratch, 0777), 0);
     char lock[128];
-    snprintf(lock, sizeof lock, "%s/" MEMGAUGE__LOCK_FILE, dir);
+    snprintf(lock, sizeof lock, "%s/" MEMGAUGE__LOCK_FILE, mg_scratch);
     chmod(lock, 0666);
 
     pid_t pid = fork();
@@ -357,7 +345,7 @@ Test(journal, an_unusable_storage_directory_is_an_error_naming_the_option)
 {
     memgauge_options_t o = options();
     char file[128];
-    snprintf(file, sizeof file, "%s/plain-file", dir);
+    snprintf(file, sizeof file, "%s/plain-file", mg_scratch);
     int fd = open(file, O_CREAT | O_WRONLY, 0600);
     cr_assert_geq(fd, 0);
     close(fd);
@@ -367,7 +355,7 @@ Test(journal, an_unusable_storage_directory_is_an_error_naming_the_option)
     cr_assert(strstr(memgauge_strerror(MEMGAUGE_E_STORAGE_DIR), "options.storage_dir"));
     o.storage_dir = "";
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_E_STORAGE_DIR);
-    o.storage_dir = dir;
+    o.storage_dir = mg_scratch;
     o.app_id = "../escape";
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_E_APP_ID);
     o.app_id = "ok";
@@ -379,7 +367,7 @@ Test(journal, nested_directories_are_created)
 {
     memgauge_options_t o = options();
     char nested[128];
-    snprintf(nested, sizeof nested, "%s/a/b/c", dir);
+    snprintf(nested, sizeof nested, "%s/a/b/c", mg_scratch);
     o.storage_dir = nested;
     memgauge_t *h = NULL;
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
@@ -402,7 +390,7 @@ Test(journal, with_the_record_off_nothing_is_written)
     cr_assert_eq(previous_of(h).verdict, MEMGAUGE_END_NONE);
     cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
     char file[128];
-    snprintf(file, sizeof file, "%s/session.mgrec", dir);
+    snprintf(file, sizeof file, "%s/session.mgrec", mg_scratch);
     cr_assert_neq(access(file, F_OK), 0);
     o.record = 2;
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_E_ARGUMENT);

@@ -16,24 +16,19 @@
 #include <unistd.h>
 
 #include "record.h"
+#include "support/scratch.h"
 #include "support/support.h"
 
-static char dir[64];
 static char path[128];
 
 static void make_dir(void)
 {
-    cr_assert_eq(mg_temp_dir(dir, sizeof dir, "/tmp", "record"), 0, "mkdtemp: %s", strerror(errno));
-    snprintf(path, sizeof path, "%s/session.mgrec", dir);
+    mg_scratch_init();
+    snprintf(path, sizeof path, "%s/session.mgrec", mg_scratch);
 }
 
-static void remove_dir(void)
-{
-    cr_assert_eq(mg_remove_tree(dir), 0, "%s: %s", dir, strerror(errno));
-}
-
-TestSuite(record, .init = make_dir, .fini = remove_dir);
-TestSuite(record_tear, .init = make_dir, .fini = remove_dir);
+TestSuite(record, .init = make_dir, .fini = mg_scratch_fini);
+TestSuite(record_tear, .init = make_dir, .fini = mg_scratch_fini);
 
 static memgauge__record_body_t body_at(uint64_t samples)
 {

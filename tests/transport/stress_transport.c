@@ -17,21 +17,10 @@
 #include <memgauge/memgauge.h>
 
 #include "internal.h"
+#include "sdk/samples_wait.h"
+#include "support/check.h"
 #include "support/support.h"
 #include "transport.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
 
 static char g_dir[64];
 
@@ -115,18 +104,9 @@ static memgauge_options_t reporting(void)
     return o;
 }
 
-static memgauge_stats_t stats_of(memgauge_t *h)
-{
-    memgauge_stats_t s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    memgauge_get_stats(h, &s);
-    return s;
-}
-
 static int built_and_sent(void *h)
 {
-    memgauge_stats_t s = stats_of(h);
+    memgauge_stats_t s = mg_stats_of(h);
     return s.batches_built > 5 && s.batches_sent > 0;
 }
 
@@ -138,7 +118,7 @@ static int hook_hung(void *unused)
 
 static int told_404(void *h)
 {
-    return stats_of(h).config_errors > 0 && atomic_load(&g_logs) > 0;
+    return mg_stats_of(h).config_errors > 0 && atomic_load(&g_logs) > 0;
 }
 
 static void sampler_worker_and_readers_race_then_stop_flushes(void)
@@ -157,7 +137,7 @@ static void sampler_worker_and_readers_race_then_stop_flushes(void)
         pthread_join(readers[i], NULL);
     /* a loaded machine (or a sanitizer) may need longer than the race did */
     mg_wait_until(built_and_sent, h, 5000);
-    memgauge_stats_t s = stats_of(h);
+    memgauge_stats_t s = mg_stats_of(h);
     CHECK(s.batches_built > 5, "built %llu batches", (unsigned long long)s.batches_built);
     CHECK(s.batches_sent > 0, "sent %llu", (unsigned long long)s.batches_sent);
     rc = memgauge_stop(h, 2000);
@@ -204,7 +184,7 @@ static void a_wrong_endpoint_told_through_the_log_hook_while_readers_race(void)
     for (int i = 0; i < 2; i++)
         pthread_create(&readers[i], NULL, stats_reader, h);
     mg_wait_until(told_404, h, 2000);
-    memgauge_stats_t s = stats_of(h);
+    memgauge_stats_t s = mg_stats_of(h);
     atomic_store(&g_stop_readers, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(readers[i], NULL);

@@ -31,24 +31,13 @@
 
 #include "internal.h"
 #include "report.h"
+#include "support/scratch.h"
 #include "support/support.h"
 
 #define KEY "transport-e2e-key"
 #define KILLS 50
 
-static char g_dir[128];
-
-static void make_dir(void)
-{
-    cr_assert(eq(int, mg_temp_dir(g_dir, sizeof g_dir, "/tmp", "tr-e2e"), 0));
-}
-
-static void remove_dir(void)
-{
-    cr_assert(eq(int, mg_remove_tree(g_dir), 0));
-}
-
-TestSuite(transport_collector, .init = make_dir, .fini = remove_dir, .timeout = 240);
+TestSuite(transport_collector, .init = mg_scratch_init, .fini = mg_scratch_fini, .timeout = 240);
 
 /* ---- the collector ------------------------------------------------------- */
 
@@ -69,8 +58,8 @@ static pid_t collector_start(int port, int *bound)
 {
     char listen[64], port_file[200], db[200];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    snprintf(port_file, sizeof port_file, "%s/port", g_dir);
-    snprintf(db, sizeof db, "%s/collector.db", g_dir);
+    snprintf(port_file, sizeof port_file, "%s/port", mg_scratch);
+    snprintf(db, sizeof db, "%s/collector.db", mg_scratch);
     unlink(port_file);
     pid_t pid = fork();
     if (pid == 0) {
@@ -106,7 +95,7 @@ static int dead_port(void)
 static long long query_int(const char *sql)
 {
     char db[200];
-    snprintf(db, sizeof db, "%s/collector.db", g_dir);
+    snprintf(db, sizeof db, "%s/collector.db", mg_scratch);
     sqlite3 *h;
     cr_assert(eq(int, sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK));
     sqlite3_stmt *st;
@@ -176,8 +165,8 @@ static int g_backup;
 static void back_up_batches(void)
 {
     char spool[200], backup[200], from[600], to[600];
-    snprintf(spool, sizeof spool, "%s/store/spool", g_dir);
-    snprintf(backup, sizeof backup, "%s/backup", g_dir);
+    snprintf(spool, sizeof spool, "%s/store/spool", mg_scratch);
+    snprintf(backup, sizeof backup, "%s/backup", mg_scratch);
     mkdir(backup, 0700);
     DIR *d = opendir(spool);
     struct dirent *e;
@@ -239,19 +228,19 @@ static pid_t reporting_child_as(int port, unsigned run_ms, unsigned stop_ms, uns
     if (child >= 0) {
         char path[200];
         g_child = child;
-        snprintf(path, sizeof path, "%s/closed-%d.log", g_dir, child);
+        snprintf(path, sizeof path, "%s/closed-%d.log", mg_scratch, child);
         g_closed_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        snprintf(path, sizeof path, "%s/durable.log", g_dir);
+        snprintf(path, sizeof path, "%s/durable.log", mg_scratch);
         g_durable_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         memgauge__report_on_pending(log_pending, NULL);
     }
     char log[200], store[200], url[100];
-    snprintf(log, sizeof log, "%s/spooled.log", g_dir);
-    snprintf(store, sizeof store, "%s/store", g_dir);
+    snprintf(log, sizeof log, "%s/spooled.log", mg_scratch);
+    snprintf(store, sizeof store, "%s/store", mg_scratch);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/reports", port);
     g_log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     memgauge__report_on_spooled(log_spooled, NULL);
-    snprintf(log, sizeof log, "%s/windows.log", g_dir);
+    snprintf(log, sizeof log, "%s/windows.log", mg_scratch);
     g_windows_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     memgauge_options_t o;
     memgauge_options_init(&o);
@@ -295,7 +284,7 @@ static int child_exit(pid_t pid)
 static size_t spool_files(void)
 {
     char path[200];
-    snprintf(path, sizeof path, "%s/store/spool", g_dir);
+    snprintf(path, sizeof path, "%s/store/spool", mg_scratch);
     DIR *d = opendir(path);
     size_t n = 0;
     struct dirent *e;
@@ -316,7 +305,7 @@ static int spool_empty(void *unused)
 static size_t check_every_logged_batch_stored_once(void)
 {
     char log[200], line[64];
-    snprintf(log, sizeof log, "%s/spooled.log", g_dir);
+    snprintf(log, sizeof log, "%s/spooled.log", mg_scratch);
     FILE *f = fopen(log, "r");
     cr_assert(ne(ptr, f, NULL));
     size_t n = 0, missing = 0;
@@ -366,7 +355,7 @@ Test(transport_collector, a_collector_down_for_a_whole_run_then_up_gets_every_ba
     /* every closed window is stored with the SDK's own aggregates, which the
      * batches left to the collector to derive from the series */
     char path[200], line[256];
-    snprintf(path, sizeof path, "%s/windows.log", g_dir);
+    snprintf(path, sizeof path, "%s/windows.log", mg_scratch);
     FILE *f = fopen(path, "r");
     cr_assert(ne(ptr, f, NULL));
     size_t windows = 0;
@@ -422,7 +411,7 @@ static size_t lines_of(const char *path)
 static size_t check_every_closed_window_stored_once(int children, size_t *pending_batches)
 {
     char path[200], id[64];
-    snprintf(path, sizeof path, "%s/durable.log", g_dir);
+    snprintf(path, sizeof path, "%s/durable.log", mg_scratch);
     FILE *f = fopen(path, "r");
     cr_assert(ne(ptr, f, NULL));
     char(*first)[37] = calloc((size_t)children, sizeof *first);
@@ -443,7 +432,7 @@ static size_t check_every_closed_window_stored_once(int children, size_t *pendin
     fclose(f);
     size_t lost = 0;
     for (int i = 0; i < children; i++) {
-        snprintf(path, sizeof path, "%s/closed-%d.log", g_dir, i);
+        snprintf(path, sizeof path, "%s/closed-%d.log", mg_scratch, i);
         long long closed = (long long)lines_of(path), have = 0;
         if (first[i][0] != '\0') {
             char sql[300];
@@ -493,7 +482,7 @@ Test(transport_collector, fifty_sigkills_of_a_reporting_child_lose_no_batch_and_
     size_t closed = 0;
     for (int i = 0; i <= KILLS; i++) {
         char path[200];
-        snprintf(path, sizeof path, "%s/closed-%d.log", g_dir, i);
+        snprintf(path, sizeof path, "%s/closed-%d.log", mg_scratch, i);
         closed += lines_of(path);
     }
     cr_log_info("seed %u: %zu windows closed, %zu lost to a kill racing their close, %zu pending "
@@ -521,8 +510,8 @@ Test(transport_collector, a_batch_sent_again_after_its_acknowledgement_is_stored
 
     /* the files come back as a kill between the 2xx and the removal leaves them */
     char spool[200], backup[200], from[600], to[600];
-    snprintf(spool, sizeof spool, "%s/store/spool", g_dir);
-    snprintf(backup, sizeof backup, "%s/backup", g_dir);
+    snprintf(spool, sizeof spool, "%s/store/spool", mg_scratch);
+    snprintf(backup, sizeof backup, "%s/backup", mg_scratch);
     DIR *d = opendir(backup);
     cr_assert(ne(ptr, d, NULL));
     struct dirent *e;

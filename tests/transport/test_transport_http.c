@@ -17,22 +17,11 @@
 #include <memgauge/memgauge.h>
 
 #include "fault_server.h"
+#include "support/scratch.h"
 #include "support/support.h"
 #include "transport.h"
 
-static char g_dir[128];
-
-static void make_dir(void)
-{
-    cr_assert(eq(int, mg_temp_dir(g_dir, sizeof g_dir, "/tmp", "tr-http"), 0));
-}
-
-static void remove_dir(void)
-{
-    cr_assert(eq(int, mg_remove_tree(g_dir), 0));
-}
-
-TestSuite(transport_http, .init = make_dir, .fini = remove_dir, .timeout = 60);
+TestSuite(transport_http, .init = mg_scratch_init, .fini = mg_scratch_fini, .timeout = 60);
 
 static double now_s(void)
 {
@@ -64,7 +53,7 @@ static int batch_sent(void *t)
 static size_t spool_files(void)
 {
     char path[200];
-    snprintf(path, sizeof path, "%s/spool", g_dir);
+    snprintf(path, sizeof path, "%s/spool", mg_scratch);
     DIR *d = opendir(path);
     size_t n = 0;
     struct dirent *e;
@@ -99,7 +88,7 @@ static const char *const g_extra[] = {"X-Test: hello"};
 static memgauge__tr_config_t config(fault_server_t *s)
 {
     snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/v1/reports", fault_server_port(s));
-    snprintf(g_spool, sizeof g_spool, "%s/spool", g_dir);
+    snprintf(g_spool, sizeof g_spool, "%s/spool", mg_scratch);
     memgauge__tr_config_t c = {.url = g_url,
                                .api_key = "k-123",
                                .extra_headers = g_extra,
@@ -771,7 +760,7 @@ static memgauge_options_t app_options(const char *url)
     o.fast_interval_ms = 20;
     o.window_ms = 100;
     o.record = 0;
-    o.storage_dir = g_dir;
+    o.storage_dir = mg_scratch;
     o.app_id = "transport-http";
     o.endpoint_url = url;
     o.report_interval_ms = 0;
