@@ -271,7 +271,8 @@ Test(linux_footprint, limit_and_headroom_come_from_the_memory_cgroup)
     if (pid == 0)
         _exit(child_in_cgroup(&cg, limit));
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                 "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     mg_cgroup_remove(&cg);
     cr_assert(WIFEXITED(status), "child died");
     cr_assert_eq(WEXITSTATUS(status), CHILD_OK,
@@ -299,7 +300,8 @@ Test(linux_footprint, forked_child_reads_its_own_memory)
         _exit(d < (int64_t)MIB && d > -(int64_t)MIB ? 0 : 2);
     }
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                 "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "the child's footprint was not its own (exit %d)", WEXITSTATUS(status));
 }
@@ -355,7 +357,7 @@ Test(linux_footprint, peak_is_not_inherited_across_exec)
     buf[len] = '\0';
     close(out[0]);
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sample app failed: %s", buf);
     const char *k = strstr(buf, "kernel_peak_bytes=");
     cr_assert_not_null(k, "no kernel_peak_bytes in: %s", buf);

@@ -136,7 +136,8 @@ Test(linux_swap, swapped_out_anonymous_memory_stays_in_the_footprint, .fini = cl
     if (pid == 0)
         _exit(child());
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                 "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     cr_assert(WIFEXITED(status), "child killed by signal %d", WTERMSIG(status));
     cr_assert_eq(WEXITSTATUS(status), OK,
                  "step %d failed (10 join, 11 swap unseen, 12 too little swapped, 13 footprint, "

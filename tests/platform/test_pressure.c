@@ -448,8 +448,8 @@ static int observer(int eventfds_before_fork)
     if (killer == 0)
         allocate_until_killed();
     int status;
-    if (killer < 0 || waitpid(killer, &status, 0) != killer || !WIFSIGNALED(status) ||
-        WTERMSIG(status) != SIGKILL)
+    if (killer < 0 || mg_wait_child(killer, MG_CHILD_DEADLINE_MS, &status) != 0 ||
+        !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
         return NOT_KILLED;
 
     uint64_t start = mg_mono_ns(), raised_at = 0;
@@ -510,7 +510,8 @@ Test(pressure_kernel, an_oom_kill_in_the_cgroup_is_counted_and_raises_the_level,
     if (pid == 0)
         _exit(observer(fds + 2));
     int status;
-    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    cr_assert(eq(int, mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0),
+              "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     int exited = WIFEXITED(status), signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     cr_assert(exited, "observer killed by signal %d", signal);
     cr_assert(eq(int, WEXITSTATUS(status), OK), "step %d failed: %s", WEXITSTATUS(status),
@@ -556,7 +557,8 @@ Test(pressure_kernel, missing_files_leave_every_field_unset_and_the_level_normal
     if (pid == 0)
         _exit(without_cgroups_or_psi());
     int status;
-    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    cr_assert(eq(int, mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0),
+              "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     int exited = WIFEXITED(status);
     cr_assert(exited);
     if (WEXITSTATUS(status) == MISSING_SETUP)

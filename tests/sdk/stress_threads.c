@@ -202,7 +202,7 @@ static void fork_while_sampling(void)
         if (pid == 0)
             _exit(child_run(h));
         int status = 0;
-        waitpid(pid, &status, 0);
+        mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", round, status);
         mg_sleep_ms(7);
     }

@@ -25,6 +25,7 @@
 #include "record.h"
 #include "samples_wait.h"
 #include "support/scratch.h"
+#include "support/support.h"
 
 #define MIB (UINT64_C(1) << 20)
 
@@ -211,7 +212,8 @@ Test(journal, a_record_the_system_will_not_open_yet_is_left_for_a_later_launch)
     if (pid == 0)
         _exit(start_without_access());
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                 "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     cr_assert(WIFEXITED(status));
     cr_assert_eq(WEXITSTATUS(status), DENIED_OK,
                  "step %d: 40 start failed, 41 verdict not none, 42 stats, 43 setuid",
@@ -262,7 +264,7 @@ Test(journal, the_trail_holds_the_samples_the_killed_session_took)
     close(pipefd[0]);
     kill(pid, SIGKILL);
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     cr_assert(WIFSIGNALED(status));
 
     memgauge_options_t o = options();
@@ -331,7 +333,7 @@ Test(journal, a_second_live_process_with_the_same_directory_is_told_apart)
         _exit(ok ? 0 : 2);
     }
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
     /* the child neither replaced nor marked the parent's record */
     cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);

@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "samples_wait.h"
+#include "support/support.h"
 
 #define MIB (UINT64_C(1) << 20)
 
@@ -512,7 +513,8 @@ Test(sampler, forked_child_inherits_neither_the_sampler_nor_a_held_lock)
         if (pid == 0)
             _exit(forked_child(h));
         int status;
-        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                     "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
         cr_assert(WIFEXITED(status), "child %d died with signal %d", round, WTERMSIG(status));
         cr_assert_eq(WEXITSTATUS(status), 0, "child %d failed at step %d", round,
                      WEXITSTATUS(status));

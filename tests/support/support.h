@@ -65,6 +65,10 @@ int mg_read_full(int fd, void *buf, size_t len);
 
 /* ---- child processes (child.c) ------------------------------------------------ */
 
+/* A test's child that has not ended within this is stuck: generous enough
+ * for one that fills a memory cgroup on a loaded machine. */
+#define MG_CHILD_DEADLINE_MS 120000u
+
 /* Reaps `pid` into *status within deadline_ms. Returns 0; 1 when it was
  * still running at the deadline: then it is SIGKILLed and reaped (so no
  * child outlives the test) and *status says so; -1 with errno when waitpid

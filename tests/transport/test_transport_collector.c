@@ -76,7 +76,7 @@ static void collector_stop(pid_t pid)
 {
     kill(pid, SIGTERM);
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     cr_expect(eq(int, WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0));
 }
 
@@ -277,7 +277,7 @@ static pid_t reporting_child(int port, unsigned run_ms, unsigned stop_ms)
 static int child_exit(pid_t pid)
 {
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
