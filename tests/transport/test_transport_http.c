@@ -41,6 +41,14 @@ static int spooled(void *arg)
     return st.spooled >= w->n;
 }
 
+/* The transport has read a configuration error's answer. */
+static int config_error_seen(void *t)
+{
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(t, &st);
+    return st.config_error_status != 0;
+}
+
 /* The transport has counted a batch as sent (the server's answer is read
  * after the server has seen the request). */
 static int batch_sent(void *t)
@@ -604,7 +612,7 @@ static void config_error_then_fixed(int status, const char *hint)
     cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
     push_window(t, 0, 5);
     cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
-    usleep(50000);
+    mg_wait_until(config_error_seen, t, 5000);
     memgauge__tr_stats_t st;
     memgauge__tr_get_stats(t, &st);
     cr_expect(eq(int, st.config_error_status, status));
