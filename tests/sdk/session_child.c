@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,18 @@ int wait_child(pid_t pid, uint32_t timeout_ms)
     return status;
 }
 
+pid_t fork_piped(int *fd)
+{
+    int fds[2];
+    cr_assert_eq(pipe2(fds, O_CLOEXEC), 0, "pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    close(fds[pid == 0 ? 0 : 1]);
+    *fd = fds[pid == 0 ? 1 : 0];
+    return pid;
+}
+
 memgauge_t *child_start(const session_opts_t *s)
 {
     memgauge_options_t o;
@@ -74,13 +87,9 @@ void child_wait_samples(memgauge_t *h, uint64_t n)
 
 void diagnose_in_child(const session_opts_t *s, diagnosis_t *out)
 {
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    int fd;
+    pid_t pid = fork_piped(&fd);
     if (pid == 0) {
-        close(fds[0]);
         memgauge_t *h = child_start(s);
         diagnosis_t d;
         memset(&d, 0, sizeof d);
@@ -92,14 +101,13 @@ void diagnose_in_child(const session_opts_t *s, diagnosis_t *out)
             memcpy(d.trail, d.p.trail + (d.p.trail_count - n), n * sizeof d.trail[0]);
         d.trail_count = n;
         d.p.trail = NULL;
-        if (mg_write_full(fds[1], &d, sizeof d) != 0)
+        if (mg_write_full(fd, &d, sizeof d) != 0)
             _exit(120);
         memgauge_stop(h, 2000);
         _exit(0);
     }
-    close(fds[1]);
-    int got = mg_read_full(fds[0], out, sizeof *out);
-    close(fds[0]);
+    int got = mg_read_full(fd, out, sizeof *out);
+    close(fd);
     int status = wait_child(pid, CHILD_TIMEOUT_MS);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "diagnosing child failed: status 0x%x (exit 101..126 is MEMGAUGE_E_* 1..26)", status);

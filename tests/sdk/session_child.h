@@ -41,6 +41,10 @@ void path_in(char *out, size_t cap, const char *dir, const char *name);
 /* Waits for a child, SIGKILLing it (and failing the test) after timeout_ms. */
 int wait_child(pid_t pid, uint32_t timeout_ms);
 
+/* Forks with a pipe from the child to the parent (close-on-exec): the
+ * child (0 returned) gets its write end in *fd, the parent its read end. */
+pid_t fork_piped(int *fd);
+
 typedef struct session_opts_s {
     const char *dir;
     const char *version;

@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,18 +151,12 @@ Test(random_kill, sigkill_at_random_moments_never_leaves_a_torn_or_clean_record,
     memset(&t, 0, sizeof t);
     for (int round = 0; round < RANDOM_KILLS; round++) {
         cr_assert_eq(mg_clear_dir(dir), 0, "%s: %s", dir, strerror(errno));
-        int fds[2];
-        cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
         uint64_t delay_us = (uint64_t)rand_r(&seed) % (RANDOM_KILL_MAX_US + 1);
         uint64_t fork_ns = mg_wall_ns();
-        fflush(NULL);
-        pid_t pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-            close(fds[0]);
-            allocating_child(&s, fds[1]);
-        }
-        close(fds[1]);
+        int fd;
+        pid_t pid = fork_piped(&fd);
+        if (pid == 0)
+            allocating_child(&s, fd);
         mg_sleep_us(delay_us);
         cr_assert_eq(kill(pid, SIGKILL), 0);
         int status = wait_child(pid, CHILD_TIMEOUT_MS);
@@ -172,8 +165,8 @@ Test(random_kill, sigkill_at_random_moments_never_leaves_a_torn_or_clean_record,
                   "round %d: the child ended on its own before the kill: status 0x%x", round,
                   status);
         char started = 0;
-        int got = (int)read(fds[0], &started, 1);
-        close(fds[0]);
+        int got = (int)read(fd, &started, 1);
+        close(fd);
         int exists =
             check_killed_record(dir, pid, got == 1 && started == 'S', fork_ns, kill_ns, round, &t);
 

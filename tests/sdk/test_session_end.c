@@ -110,21 +110,16 @@ static int record_shows_debugger(void *dir)
 /* Runs one session to the given end; returns the child's pid. */
 static pid_t run_session(const session_opts_t *s, ending_t how)
 {
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    int fd;
+    pid_t pid = fork_piped(&fd);
     if (pid == 0) {
-        close(fds[0]);
-        session_child(s, how, fds[1]);
+        session_child(s, how, fd);
         _exit(112);
     }
-    close(fds[1]);
     int status;
     if (how == END_BY_STOP || how == END_BY_EXIT || how == END_BY_CRASH) {
         status = wait_child(pid, CHILD_TIMEOUT_MS);
-        close(fds[0]);
+        close(fd);
         if (how == END_BY_CRASH)
             cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
                       "the crashing child did not die of SIGSEGV: status 0x%x", status);
@@ -134,8 +129,8 @@ static pid_t run_session(const session_opts_t *s, ending_t how)
         return pid;
     }
     char ready;
-    int got = mg_read_full(fds[0], &ready, 1);
-    close(fds[0]);
+    int got = mg_read_full(fd, &ready, 1);
+    close(fd);
     if (got != 0) {
         status = wait_child(pid, CHILD_TIMEOUT_MS);
         cr_assert_fail("session child ended before it was ready: status 0x%x", status);
@@ -181,6 +176,17 @@ static diagnosis_t diagnose_after(const session_opts_t *next, pid_t previous_pid
     return d;
 }
 
+/* A session of version 1.0 ended the given way in a fresh directory, as
+ * the next start of the same version tells it. */
+static diagnosis_t session_ended(const char *tag, ending_t how)
+{
+    char dir[128];
+    fresh_dir(dir, sizeof dir, tag);
+    session_opts_t s = opts_for(dir, "1.0");
+    pid_t pid = run_session(&s, how);
+    return diagnose_after(&s, pid);
+}
+
 static void assert_verdict(const diagnosis_t *d, int verdict)
 {
     cr_assert_eq(d->p.verdict, verdict, "verdict %s (%d), expected %s (%d)",
@@ -193,53 +199,33 @@ static void assert_verdict(const diagnosis_t *d, int verdict)
 
 Test(session_end, memgauge_stop_reads_as_clean_stop)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-stop");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_BY_STOP);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-stop", END_BY_STOP);
     assert_verdict(&d, MEMGAUGE_END_CLEAN_STOP);
 }
 
 Test(session_end, exit_without_stop_reads_as_exit)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-exit");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_BY_EXIT);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-exit", END_BY_EXIT);
     assert_verdict(&d, MEMGAUGE_END_EXIT);
 }
 
 Test(session_end, crash_noted_by_a_signal_handler_reads_as_crash_with_its_signal)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-crash");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_BY_CRASH);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-crash", END_BY_CRASH);
     assert_verdict(&d, MEMGAUGE_END_CRASH);
     cr_assert_eq(d.p.crash_signal, SIGSEGV);
 }
 
 Test(session_end, crash_noted_then_sigkill_reads_as_crash)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-note");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_KILLED_AFTER_NOTE);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-note", END_KILLED_AFTER_NOTE);
     assert_verdict(&d, MEMGAUGE_END_CRASH);
     cr_assert_eq(d.p.crash_signal, SIGABRT);
 }
 
 Test(session_end, sigkill_with_plenty_of_memory_left_is_unexplained_never_an_oom)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-kill");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_KILLED);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-kill", END_KILLED);
     assert_killed_verdict(&d);
     cr_assert_gt(d.p.trail_count, 0, "a killed session leaves its trail");
     /* The child held a few MiB on a machine with gigabytes available (with
@@ -260,32 +246,20 @@ Test(session_end, sigkill_with_plenty_of_memory_left_is_unexplained_never_an_oom
 
 Test(session_end, sigkill_in_the_background_reads_as_background_kill)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-bg");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_KILLED_IN_BG);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-bg", END_KILLED_IN_BG);
     assert_verdict(&d, MEMGAUGE_END_BACKGROUND_KILL);
     cr_assert_eq(d.p.app_state, MEMGAUGE_APP_BACKGROUND);
 }
 
 Test(session_end, sigkill_during_a_hang_reads_as_hang_kill)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-hang");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_KILLED_HUNG);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-hang", END_KILLED_HUNG);
     assert_verdict(&d, MEMGAUGE_END_HANG_KILL);
 }
 
 Test(session_end, sigkill_after_a_hang_ended_is_not_a_hang_kill)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-hangover");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_KILLED_AFTER_HANG);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-hangover", END_KILLED_AFTER_HANG);
     assert_killed_verdict(&d);
 }
 
@@ -316,21 +290,13 @@ Test(session_end, new_app_build_reads_as_app_upgraded)
 
 Test(session_end, tracer_attached_before_start_reads_as_debugger)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-traced");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_KILLED_TRACED);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-traced", END_KILLED_TRACED);
     assert_verdict(&d, MEMGAUGE_END_DEBUGGER);
 }
 
 Test(session_end, tracer_attached_mid_session_reads_as_debugger, .timeout = 60)
 {
-    char dir[128];
-    fresh_dir(dir, sizeof dir, "end-seized");
-    session_opts_t s = opts_for(dir, "1.0");
-    pid_t pid = run_session(&s, END_KILLED_SEIZED);
-    diagnosis_t d = diagnose_after(&s, pid);
+    diagnosis_t d = session_ended("end-seized", END_KILLED_SEIZED);
     assert_verdict(&d, MEMGAUGE_END_DEBUGGER);
 }
 
