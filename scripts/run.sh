@@ -123,42 +123,18 @@ done
 # 256 MiB limit and a leak that crosses it. The next launch reads its record
 # and reports a suspected out-of-memory kill.
 OOM_LIMIT=$((256 * 1024 * 1024))
-CG_WHY=""
-# Makes $CGROUP, a memory cgroup with OOM_LIMIT and no swap: the v1 memory
-# hierarchy, else v2 (where this shell first moves into a leaf of its own
-# cgroup, since a cgroup with processes cannot enable the memory controller
-# for its children). Sets CG_WHY when it cannot.
+# Makes $CGROUP, a memory cgroup with OOM_LIMIT and no swap (scripts/cgroup.sh:
+# v1, else v2 with this shell moved into a leaf). Sets CG_WHY when it cannot.
 make_oom_cgroup() {
-    local v1=/sys/fs/cgroup/memory root self parent
-    if [ "$(id -u)" -ne 0 ]; then
-        CG_WHY="not root"
-        return 1
-    fi
-    if [ -z "${MEMGAUGE_TEST_HIDE_CGROUP_V1:-}" ] && [ -w "$v1/cgroup.procs" ] &&
-        mkdir "$v1/memgauge-run-$$" 2>/dev/null; then
-        CGROUP="$v1/memgauge-run-$$"
-        echo "$OOM_LIMIT" >"$CGROUP/memory.limit_in_bytes"
-        [ -w "$CGROUP/memory.memsw.limit_in_bytes" ] &&
-            echo "$OOM_LIMIT" >"$CGROUP/memory.memsw.limit_in_bytes" 2>/dev/null || true
+    local err
+    err="$(mktemp)"
+    if CGROUP="$("$ROOT/scripts/cgroup.sh" make "memgauge-run-$$" "$OOM_LIMIT" $$ 2>"$err")"; then
+        rm -f "$err"
         return 0
     fi
-    root=/sys/fs/cgroup
-    [ -f "$root/cgroup.controllers" ] || root=/sys/fs/cgroup/unified
-    if ! grep -qw memory "$root/cgroup.controllers" 2>/dev/null; then
-        CG_WHY="no v1 memory hierarchy${MEMGAUGE_TEST_HIDE_CGROUP_V1:+ (hidden)} and no memory controller in v2"
-        return 1
-    fi
-    self="$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)"
-    parent="$root${self%/}"
-    if ! grep -qw memory "$parent/cgroup.subtree_control"; then
-        mkdir -p "$parent/memgauge-leaf-$$" && echo $$ >"$parent/memgauge-leaf-$$/cgroup.procs" &&
-            echo +memory >"$parent/cgroup.subtree_control" 2>/dev/null ||
-            { CG_WHY="cannot enable the v2 memory controller below $parent"; return 1; }
-    fi
-    mkdir "$parent/memgauge-run-$$" 2>/dev/null || { CG_WHY="mkdir in $parent refused"; return 1; }
-    CGROUP="$parent/memgauge-run-$$"
-    echo "$OOM_LIMIT" >"$CGROUP/memory.max"
-    echo 0 >"$CGROUP/memory.swap.max" 2>/dev/null || true
+    CG_WHY="$(cat "$err")"
+    rm -f "$err"
+    return 1
 }
 if make_oom_cgroup; then
     say "session 'oom' (version 1.3.0): leaking 64 MiB/s in a 256 MiB memory cgroup"
@@ -176,7 +152,7 @@ if make_oom_cgroup; then
     else
         say "  exited with status $status instead of being killed"
     fi
-    rmdir "$CGROUP" 2>/dev/null || true
+    "$ROOT/scripts/cgroup.sh" remove "$CGROUP"
     CGROUP=""
     sessions=$((sessions + 1))
     say "session 'oom-next' (version 1.3.0): the next launch reads how the last one ended"

@@ -38,8 +38,8 @@
 //
 // The tests use only fill()'s answer and read every expected value from the
 // query API.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmdirSync, rmSync, existsSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,7 +53,7 @@ export const DARWIN_APP = 'com.example.memgauge-ios-replay';
 export const SAMPLE_BIN = process.env.MEMGAUGE_SAMPLE_BIN ||
   join(ROOT, 'build/dashboard-sdk/sample-app/memgauge-sample');
 const LOGS = process.env.MEMGAUGE_FILL_LOGS || join(ROOT, 'build/test-logs/dashboard/fill');
-const CGROUP_ROOT = '/sys/fs/cgroup/memory';
+const CGROUP_SH = join(ROOT, 'scripts/cgroup.sh');
 
 const MiB = 1024 * 1024;
 const PARALLEL = 5; // chains at a time, besides the long and the OOM chains
@@ -86,74 +86,27 @@ function finalLine(log) {
 
 // A memory cgroup with `limit` bytes, or null when none can be made (or
 // MEMGAUGE_DASHBOARD_NO_CGROUP=1 / MEMGAUGE_TEST_NO_CGROUP=1 ask to try the
-// fallback): the v1 memory hierarchy (unless MEMGAUGE_TEST_HIDE_CGROUP_V1=1),
-// else cgroup v2, as tests/support/kernel.c makes them. `cgroupWhy` says why not.
+// fallback): scripts/cgroup.sh makes it, as it does for scripts/run.sh (v1
+// unless MEMGAUGE_TEST_HIDE_CGROUP_V1=1, else v2 with this process moved into
+// a leaf). `cgroupWhy` says why not.
 let cgroupWhy = '';
 function makeCgroup(name, limit) {
   if (process.env.MEMGAUGE_DASHBOARD_NO_CGROUP === '1' || process.env.MEMGAUGE_TEST_NO_CGROUP) {
     cgroupWhy = 'cgroups hidden by the environment';
     return null;
   }
-  const leafName = `memgauge-dash-${process.pid}-${name}`;
-  if (!process.env.MEMGAUGE_TEST_HIDE_CGROUP_V1) {
-    const dir = join(CGROUP_ROOT, leafName);
-    try {
-      mkdirSync(dir);
-      try {
-        writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit));
-        // without swap limited too, a machine with swap would page instead of killing
-        if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) {
-          try { writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(limit)); } catch { /* no swap accounting */ }
-        }
-        return dir;
-      } catch {
-        try { rmdirSync(dir); } catch { /* left for the operator */ }
-      }
-    } catch { /* no writable v1 hierarchy: try v2 */ }
-  }
-  return makeCgroupV2(leafName, limit);
-}
-
-// cgroup v2: this process moves into a leaf of its own cgroup first, since a
-// cgroup with processes cannot enable the memory controller for its children.
-function makeCgroupV2(leafName, limit) {
-  const root = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
-  let controllers = '';
-  try { controllers = readFileSync(join(root, 'cgroup.controllers'), 'utf8'); } catch { /* none */ }
-  if (!/\bmemory\b/.test(controllers)) {
-    cgroupWhy = `no v1 memory hierarchy${process.env.MEMGAUGE_TEST_HIDE_CGROUP_V1 ? ' (hidden)' : ''} and no memory controller in v2 (${root})`;
+  const made = spawnSync(CGROUP_SH, ['make', `memgauge-dash-${process.pid}-${name}`, String(limit),
+    String(process.pid)], { encoding: 'utf8' });
+  if (made.status !== 0) {
+    cgroupWhy = (made.stderr || String(made.error || `exit ${made.status}`)).trim();
     return null;
   }
-  const self = (readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::')) || '0::/').slice(3);
-  const parent = join(root, self);
-  try {
-    if (!/\bmemory\b/.test(readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8'))) {
-      const leaf = join(parent, `memgauge-leaf-${process.pid}`);
-      if (!existsSync(leaf)) mkdirSync(leaf);
-      writeFileSync(join(leaf, 'cgroup.procs'), String(process.pid));
-      writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory');
-    }
-    const dir = join(parent, leafName);
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'memory.max'), String(limit));
-    try { writeFileSync(join(dir, 'memory.swap.max'), '0'); } catch { /* no swap accounting */ }
-    return dir;
-  } catch (e) {
-    cgroupWhy = `cgroup v2 below ${parent}: ${e.message}`;
-    return null;
-  }
+  return made.stdout.trim();
 }
 
+// the kernel lets go of a killed task's charges shortly after it dies
 async function removeCgroup(dir) {
-  for (let i = 0; i < 50; i++) {
-    try {
-      rmdirSync(dir);
-      return;
-    } catch (e) {
-      if (e.code === 'ENOENT') return;
-      await sleep(20); // the kernel lets go of a killed task's charges shortly after
-    }
-  }
+  await new Promise((done) => execFile(CGROUP_SH, ['remove', dir], () => done()));
 }
 
 const children = new Set();

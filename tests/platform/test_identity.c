@@ -23,6 +23,7 @@
 #include <memgauge/memgauge.h>
 
 #include "platform.h"
+#include "support/support.h"
 
 /* The first line a shell command prints, without its newline. */
 static void command_line(const char *cmd, char *out, size_t cap)
@@ -164,7 +165,7 @@ Test(identity, exe_name_of_a_deleted_binary_has_no_deleted_suffix, .fini = remov
     ssize_t n = read(fds[0], name, sizeof name - 1);
     close(fds[0]);
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     int exited = WIFEXITED(status);
     cr_assert(exited);
     cr_assert(eq(int, WEXITSTATUS(status), 0));

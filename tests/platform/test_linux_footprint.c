@@ -20,6 +20,7 @@
 
 #include "platform.h"
 #include "support/kernel.h"
+#include "support/support.h"
 
 #define MIB (UINT64_C(1) << 20)
 
@@ -197,16 +198,6 @@ Test(linux_footprint, without_a_cgroup_limit_available_is_memavailable)
 
 #define CG_ROOT "/sys/fs/cgroup/memory"
 
-static int write_file(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    close(fd);
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 static uint64_t read_number(const char *path, const char *key)
 {
     FILE *f = fopen(path, "r");
@@ -237,7 +228,7 @@ static int child_in_cgroup(const mg_cgroup_t *cg, uint64_t limit)
     char path[600], pid[32];
     snprintf(path, sizeof path, "%s/cgroup.procs", dir);
     snprintf(pid, sizeof pid, "%d", (int)getpid());
-    if (write_file(path, pid) != 0)
+    if (mg_write_text(path, pid) != 0)
         return CHILD_JOIN;
     memgauge_reading_t r;
     if (memgauge_read(&r) != 0 || !(r.valid & MEMGAUGE_FIELD_LIMIT) || r.limit_bytes != limit)
@@ -280,7 +271,8 @@ Test(linux_footprint, limit_and_headroom_come_from_the_memory_cgroup)
     if (pid == 0)
         _exit(child_in_cgroup(&cg, limit));
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                 "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     mg_cgroup_remove(&cg);
     cr_assert(WIFEXITED(status), "child died");
     cr_assert_eq(WEXITSTATUS(status), CHILD_OK,
@@ -308,7 +300,8 @@ Test(linux_footprint, forked_child_reads_its_own_memory)
         _exit(d < (int64_t)MIB && d > -(int64_t)MIB ? 0 : 2);
     }
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                 "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "the child's footprint was not its own (exit %d)", WEXITSTATUS(status));
 }
@@ -364,7 +357,7 @@ Test(linux_footprint, peak_is_not_inherited_across_exec)
     buf[len] = '\0';
     close(out[0]);
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "sample app failed: %s", buf);
     const char *k = strstr(buf, "kernel_peak_bytes=");
     cr_assert_not_null(k, "no kernel_peak_bytes in: %s", buf);

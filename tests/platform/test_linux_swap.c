@@ -21,22 +21,13 @@
 
 #include "platform.h"
 #include "support/kernel.h"
+#include "support/support.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define CG_ROOT "/sys/fs/cgroup/memory"
 
 static char swap_path[128];
 static char cg_dir[128];
-
-static int write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    close(fd);
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
 
 static void cleanup(void)
 {
@@ -91,7 +82,7 @@ static int child(void)
     char path[256], pid[32];
     snprintf(path, sizeof path, "%s/cgroup.procs", cg_dir);
     snprintf(pid, sizeof pid, "%d", (int)getpid());
-    if (write_text(path, pid) != 0)
+    if (mg_write_text(path, pid) != 0)
         return JOIN;
     memgauge__platform_invalidate(); /* swap was switched on after the fork */
     memgauge_reading_t before;
@@ -136,16 +127,17 @@ Test(linux_swap, swapped_out_anonymous_memory_stays_in_the_footprint, .fini = cl
     }
     char path[256];
     snprintf(path, sizeof path, "%s/memory.limit_in_bytes", cg_dir);
-    cr_assert_eq(write_text(path, "100663296"), 0); /* 96 MiB */
+    cr_assert_eq(mg_write_text(path, "100663296"), 0); /* 96 MiB */
     snprintf(path, sizeof path, "%s/memory.swappiness", cg_dir);
-    write_text(path, "100");
+    mg_write_text(path, "100");
 
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0)
         _exit(child());
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                 "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     cr_assert(WIFEXITED(status), "child killed by signal %d", WTERMSIG(status));
     cr_assert_eq(WEXITSTATUS(status), OK,
                  "step %d failed (10 join, 11 swap unseen, 12 too little swapped, 13 footprint, "

@@ -28,6 +28,7 @@
 
 #include "platform.h"
 #include "support/kernel.h"
+#include "support/support.h"
 #include "pressure_parse.h"
 
 #define LIT_LEN(s) (sizeof(s) - 1)
@@ -294,23 +295,6 @@ static memgauge__os_pressure_t pressure_now(void)
     return p;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
-}
-
-static int write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    close(fd);
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 /* How many eventfds this process holds. */
 static int count_eventfds(void)
 {
@@ -365,12 +349,18 @@ Test(pressure_kernel, psi_figures_are_the_kernels)
 
 static char cg_dir[128];
 
+/* Done unless the cgroup is still busy: the killed task leaves it
+ * asynchronously. */
+static int cgroup_removed(void *dir)
+{
+    return rmdir(dir) == 0 || errno != EBUSY;
+}
+
 static void remove_cgroup(void)
 {
     if (cg_dir[0] == '\0')
         return;
-    for (int i = 0; i < 50 && rmdir(cg_dir) != 0 && errno == EBUSY; i++)
-        usleep(20000); /* the killed task leaves the cgroup asynchronously */
+    mg_wait_until(cgroup_removed, cg_dir, 1000);
 }
 
 /* Exit codes of the observer, so that the parent names the step that failed. */
@@ -420,7 +410,7 @@ static const char *step_name(int code)
  * killer takes it (oom_score_adj 1000 makes sure it is this one). */
 static void allocate_until_killed(void)
 {
-    write_text("/proc/self/oom_score_adj", "1000");
+    mg_write_text("/proc/self/oom_score_adj", "1000");
     const size_t size = 256 * MIB;
     char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
@@ -435,9 +425,9 @@ static int observer(int eventfds_before_fork)
     char path[256], pid[32];
     snprintf(path, sizeof path, "%s/cgroup.procs", cg_dir);
     snprintf(pid, sizeof pid, "%d", (int)getpid());
-    if (write_text(path, pid) != 0)
+    if (mg_write_text(path, pid) != 0)
         return JOIN;
-    write_text("/proc/self/oom_score_adj", "-1000");
+    mg_write_text("/proc/self/oom_score_adj", "-1000");
 
     /* The parent's registration is gone in the child ... */
     if (count_eventfds() != eventfds_before_fork - 2)
@@ -458,18 +448,18 @@ static int observer(int eventfds_before_fork)
     if (killer == 0)
         allocate_until_killed();
     int status;
-    if (killer < 0 || waitpid(killer, &status, 0) != killer || !WIFSIGNALED(status) ||
-        WTERMSIG(status) != SIGKILL)
+    if (killer < 0 || mg_wait_child(killer, MG_CHILD_DEADLINE_MS, &status) != 0 ||
+        !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
         return NOT_KILLED;
 
-    uint64_t start = now_ns(), raised_at = 0;
+    uint64_t start = mg_mono_ns(), raised_at = 0;
     memgauge__os_pressure_t p;
     int counted = 0;
-    while (now_ns() - start < 3 * SEC && !(counted && raised_at)) {
+    while (mg_mono_ns() - start < 3 * SEC && !(counted && raised_at)) {
         memgauge__platform_pressure(&p);
         counted |= p.has_oom_kills && p.oom_kills >= before.oom_kills + 1;
         if (!raised_at && p.level >= MEMGAUGE_PRESSURE_WARNING)
-            raised_at = now_ns();
+            raised_at = mg_mono_ns();
         usleep(50000);
     }
     if (!counted)
@@ -483,7 +473,7 @@ static int observer(int eventfds_before_fork)
     for (;;) {
         usleep(100000);
         memgauge__platform_pressure(&p);
-        uint64_t held = now_ns() - raised_at;
+        uint64_t held = mg_mono_ns() - raised_at;
         memgauge__psi_t psi = {p.psi_some_avg10_centi, p.psi_full_avg10_centi, 1};
         int psi_level = p.has_psi ? memgauge__psi_level(&psi) : MEMGAUGE_PRESSURE_NORMAL;
         if (held < 4800 * (SEC / 1000) && p.level < MEMGAUGE_PRESSURE_WARNING)
@@ -505,7 +495,7 @@ Test(pressure_kernel, an_oom_kill_in_the_cgroup_is_counted_and_raises_the_level,
     }
     char path[256];
     snprintf(path, sizeof path, "%s/memory.limit_in_bytes", cg_dir);
-    cr_assert(eq(int, write_text(path, "67108864"), 0)); /* 64 MiB */
+    cr_assert(eq(int, mg_write_text(path, "67108864"), 0)); /* 64 MiB */
 
     /* This process registers on its own cgroup first: the observer must
      * drop that after fork and find its new cgroup. */
@@ -520,7 +510,8 @@ Test(pressure_kernel, an_oom_kill_in_the_cgroup_is_counted_and_raises_the_level,
     if (pid == 0)
         _exit(observer(fds + 2));
     int status;
-    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    cr_assert(eq(int, mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0),
+              "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     int exited = WIFEXITED(status), signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     cr_assert(exited, "observer killed by signal %d", signal);
     cr_assert(eq(int, WEXITSTATUS(status), OK), "step %d failed: %s", WEXITSTATUS(status),
@@ -566,7 +557,8 @@ Test(pressure_kernel, missing_files_leave_every_field_unset_and_the_level_normal
     if (pid == 0)
         _exit(without_cgroups_or_psi());
     int status;
-    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    cr_assert(eq(int, mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0),
+              "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     int exited = WIFEXITED(status);
     cr_assert(exited);
     if (WEXITSTATUS(status) == MISSING_SETUP)
@@ -599,7 +591,7 @@ Test(pressure_kernel, concurrent_callers_see_whole_consistent_values_cheaply)
 {
     memgauge__os_pressure_t first = pressure_now();
     pthread_t t[THREADS];
-    uint64_t start = now_ns();
+    uint64_t start = mg_mono_ns();
     for (int i = 0; i < THREADS; i++)
         cr_assert(eq(int, pthread_create(&t[i], NULL, hammer, &first), 0));
     int bad = 0;
@@ -608,7 +600,7 @@ Test(pressure_kernel, concurrent_callers_see_whole_consistent_values_cheaply)
         pthread_join(t[i], &rc);
         bad += rc != NULL;
     }
-    uint64_t per_call = (now_ns() - start) / (THREADS * CALLS);
+    uint64_t per_call = (mg_mono_ns() - start) / (THREADS * CALLS);
     fprintf(stderr, "pressure: %llu ns per call with %d threads\n", (unsigned long long)per_call,
             THREADS);
     cr_assert(eq(int, bad, 0));

@@ -20,26 +20,9 @@
 
 #include "internal.h"
 #include "platform.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
+#include "samples_wait.h"
+#include "support/check.h"
+#include "support/support.h"
 
 static memgauge_options_t fast(void)
 {
@@ -157,11 +140,20 @@ static void start_stop_cycles(void)
     }
 }
 
+static atomic_int slow_callback_entered;
+
 static void slow_first_sample(const memgauge_sample_t *s, void *user)
 {
     (void)user;
-    if (s->seq == 1)
-        sleep_ms(500);
+    if (s->seq == 1) {
+        atomic_store(&slow_callback_entered, 1);
+        mg_sleep_ms(500);
+    }
+}
+
+static int flag_set(void *flag)
+{
+    return atomic_load((atomic_int *)flag) != 0;
 }
 
 static void stop_timeout_then_orphan_cleanup(void)
@@ -170,13 +162,15 @@ static void stop_timeout_then_orphan_cleanup(void)
     o.on_sample = slow_first_sample;
     memgauge_t *h = NULL;
     CHECK(memgauge_start(&o, &h) == MEMGAUGE_OK, "start");
-    sleep_ms(50);
+    CHECK(mg_wait_until(flag_set, &slow_callback_entered, 5000), "no first sample within 5 s");
     CHECK(memgauge_stop(h, 20) == MEMGAUGE_E_TIMEOUT, "stop should time out");
     memgauge_options_t o2 = fast();
     memgauge_t *h2 = NULL;
     CHECK(memgauge_start(&o2, &h2) == MEMGAUGE_OK, "restart");
     CHECK(memgauge_stop(h2, 2000) == MEMGAUGE_OK, "stop 2");
-    sleep_ms(800);
+    /* the orphaned sampler frees its own handle once the callback returns:
+     * nothing outside it can be waited on, so give it the callback's time */
+    mg_sleep_ms(800);
 }
 
 static int child_run(memgauge_t *parent)
@@ -189,9 +183,7 @@ static int child_run(memgauge_t *parent)
     memgauge_t *h = NULL;
     if (memgauge_start(&o, &h) != MEMGAUGE_OK)
         return 2;
-    for (int i = 0; i < 1000 && (stats(h, &s), s.samples < 3); i++)
-        sleep_ms(5);
-    if (s.samples < 3)
+    if (mg_wait_samples(h, 3, 5000).samples < 3)
         return 3;
     if (memgauge_stop(h, 2000) != MEMGAUGE_OK || memgauge_stop(parent, 10) != MEMGAUGE_OK)
         return 4;
@@ -210,9 +202,9 @@ static void fork_while_sampling(void)
         if (pid == 0)
             _exit(child_run(h));
         int status = 0;
-        waitpid(pid, &status, 0);
+        mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", round, status);
-        sleep_ms(7);
+        mg_sleep_ms(7);
     }
     CHECK(memgauge_stop(h, 2000) == MEMGAUGE_OK, "stop");
 }

@@ -13,6 +13,8 @@
 
 #include <memgauge/memgauge.h>
 
+#include "samples_wait.h"
+
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -67,12 +69,6 @@ void free(void *p)
     __libc_free(p);
 }
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 enum { WARM_UP = 5, MEASURED = 150 };
 
 static atomic_ulong at_warm_up, at_end;
@@ -106,15 +102,7 @@ static memgauge_t *run_sampler(uint64_t until_seq)
     o.on_sample = on_sample;
     memgauge_t *h = NULL;
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
-    memgauge_stats_t st;
-    for (int i = 0; i < 2000; i++) {
-        memset(&st, 0, sizeof st);
-        st.struct_size = sizeof st;
-        memgauge_get_stats(h, &st);
-        if (st.samples >= until_seq)
-            break;
-        sleep_ms(5);
-    }
+    memgauge_stats_t st = mg_wait_samples(h, until_seq, 10000);
     cr_assert_geq(st.samples, until_seq);
     cr_assert_eq(st.read_errors, 0);
     return h;

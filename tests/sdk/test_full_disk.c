@@ -32,6 +32,7 @@
 
 #include "journal.h"
 #include "record.h"
+#include "support/support.h"
 
 #define TMPFS_SIZE "48k"
 #define RUN_SECONDS 8      /* > trail_seconds: every page of the trail is stored to */
@@ -154,9 +155,7 @@ static void child_main(int out_fd, const char *state_dir, int port, uint32_t rep
     memgauge_t *h = NULL;
     r.start_rc = memgauge_start(&o, &h);
     if (r.start_rc == MEMGAUGE_OK) {
-        struct timespec ts = {RUN_SECONDS, 0};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
+        mg_sleep_ms(RUN_SECONDS * 1000u); /* the run: sampling onto the full disk */
         r.stats.struct_size = sizeof r.stats;
         memgauge_get_stats(h, &r.stats);
         r.stop_rc = memgauge_stop(h, 200);
@@ -176,8 +175,7 @@ static int run_child(const char *state_dir, uint32_t report_interval_ms, child_r
     int port = closed_port();
     int p[2];
     cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = mg_mono_ns();
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -186,19 +184,8 @@ static int run_child(const char *state_dir, uint32_t report_interval_ms, child_r
     }
     close(p[1]);
     int status = 0;
-    for (int waited_ms = 0;; waited_ms += 50) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            break;
-        if (waited_ms > CHILD_TIMEOUT_S * 1000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            break;
-        }
-        usleep(50000);
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    *lived_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    mg_wait_child(pid, CHILD_TIMEOUT_S * 1000u, &status); /* killed at the deadline */
+    *lived_s = (double)(mg_mono_ns() - t0) / 1e9;
     memset(r, 0, sizeof *r);
     ssize_t got = read(p[0], r, sizeof *r);
     close(p[0]);

@@ -23,32 +23,13 @@
 #include "journal.h"
 #include "platform.h"
 #include "record.h"
+#include "samples_wait.h"
+#include "support/scratch.h"
+#include "support/support.h"
 
 #define MIB (UINT64_C(1) << 20)
 
-static char dir[64];
-
-static void make_dir(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/memgauge-journal-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(journal, .init = make_dir, .fini = remove_dir);
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
+TestSuite(journal, .init = mg_scratch_init, .fini = mg_scratch_fini);
 
 static memgauge_options_t options(void)
 {
@@ -56,7 +37,7 @@ static memgauge_options_t options(void)
     memgauge_options_init(&o);
     o.interval_ms = 10;
     o.window_ms = 10;
-    o.storage_dir = dir;
+    o.storage_dir = mg_scratch;
     o.app_id = "journal-test";
     o.app_version = "1.0";
     return o;
@@ -71,13 +52,26 @@ static memgauge_stats_t stats_of(memgauge_t *h)
 
 static memgauge_stats_t wait_samples(memgauge_t *h, uint64_t n)
 {
-    memgauge_stats_t s = stats_of(h);
-    for (int i = 0; i < 2000 && s.samples < n; i++) {
-        sleep_ms(5);
-        s = stats_of(h);
-    }
+    memgauge_stats_t s = mg_wait_samples(h, n, 10000);
     cr_assert_geq(s.samples, n);
     return s;
+}
+
+typedef struct stat_wait_s {
+    memgauge_t *h;
+    uint32_t value;
+} stat_wait_t;
+
+static int interval_is(void *arg)
+{
+    const stat_wait_t *w = arg;
+    return mg_stats_of(w->h).interval_ms == w->value;
+}
+
+static int pressure_is(void *arg)
+{
+    const stat_wait_t *w = arg;
+    return (uint32_t)mg_stats_of(w->h).pressure == w->value;
 }
 
 static memgauge_previous_session_t previous_of(memgauge_t *h)
@@ -157,7 +151,7 @@ Test(journal, a_record_the_disk_cannot_hold_leaves_the_session_measuring_without
     cr_assert_not_null(strstr(g_first_log, "no session record"), "%s", g_first_log);
     cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
     char file[128];
-    snprintf(file, sizeof file, "%s/session.mgrec", dir);
+    snprintf(file, sizeof file, "%s/session.mgrec", mg_scratch);
     cr_assert_neq(access(file, F_OK), 0, "nothing half-made is left");
 
     /* the next start, with room, finds no record of it and keeps one again */
@@ -184,9 +178,7 @@ static int start_without_access(void)
         return DENIED_START;
     memgauge_previous_session_t p = {.struct_size = sizeof p};
     memgauge_previous_session(h, &p);
-    memgauge_stats_t st = {.struct_size = sizeof st};
-    for (int i = 0; i < 400 && memgauge_get_stats(h, &st) == MEMGAUGE_OK && st.samples < 3; i++)
-        sleep_ms(5); /* measuring all the same */
+    memgauge_stats_t st = mg_wait_samples(h, 3, 2000); /* measuring all the same */
     memgauge_stop(h, 1000);
     if (p.verdict != MEMGAUGE_END_NONE)
         return DENIED_VERDICT;
@@ -205,14 +197,14 @@ Test(journal, a_record_the_system_will_not_open_yet_is_left_for_a_later_launch)
     wait_samples(h, 3);
     cr_assert_eq(memgauge_stop(h, 1000), MEMGAUGE_OK);
     char path[128], before[8192], after[8192];
-    snprintf(path, sizeof path, "%s/" MEMGAUGE__RECORD_FILE, dir);
+    snprintf(path, sizeof path, "%s/" MEMGAUGE__RECORD_FILE, mg_scratch);
     int fd = open(path, O_RDONLY);
     cr_assert_geq(fd, 0);
     ssize_t n1 = read(fd, before, sizeof before);
     close(fd);
-    cr_assert_eq(chmod(dir, 0777), 0);
+    cr_assert_eq(chmod(mg_scratch, 0777), 0);
     char lock[128];
-    snprintf(lock, sizeof lock, "%s/" MEMGAUGE__LOCK_FILE, dir);
+    snprintf(lock, sizeof lock, "%s/" MEMGAUGE__LOCK_FILE, mg_scratch);
     chmod(lock, 0666);
 
     pid_t pid = fork();
@@ -220,7 +212,8 @@ Test(journal, a_record_the_system_will_not_open_yet_is_left_for_a_later_launch)
     if (pid == 0)
         _exit(start_without_access());
     int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                 "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
     cr_assert(WIFEXITED(status));
     cr_assert_eq(WEXITSTATUS(status), DENIED_OK,
                  "step %d: 40 start failed, 41 verdict not none, 42 stats, 43 setuid",
@@ -251,11 +244,8 @@ Test(journal, the_trail_holds_the_samples_the_killed_session_took)
         memgauge_t *h = NULL;
         if (memgauge_start(&o, &h) != MEMGAUGE_OK)
             _exit(1);
-        memgauge_stats_t s = {.struct_size = sizeof s};
-        do {
-            sleep_ms(5);
-            memgauge_get_stats(h, &s);
-        } while (s.samples < 30);
+        if (mg_wait_samples(h, 30, 20000).samples < 30)
+            _exit(4);
         /* freeze the sampler's view: report the ring, then wait to be killed */
         memgauge_sample_t ring[64];
         size_t n = 0;
@@ -274,7 +264,7 @@ Test(journal, the_trail_holds_the_samples_the_killed_session_took)
     close(pipefd[0]);
     kill(pid, SIGKILL);
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     cr_assert(WIFSIGNALED(status));
 
     memgauge_options_t o = options();
@@ -343,7 +333,7 @@ Test(journal, a_second_live_process_with_the_same_directory_is_told_apart)
         _exit(ok ? 0 : 2);
     }
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
     /* the child neither replaced nor marked the parent's record */
     cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
@@ -357,7 +347,7 @@ Test(journal, an_unusable_storage_directory_is_an_error_naming_the_option)
 {
     memgauge_options_t o = options();
     char file[128];
-    snprintf(file, sizeof file, "%s/plain-file", dir);
+    snprintf(file, sizeof file, "%s/plain-file", mg_scratch);
     int fd = open(file, O_CREAT | O_WRONLY, 0600);
     cr_assert_geq(fd, 0);
     close(fd);
@@ -367,7 +357,7 @@ Test(journal, an_unusable_storage_directory_is_an_error_naming_the_option)
     cr_assert(strstr(memgauge_strerror(MEMGAUGE_E_STORAGE_DIR), "options.storage_dir"));
     o.storage_dir = "";
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_E_STORAGE_DIR);
-    o.storage_dir = dir;
+    o.storage_dir = mg_scratch;
     o.app_id = "../escape";
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_E_APP_ID);
     o.app_id = "ok";
@@ -379,7 +369,7 @@ Test(journal, nested_directories_are_created)
 {
     memgauge_options_t o = options();
     char nested[128];
-    snprintf(nested, sizeof nested, "%s/a/b/c", dir);
+    snprintf(nested, sizeof nested, "%s/a/b/c", mg_scratch);
     o.storage_dir = nested;
     memgauge_t *h = NULL;
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
@@ -402,7 +392,7 @@ Test(journal, with_the_record_off_nothing_is_written)
     cr_assert_eq(previous_of(h).verdict, MEMGAUGE_END_NONE);
     cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
     char file[128];
-    snprintf(file, sizeof file, "%s/session.mgrec", dir);
+    snprintf(file, sizeof file, "%s/session.mgrec", mg_scratch);
     cr_assert_neq(access(file, F_OK), 0);
     o.record = 2;
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_E_ARGUMENT);
@@ -515,23 +505,20 @@ Test(journal, pressure_events_and_the_fast_interval_follow_the_headroom)
     cr_assert_eq(stats_of(h).interval_ms, 200);
 
     atomic_store(&avail_mib, 100); /* 10 %: warning, and fast */
-    for (int i = 0; i < 400 && stats_of(h).interval_ms != 20; i++)
-        sleep_ms(5);
+    mg_wait_until(interval_is, &(stat_wait_t){h, 20}, 2000);
     memgauge_stats_t s = stats_of(h);
     cr_assert_eq(s.interval_ms, 20);
     cr_assert_eq(s.pressure, MEMGAUGE_PRESSURE_WARNING);
     uint64_t before = s.samples;
-    sleep_ms(300);
+    mg_sleep_ms(300); /* a span to count fast samples in */
     cr_assert_geq(stats_of(h).samples, before + 8, "fast sampling took only %llu samples",
                   (unsigned long long)(stats_of(h).samples - before));
 
     atomic_store(&os_level, MEMGAUGE_PRESSURE_CRITICAL);
-    for (int i = 0; i < 400 && stats_of(h).pressure != MEMGAUGE_PRESSURE_CRITICAL; i++)
-        sleep_ms(5);
+    mg_wait_until(pressure_is, &(stat_wait_t){h, MEMGAUGE_PRESSURE_CRITICAL}, 2000);
     atomic_store(&os_level, MEMGAUGE_PRESSURE_NORMAL);
     atomic_store(&avail_mib, 800);
-    for (int i = 0; i < 400 && stats_of(h).interval_ms != 200; i++)
-        sleep_ms(5);
+    mg_wait_until(interval_is, &(stat_wait_t){h, 200}, 2000);
     s = stats_of(h);
     cr_assert_eq(s.interval_ms, 200);
     cr_assert_eq(s.pressure, MEMGAUGE_PRESSURE_NORMAL);

@@ -1,37 +1,34 @@
 /*
  * The session record file: what is written is what is read back, a torn
- * write is never read as whole, and a bad file is named, never trusted.
+ * write is never read as whole (record_tear: torn at every byte of an
+ * update), and a bad file is named, never trusted.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "record.h"
+#include "support/scratch.h"
+#include "support/support.h"
 
-static char dir[64];
 static char path[128];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/memgauge-record-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/session.mgrec", dir);
+    mg_scratch_init();
+    snprintf(path, sizeof path, "%s/session.mgrec", mg_scratch);
 }
 
-static void remove_dir(void)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(record, .init = make_dir, .fini = remove_dir);
+TestSuite(record, .init = make_dir, .fini = mg_scratch_fini);
+TestSuite(record_tear, .init = make_dir, .fini = mg_scratch_fini);
 
 static memgauge__record_body_t body_at(uint64_t samples)
 {
@@ -65,15 +62,8 @@ static memgauge__trail_entry_t entry_at(uint64_t seq)
 /* The file as another process would read it after this one died. */
 static unsigned char *read_all(size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
+    unsigned char *buf = mg_read_all(path, len);
+    cr_assert_not_null(buf, "%s: %s", path, strerror(errno));
     return buf;
 }
 
@@ -315,4 +305,173 @@ Test(record, creation_in_a_missing_directory_fails_cleanly)
     cr_assert_eq(memgauge__record_create(&r, "/nonexistent-dir/x/session.mgrec", 2, &b0), -1);
     cr_assert_eq(r.map, NULL);
     cr_assert_eq(memgauge__record_create(&r, path, MEMGAUGE__RECORD_MAX_TRAIL + 1, &b0), -1);
+}
+
+/* ---- torn writes, byte by byte --------------------------------------------- */
+
+#define TEAR_TRAIL 4u
+#define TEAR_UPDATES 12u
+#define TEAR_IMAGE_MAX 16384u /* bytes of a record with TEAR_TRAIL entries, and more */
+
+/* A session body unlike the one before it in every byte. */
+static void tear_body(memgauge__record_body_t *b, uint64_t k)
+{
+    memset(b, (int)(0x21 + 7 * k), sizeof *b);
+    b->samples = k;
+    b->pid = 4242;
+    b->app_id[sizeof b->app_id - 1] = '\0';
+    b->app_version[sizeof b->app_version - 1] = '\0';
+    b->app_build[sizeof b->app_build - 1] = '\0';
+    b->sdk_version[sizeof b->sdk_version - 1] = '\0';
+    b->boot_id[sizeof b->boot_id - 1] = '\0';
+    b->os_version[sizeof b->os_version - 1] = '\0';
+    b->build_id[sizeof b->build_id - 1] = '\0';
+    b->device_model[sizeof b->device_model - 1] = '\0';
+    b->os_build[sizeof b->os_build - 1] = '\0';
+}
+
+static void tear_entry(memgauge__trail_entry_t *e, uint64_t k)
+{
+    memset(e, (int)(0x5A + 13 * k), sizeof *e);
+    e->seq = k;
+    e->check = 0; /* the writer computes it */
+}
+
+/* Offsets where two images differ, ascending. */
+static size_t diff_offsets(const unsigned char *a, const unsigned char *b, size_t len, size_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i])
+            out[n++] = i;
+    return n;
+}
+
+/* Parses every image between `old` and `now` that a writer killed after
+ * `applied` of the changed bytes (in the given order) could leave, and checks
+ * that what is read is wholly one state or wholly the other. */
+static void check_tears(const unsigned char *old, const unsigned char *now, size_t len,
+                        const memgauge__record_body_t *old_body,
+                        const memgauge__record_body_t *new_body,
+                        const memgauge__trail_entry_t *written, uint64_t update, int descending)
+{
+    static size_t off[TEAR_IMAGE_MAX];
+    static unsigned char torn[TEAR_IMAGE_MAX];
+    cr_assert_leq(len, TEAR_IMAGE_MAX);
+    size_t n = diff_offsets(old, now, len, off);
+    cr_assert_gt(n, sizeof *new_body / 2, "update %llu changed only %zu bytes",
+                 (unsigned long long)update, n);
+    /* the slots lie before the trail: memgauge__record_size(0) is where it starts */
+    size_t slot_bytes = 0;
+    while (slot_bytes < n && off[slot_bytes] < memgauge__record_size(0))
+        slot_bytes++;
+    memgauge__trail_entry_t trail[TEAR_TRAIL + 2];
+    for (size_t applied = 0; applied <= n; applied++) {
+        memcpy(torn, old, len);
+        for (size_t i = 0; i < applied; i++) {
+            size_t o = descending ? off[n - 1 - i] : off[i];
+            torn[o] = now[o];
+        }
+        /* the new state is whole once every byte of its slot is there */
+        int slot_whole = descending ? applied == n : applied >= slot_bytes;
+        memgauge__record_view_t v;
+        int rc = memgauge__record_parse(torn, len, &v, trail, TEAR_TRAIL + 2);
+        cr_assert_eq(rc, MEMGAUGE__RECORD_OK,
+                     "update %llu torn after %zu of %zu changed bytes (%s): parse %d, expected "
+                     "the older whole slot",
+                     (unsigned long long)update, applied, n,
+                     descending ? "descending" : "ascending", rc);
+        const memgauge__record_body_t *want = slot_whole ? new_body : old_body;
+        cr_assert(memcmp(&v.body, want, sizeof *want) == 0,
+                  "update %llu torn after %zu of %zu changed bytes (%s): read a body that is "
+                  "not the %s whole state (samples=%llu)",
+                  (unsigned long long)update, applied, n, descending ? "descending" : "ascending",
+                  slot_whole ? "new" : "old", (unsigned long long)v.body.samples);
+        uint64_t prev = 0;
+        for (size_t i = 0; i < v.trail_count; i++) {
+            cr_assert_gt(trail[i].seq, prev);
+            cr_assert_leq(trail[i].seq, update);
+            cr_assert(memcmp(&trail[i], &written[trail[i].seq],
+                             offsetof(memgauge__trail_entry_t, check)) == 0,
+                      "update %llu torn after %zu bytes: trail entry %llu is not as written",
+                      (unsigned long long)update, applied, (unsigned long long)trail[i].seq);
+            prev = trail[i].seq;
+        }
+    }
+}
+
+/* Drives a record through updates first_update .. last_update (the first
+ * update is the record's second write) and tears each of them. */
+static void tear_updates(uint64_t first_update, uint64_t last_update)
+{
+    static memgauge__trail_entry_t written[TEAR_UPDATES + 1];
+    memgauge__record_body_t body, next;
+    tear_body(&body, 0);
+    memgauge__record_t r;
+    cr_assert_eq(memgauge__record_create(&r, path, TEAR_TRAIL, &body), 0, "record_create: %s",
+                 strerror(errno));
+    cr_assert_eq(r.size, memgauge__record_size(TEAR_TRAIL));
+    static unsigned char old[TEAR_IMAGE_MAX];
+    cr_assert_leq(r.size, TEAR_IMAGE_MAX);
+    for (uint64_t k = 1; k <= last_update; k++) {
+        memcpy(old, r.map, r.size);
+        tear_body(&next, k);
+        tear_entry(&written[k], k);
+        memgauge__record_update(&r, &next, &written[k]);
+        if (k >= first_update) {
+            check_tears(old, r.map, r.size, &body, &next, written, k, 0);
+            check_tears(old, r.map, r.size, &body, &next, written, k, 1);
+        }
+        body = next;
+    }
+    memgauge__record_close(&r);
+}
+
+Test(record_tear, update_torn_at_any_byte_reads_as_the_older_whole_state)
+{
+    /* the second update onward, past the point where the 4-entry trail wraps */
+    tear_updates(2, TEAR_UPDATES);
+}
+
+Test(record_tear, first_update_torn_at_any_byte_reads_as_the_created_state)
+{
+    /* the first sample's update must not overwrite the only whole slot */
+    tear_updates(1, 1);
+}
+
+/* A whole, valid slot from a damaged or hostile writer: the reader must still
+ * finish (it walks trail sequence numbers from the slot's sample count). */
+Test(record_tear, parse_terminates_when_the_slot_claims_the_highest_sample_numbers, .timeout = 20)
+{
+    const uint64_t claims[] = {UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - TEAR_TRAIL};
+    for (size_t i = 0; i < sizeof claims / sizeof claims[0]; i++) {
+        memgauge__record_body_t body;
+        tear_body(&body, 1);
+        body.samples = claims[i];
+        memgauge__record_t r;
+        cr_assert_eq(memgauge__record_create(&r, path, TEAR_TRAIL, &body), 0);
+        memgauge__trail_entry_t e;
+        tear_entry(&e, 1);
+        memgauge__record_update(&r, &body, &e); /* one real entry, seq 1 */
+        memgauge__record_close(&r);
+        size_t len;
+        unsigned char *buf = read_all(&len);
+        memgauge__record_view_t v;
+        memgauge__trail_entry_t trail[TEAR_TRAIL + 1];
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            alarm(5);
+            int rc = memgauge__record_parse(buf, len, &v, trail, TEAR_TRAIL + 1);
+            _exit(rc == MEMGAUGE__RECORD_OK ? 0 : 1);
+        }
+        int status;
+        cr_assert_eq(mg_wait_child(pid, 20000, &status), 0, "the parsing child did not end");
+        free(buf);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "memgauge__record_parse did not finish within 5 s for samples=%llu (status "
+                  "0x%x: %s)",
+                  (unsigned long long)claims[i], status,
+                  WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
+    }
 }

@@ -18,15 +18,10 @@
 #include <memgauge/memgauge.h>
 
 #include "internal.h"
+#include "samples_wait.h"
+#include "support/support.h"
 
 #define MIB (UINT64_C(1) << 20)
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static memgauge_stats_t stats_of(memgauge_t *h)
 {
@@ -40,11 +35,7 @@ static memgauge_stats_t stats_of(memgauge_t *h)
 /* Waits (bounded) until the sampler has taken `n` samples. */
 static memgauge_stats_t wait_samples(memgauge_t *h, uint64_t n)
 {
-    memgauge_stats_t s = stats_of(h);
-    for (int i = 0; i < 3000 && s.samples < n; i++) {
-        sleep_ms(5);
-        s = stats_of(h);
-    }
+    memgauge_stats_t s = mg_wait_samples(h, n, 15000);
     cr_assert_geq(s.samples, n, "only %llu of %llu samples arrived", (unsigned long long)s.samples,
                   (unsigned long long)n);
     return s;
@@ -108,10 +99,15 @@ static memgauge_t *start_series(series_t *s, memgauge_options_t *o)
     return h;
 }
 
+static int read_failed(void *h)
+{
+    return mg_stats_of(h).read_errors > 0;
+}
+
+/* The series ends in a read error: once one is counted, all was read. */
 static void wait_consumed(memgauge_t *h, series_t *s)
 {
-    for (int i = 0; i < 3000 && stats_of(h).read_errors == 0; i++)
-        sleep_ms(5);
+    mg_wait_until(read_failed, h, 15000);
     cr_assert_geq(atomic_load(&s->next), s->n);
 }
 
@@ -225,7 +221,7 @@ Test(sampler, read_errors_are_counted_not_sampled)
     memgauge_options_t o = fast_options();
     memgauge_t *h = start_series(&s, &o);
     wait_consumed(h, &s);
-    sleep_ms(50);
+    mg_sleep_ms(50); /* time for a wrong third sample to appear */
     memgauge_stats_t st = stats_of(h);
     cr_assert_eq(st.samples, 2);
     cr_assert_geq(st.read_errors, 1);
@@ -420,6 +416,11 @@ static void check_mask(const memgauge_sample_t *s, void *user)
 static pthread_t handled_on;
 static atomic_int handled;
 
+static int flag_set(void *flag)
+{
+    return atomic_load((atomic_int *)flag) != 0;
+}
+
 static void on_usr1(int sig)
 {
     (void)sig;
@@ -444,8 +445,7 @@ Test(sampler, sampler_thread_blocks_all_signals)
     for (int i = 0; i < 20; i++) {
         atomic_store(&handled, 0);
         kill(getpid(), SIGUSR1);
-        for (int w = 0; w < 1000 && !atomic_load(&handled); w++)
-            sleep_ms(1);
+        mg_wait_until(flag_set, &handled, 1000);
         cr_assert(atomic_load(&handled));
         cr_assert(pthread_equal(handled_on, pthread_self()));
     }
@@ -476,15 +476,7 @@ static int forked_child(memgauge_t *parent)
     memgauge_t *h = NULL;
     if (memgauge_start(&o, &h) != MEMGAUGE_OK)
         return 2;
-    for (int i = 0; i < 400; i++) {
-        memset(&st, 0, sizeof st);
-        st.struct_size = sizeof st;
-        memgauge_get_stats(h, &st);
-        if (st.samples >= 3)
-            break;
-        sleep_ms(5);
-    }
-    if (st.samples < 3)
+    if (mg_wait_samples(h, 3, 2000).samples < 3)
         return 3;
     if (memgauge_stop(h, 2000) != MEMGAUGE_OK)
         return 4;
@@ -521,11 +513,12 @@ Test(sampler, forked_child_inherits_neither_the_sampler_nor_a_held_lock)
         if (pid == 0)
             _exit(forked_child(h));
         int status;
-        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert_eq(mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status), 0,
+                     "the child did not end within %u ms", MG_CHILD_DEADLINE_MS);
         cr_assert(WIFEXITED(status), "child %d died with signal %d", round, WTERMSIG(status));
         cr_assert_eq(WEXITSTATUS(status), 0, "child %d failed at step %d", round,
                      WEXITSTATUS(status));
-        sleep_ms(3);
+        mg_sleep_ms(3);
     }
     uint64_t before = stats_of(h).samples;
     wait_samples(h, before + 2); /* the parent's sampler goes on */
@@ -553,11 +546,15 @@ Test(sampler, stop_from_its_own_callback_is_refused)
     cr_assert_eq(memgauge_stop(h, 2000), MEMGAUGE_OK);
 }
 
+static atomic_int slow_callback_entered;
+
 static void slow_callback(const memgauge_sample_t *s, void *user)
 {
     (void)user;
-    if (s->seq == 1)
-        sleep_ms(800);
+    if (s->seq == 1) {
+        atomic_store(&slow_callback_entered, 1);
+        mg_sleep_ms(800);
+    }
 }
 
 Test(sampler, stop_times_out_on_a_hung_callback_and_the_thread_cleans_up)
@@ -566,12 +563,14 @@ Test(sampler, stop_times_out_on_a_hung_callback_and_the_thread_cleans_up)
     o.on_sample = slow_callback;
     memgauge_t *h = NULL;
     cr_assert_eq(memgauge_start(&o, &h), MEMGAUGE_OK);
-    sleep_ms(100); /* the first callback is now sleeping */
+    cr_assert(mg_wait_until(flag_set, &slow_callback_entered, 5000), "no first sample");
     cr_assert_eq(memgauge_stop(h, 50), MEMGAUGE_E_TIMEOUT);
     /* the process can start a new sampler at once */
     memgauge_options_t o2 = fast_options();
     memgauge_t *h2 = NULL;
     cr_assert_eq(memgauge_start(&o2, &h2), MEMGAUGE_OK);
     cr_assert_eq(memgauge_stop(h2, 2000), MEMGAUGE_OK);
-    sleep_ms(1200); /* the orphaned thread finishes and frees its handle */
+    /* the orphaned thread finishes and frees its handle: nothing outside it
+     * can be waited on, so give it the callback's time */
+    mg_sleep_ms(1200);
 }

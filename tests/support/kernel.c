@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kernel.h"
+#include "support.h"
 
 /* Paths here are a few dozen bytes; a truncated one fails at open(). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -26,35 +27,6 @@ static const mg_cgroup_files_t files_v2 = {"memory.max", "memory.swap.max", "mem
 const mg_cgroup_files_t *mg_cgroup_files(int version)
 {
     return version == 2 ? &files_v2 : &files_v1;
-}
-
-/* `> path` in a shell: creates a plain file on a fixture tree, writes an
- * existing control file on cgroupfs. */
-static int write_text(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    ssize_t n = write(fd, text, strlen(text));
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-/* Reads a small file to EOF (cgroup and /proc files report size 0). */
-static int read_text(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t len = 0;
-    ssize_t n;
-    while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    buf[len] = '\0';
-    return 0;
 }
 
 static int join(char *out, size_t cap, const char *a, const char *b)
@@ -107,7 +79,7 @@ int mg_own_cgroup(const char *text, int version, char *out, size_t cap)
 static int own_cgroup(int version, char *out, size_t cap)
 {
     char text[4096];
-    if (read_text("/proc/self/cgroup", text, sizeof text) != 0)
+    if (mg_read_text("/proc/self/cgroup", text, sizeof text) != 0)
         return -1;
     return mg_own_cgroup(text, version, out, cap);
 }
@@ -123,7 +95,7 @@ int64_t mg_parse_oom_kill(const char *text)
 int64_t mg_cgroup_oom_kills(const mg_cgroup_t *cg)
 {
     char text[1024];
-    if (read_text(cg->events, text, sizeof text) != 0)
+    if (mg_read_text(cg->events, text, sizeof text) != 0)
         return -1;
     return mg_parse_oom_kill(text);
 }
@@ -134,14 +106,14 @@ static int set_limits(mg_cgroup_t *cg, uint64_t limit, char *why, size_t why_cap
     const mg_cgroup_files_t *f = mg_cgroup_files(cg->version);
     char path[600], text[32];
     snprintf(text, sizeof text, "%" PRIu64, limit);
-    if (join(path, sizeof path, cg->dir, f->limit) != 0 || write_text(path, text) != 0) {
+    if (join(path, sizeof path, cg->dir, f->limit) != 0 || mg_write_text(path, text) != 0) {
         SAY("%s: %s", path, strerror(errno));
         return -1;
     }
     /* v1 counts memory+swap together, v2 swap alone */
     if (join(path, sizeof path, cg->dir, f->swap_limit) == 0 &&
         (cg->version == 2 || access(path, F_OK) == 0) &&
-        write_text(path, cg->version == 2 ? "0" : text) != 0)
+        mg_write_text(path, cg->version == 2 ? "0" : text) != 0)
         fprintf(stderr, "note: %s not writable (%s): swap could delay the kill\n", path,
                 strerror(errno));
     join(cg->procs, sizeof cg->procs, cg->dir, "cgroup.procs");
@@ -181,7 +153,7 @@ int mg_cgroup_make_v2_at(mg_cgroup_t *cg, const char *root, const char *self, co
     if (snprintf(parent, sizeof parent, "%s%s", root, self) >= (int)sizeof parent)
         return -1;
     if (join(path, sizeof path, parent, "cgroup.controllers") != 0 ||
-        read_text(path, text, sizeof text) != 0) {
+        mg_read_text(path, text, sizeof text) != 0) {
         SAY("%s: %s", path, strerror(errno));
         return -1;
     }
@@ -191,18 +163,18 @@ int mg_cgroup_make_v2_at(mg_cgroup_t *cg, const char *root, const char *self, co
         return -1;
     }
     join(path, sizeof path, parent, "cgroup.subtree_control");
-    if (read_text(path, text, sizeof text) != 0 || strstr(text, "memory") == NULL) {
+    if (mg_read_text(path, text, sizeof text) != 0 || strstr(text, "memory") == NULL) {
         /* "no internal processes": move this process into a leaf first */
         snprintf(cg->leaf, sizeof cg->leaf, "%s/memgauge-leaf-%d", parent, pid);
         char procs[600], pid_text[16];
         snprintf(pid_text, sizeof pid_text, "%d", pid);
         if ((mkdir(cg->leaf, 0755) != 0 && errno != EEXIST) ||
             join(procs, sizeof procs, cg->leaf, "cgroup.procs") != 0 ||
-            write_text(procs, pid_text) != 0) {
+            mg_write_text(procs, pid_text) != 0) {
             SAY("moving this process into %s: %s", cg->leaf, strerror(errno));
             return -1;
         }
-        if (write_text(path, "+memory") != 0) {
+        if (mg_write_text(path, "+memory") != 0) {
             SAY("%s: %s", path, strerror(errno));
             return -1;
         }

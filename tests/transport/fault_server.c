@@ -1,6 +1,7 @@
 /* The fault-injecting server. See fault_server.h. */
 #define _GNU_SOURCE
 #include "fault_server.h"
+#include "support/support.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -185,14 +186,22 @@ fault_request_t fault_server_request(fault_server_t *s, size_t i)
     return r;
 }
 
+typedef struct count_wait_s {
+    fault_server_t *s;
+    size_t n;
+} count_wait_t;
+
+static int has_count(void *arg)
+{
+    count_wait_t *w = arg;
+    return fault_server_count(w->s) >= w->n;
+}
+
 size_t fault_server_wait(fault_server_t *s, size_t n, unsigned timeout_ms)
 {
-    for (unsigned waited = 0;; waited += 10) {
-        size_t c = fault_server_count(s);
-        if (c >= n || waited >= timeout_ms)
-            return c;
-        usleep(10000);
-    }
+    count_wait_t w = {s, n};
+    mg_wait_until(has_count, &w, timeout_ms);
+    return fault_server_count(s);
 }
 
 void fault_server_stop(fault_server_t *s)

@@ -17,32 +17,16 @@
 #include <memgauge/memgauge.h>
 
 #include "internal.h"
+#include "sdk/samples_wait.h"
+#include "support/check.h"
+#include "support/support.h"
 #include "transport.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s:%d: ", __func__, __LINE__);                                   \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
 
 static char g_dir[64];
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static atomic_int g_sent;
 static atomic_int g_hang_ms;
+static atomic_int g_hung;      /* calls that hung */
 static atomic_int g_not_found; /* the hook answers 404: a wrong endpoint */
 
 static int counting_hook(const memgauge_http_request_t *req, char *retry_after, size_t cap,
@@ -54,8 +38,10 @@ static int counting_hook(const memgauge_http_request_t *req, char *retry_after, 
     if (req->body_len == 0)
         return 0;
     int hang = atomic_load(&g_hang_ms);
-    if (hang > 0)
-        usleep((useconds_t)hang * 1000u);
+    if (hang > 0) {
+        atomic_fetch_add(&g_hung, 1);
+        mg_sleep_ms((unsigned)hang);
+    }
     if (atomic_load(&g_not_found))
         return 404;
     /* every third attempt fails: retries race with new batches */
@@ -118,6 +104,23 @@ static memgauge_options_t reporting(void)
     return o;
 }
 
+static int built_and_sent(void *h)
+{
+    memgauge_stats_t s = mg_stats_of(h);
+    return s.batches_built > 5 && s.batches_sent > 0;
+}
+
+static int hook_hung(void *unused)
+{
+    (void)unused;
+    return atomic_load(&g_hung) > 0;
+}
+
+static int told_404(void *h)
+{
+    return mg_stats_of(h).config_errors > 0 && atomic_load(&g_logs) > 0;
+}
+
 static void sampler_worker_and_readers_race_then_stop_flushes(void)
 {
     memgauge_options_t o = reporting();
@@ -128,20 +131,13 @@ static void sampler_worker_and_readers_race_then_stop_flushes(void)
     atomic_store(&g_stop_readers, 0);
     for (int i = 0; i < 2; i++)
         pthread_create(&readers[i], NULL, stats_reader, h);
-    usleep(600000);
+    mg_sleep_ms(600); /* the race itself */
     atomic_store(&g_stop_readers, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(readers[i], NULL);
-    memgauge_stats_t s;
     /* a loaded machine (or a sanitizer) may need longer than the race did */
-    for (int i = 0; i < 100; i++) {
-        memset(&s, 0, sizeof s);
-        s.struct_size = sizeof s;
-        memgauge_get_stats(h, &s);
-        if (s.batches_built > 5 && s.batches_sent > 0)
-            break;
-        usleep(50000);
-    }
+    mg_wait_until(built_and_sent, h, 5000);
+    memgauge_stats_t s = mg_stats_of(h);
     CHECK(s.batches_built > 5, "built %llu batches", (unsigned long long)s.batches_built);
     CHECK(s.batches_sent > 0, "sent %llu", (unsigned long long)s.batches_sent);
     rc = memgauge_stop(h, 2000);
@@ -151,17 +147,20 @@ static void sampler_worker_and_readers_race_then_stop_flushes(void)
 static void stop_with_a_hook_that_hangs_returns_within_the_bound(void)
 {
     atomic_store(&g_hang_ms, 1500);
+    atomic_store(&g_hung, 0);
     memgauge_options_t o = reporting();
     memgauge_t *h;
     int rc = memgauge_start(&o, &h);
     CHECK(rc == MEMGAUGE_OK, "start: %s", memgauge_strerror(rc));
-    usleep(200000);
-    double t0 = now_s();
+    CHECK(mg_wait_until(hook_hung, NULL, 5000), "the worker never called the hook");
+    double t0 = (double)mg_mono_ns() / 1e9;
     rc = memgauge_stop(h, 200);
-    double took = now_s() - t0;
+    double took = (double)mg_mono_ns() / 1e9 - t0;
     CHECK(took <= 0.200 + 0.250, "stop took %.3f s", took);
     CHECK(rc == MEMGAUGE_OK || rc == MEMGAUGE_E_TIMEOUT, "stop: %s", memgauge_strerror(rc));
-    usleep(1700000); /* the orphaned worker finishes its hook and frees itself */
+    /* the orphaned worker finishes its hook and frees itself: nothing
+     * outside it can be waited on, so give it the hook's time */
+    mg_sleep_ms(1700);
     atomic_store(&g_hang_ms, 0);
 }
 
@@ -184,15 +183,8 @@ static void a_wrong_endpoint_told_through_the_log_hook_while_readers_race(void)
     atomic_store(&g_stop_readers, 0);
     for (int i = 0; i < 2; i++)
         pthread_create(&readers[i], NULL, stats_reader, h);
-    memgauge_stats_t s;
-    for (int i = 0; i < 100; i++) {
-        memset(&s, 0, sizeof s);
-        s.struct_size = sizeof s;
-        memgauge_get_stats(h, &s);
-        if (s.config_errors > 0 && atomic_load(&g_logs) > 0)
-            break;
-        usleep(20000);
-    }
+    mg_wait_until(told_404, h, 2000);
+    memgauge_stats_t s = mg_stats_of(h);
     atomic_store(&g_stop_readers, 1);
     for (int i = 0; i < 2; i++)
         pthread_join(readers[i], NULL);
@@ -200,12 +192,12 @@ static void a_wrong_endpoint_told_through_the_log_hook_while_readers_race(void)
     CHECK(atomic_load(&g_logs) == 1, "%d messages: one a minute", atomic_load(&g_logs));
     /* a hook that hangs orphans the worker: it must not log after stop */
     atomic_store(&g_hang_ms, 300);
-    usleep(100000);
+    mg_sleep_ms(100);
     atomic_store(&g_handle, NULL);
     rc = memgauge_stop(h, 100);
     atomic_store(&g_stopped, 1);
     CHECK(rc == MEMGAUGE_OK || rc == MEMGAUGE_E_TIMEOUT, "stop: %s", memgauge_strerror(rc));
-    usleep(600000);
+    mg_sleep_ms(600); /* longer than the orphan's hook: a late message would be in */
     atomic_store(&g_hang_ms, 0);
     atomic_store(&g_not_found, 0);
     CHECK(atomic_load(&g_logs_after_stop) == 0, "%d messages after stop",
@@ -214,15 +206,12 @@ static void a_wrong_endpoint_told_through_the_log_hook_while_readers_race(void)
 
 int main(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/mg-stress-tr-XXXXXX");
-    if (mkdtemp(g_dir) == NULL)
+    if (mg_temp_dir(g_dir, sizeof g_dir, "/tmp", "stress-tr") != 0)
         return 1;
     sampler_worker_and_readers_race_then_stop_flushes();
     stop_with_a_hook_that_hangs_returns_within_the_bound();
     a_wrong_endpoint_told_through_the_log_hook_while_readers_race();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
+    if (mg_remove_tree(g_dir) != 0)
         failures++;
     printf("stress_transport: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
     return failures ? 1 : 0;

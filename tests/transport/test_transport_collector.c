@@ -31,40 +31,35 @@
 
 #include "internal.h"
 #include "report.h"
+#include "support/scratch.h"
+#include "support/support.h"
 
 #define KEY "transport-e2e-key"
 #define KILLS 50
 
-static char g_dir[128];
-
-static void make_dir(void)
-{
-    snprintf(g_dir, sizeof g_dir, "/tmp/mg-tr-e2e-XXXXXX");
-    cr_assert(ne(ptr, mkdtemp(g_dir), NULL));
-}
-
-static void remove_dir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    cr_assert(eq(int, system(cmd), 0));
-}
-
-TestSuite(transport_collector, .init = make_dir, .fini = remove_dir, .timeout = 240);
-
-static void sleep_ms(unsigned ms)
-{
-    usleep(ms * 1000u);
-}
+TestSuite(transport_collector, .init = mg_scratch_init, .fini = mg_scratch_fini, .timeout = 240);
 
 /* ---- the collector ------------------------------------------------------- */
+
+typedef struct port_wait_s {
+    const char *file;
+    int *port;
+} port_wait_t;
+
+/* The collector writes the port it bound once it listens. */
+static int port_written(void *arg)
+{
+    port_wait_t *w = arg;
+    char text[32];
+    return mg_read_text(w->file, text, sizeof text) == 0 && sscanf(text, "%d", w->port) == 1;
+}
 
 static pid_t collector_start(int port, int *bound)
 {
     char listen[64], port_file[200], db[200];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    snprintf(port_file, sizeof port_file, "%s/port", g_dir);
-    snprintf(db, sizeof db, "%s/collector.db", g_dir);
+    snprintf(port_file, sizeof port_file, "%s/port", mg_scratch);
+    snprintf(db, sizeof db, "%s/collector.db", mg_scratch);
     unlink(port_file);
     pid_t pid = fork();
     if (pid == 0) {
@@ -72,25 +67,16 @@ static pid_t collector_start(int port, int *bound)
               "--api-key", KEY, "--port-file", port_file, "--quiet", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 1000; i++) {
-        FILE *f = fopen(port_file, "r");
-        if (f != NULL) {
-            int ok = fscanf(f, "%d", bound) == 1;
-            fclose(f);
-            if (ok)
-                return pid;
-        }
-        sleep_ms(10);
-    }
-    cr_assert(false, "the collector did not start");
-    return -1;
+    port_wait_t w = {port_file, bound};
+    cr_assert(mg_wait_until(port_written, &w, 10000), "the collector did not start");
+    return pid;
 }
 
 static void collector_stop(pid_t pid)
 {
     kill(pid, SIGTERM);
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     cr_expect(eq(int, WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0));
 }
 
@@ -109,7 +95,7 @@ static int dead_port(void)
 static long long query_int(const char *sql)
 {
     char db[200];
-    snprintf(db, sizeof db, "%s/collector.db", g_dir);
+    snprintf(db, sizeof db, "%s/collector.db", mg_scratch);
     sqlite3 *h;
     cr_assert(eq(int, sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK));
     sqlite3_stmt *st;
@@ -179,8 +165,8 @@ static int g_backup;
 static void back_up_batches(void)
 {
     char spool[200], backup[200], from[600], to[600];
-    snprintf(spool, sizeof spool, "%s/store/spool", g_dir);
-    snprintf(backup, sizeof backup, "%s/backup", g_dir);
+    snprintf(spool, sizeof spool, "%s/store/spool", mg_scratch);
+    snprintf(backup, sizeof backup, "%s/backup", mg_scratch);
     mkdir(backup, 0700);
     DIR *d = opendir(spool);
     struct dirent *e;
@@ -242,19 +228,19 @@ static pid_t reporting_child_as(int port, unsigned run_ms, unsigned stop_ms, uns
     if (child >= 0) {
         char path[200];
         g_child = child;
-        snprintf(path, sizeof path, "%s/closed-%d.log", g_dir, child);
+        snprintf(path, sizeof path, "%s/closed-%d.log", mg_scratch, child);
         g_closed_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        snprintf(path, sizeof path, "%s/durable.log", g_dir);
+        snprintf(path, sizeof path, "%s/durable.log", mg_scratch);
         g_durable_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         memgauge__report_on_pending(log_pending, NULL);
     }
     char log[200], store[200], url[100];
-    snprintf(log, sizeof log, "%s/spooled.log", g_dir);
-    snprintf(store, sizeof store, "%s/store", g_dir);
+    snprintf(log, sizeof log, "%s/spooled.log", mg_scratch);
+    snprintf(store, sizeof store, "%s/store", mg_scratch);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/reports", port);
     g_log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     memgauge__report_on_spooled(log_spooled, NULL);
-    snprintf(log, sizeof log, "%s/windows.log", g_dir);
+    snprintf(log, sizeof log, "%s/windows.log", mg_scratch);
     g_windows_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     memgauge_options_t o;
     memgauge_options_init(&o);
@@ -278,8 +264,8 @@ static pid_t reporting_child_as(int port, unsigned run_ms, unsigned stop_ms, uns
         _exit(2);
     if (run_ms == 0)
         for (;;)
-            sleep_ms(1000);
-    sleep_ms(run_ms);
+            mg_sleep_ms(1000);
+    mg_sleep_ms(run_ms);
     _exit(memgauge_stop(h, stop_ms) == MEMGAUGE_OK ? 0 : 4);
 }
 
@@ -291,14 +277,14 @@ static pid_t reporting_child(int port, unsigned run_ms, unsigned stop_ms)
 static int child_exit(pid_t pid)
 {
     int status;
-    waitpid(pid, &status, 0);
+    mg_wait_child(pid, MG_CHILD_DEADLINE_MS, &status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static size_t spool_files(void)
 {
     char path[200];
-    snprintf(path, sizeof path, "%s/store/spool", g_dir);
+    snprintf(path, sizeof path, "%s/store/spool", mg_scratch);
     DIR *d = opendir(path);
     size_t n = 0;
     struct dirent *e;
@@ -309,11 +295,17 @@ static size_t spool_files(void)
     return n;
 }
 
+static int spool_empty(void *unused)
+{
+    (void)unused;
+    return spool_files() == 0;
+}
+
 /* Every logged batch stored exactly once; returns how many were logged. */
 static size_t check_every_logged_batch_stored_once(void)
 {
     char log[200], line[64];
-    snprintf(log, sizeof log, "%s/spooled.log", g_dir);
+    snprintf(log, sizeof log, "%s/spooled.log", mg_scratch);
     FILE *f = fopen(log, "r");
     cr_assert(ne(ptr, f, NULL));
     size_t n = 0, missing = 0;
@@ -363,7 +355,7 @@ Test(transport_collector, a_collector_down_for_a_whole_run_then_up_gets_every_ba
     /* every closed window is stored with the SDK's own aggregates, which the
      * batches left to the collector to derive from the series */
     char path[200], line[256];
-    snprintf(path, sizeof path, "%s/windows.log", g_dir);
+    snprintf(path, sizeof path, "%s/windows.log", mg_scratch);
     FILE *f = fopen(path, "r");
     cr_assert(ne(ptr, f, NULL));
     size_t windows = 0;
@@ -419,7 +411,7 @@ static size_t lines_of(const char *path)
 static size_t check_every_closed_window_stored_once(int children, size_t *pending_batches)
 {
     char path[200], id[64];
-    snprintf(path, sizeof path, "%s/durable.log", g_dir);
+    snprintf(path, sizeof path, "%s/durable.log", mg_scratch);
     FILE *f = fopen(path, "r");
     cr_assert(ne(ptr, f, NULL));
     char(*first)[37] = calloc((size_t)children, sizeof *first);
@@ -440,7 +432,7 @@ static size_t check_every_closed_window_stored_once(int children, size_t *pendin
     fclose(f);
     size_t lost = 0;
     for (int i = 0; i < children; i++) {
-        snprintf(path, sizeof path, "%s/closed-%d.log", g_dir, i);
+        snprintf(path, sizeof path, "%s/closed-%d.log", mg_scratch, i);
         long long closed = (long long)lines_of(path), have = 0;
         if (first[i][0] != '\0') {
             char sql[300];
@@ -471,7 +463,7 @@ Test(transport_collector, fifty_sigkills_of_a_reporting_child_lose_no_batch_and_
     srand(seed);
     for (int i = 0; i < KILLS; i++) {
         pid_t c = reporting_child_as(port, 0, 0, REPORT_MS, i);
-        sleep_ms(30 + (unsigned)(rand() % 450));
+        mg_sleep_ms(30 + (unsigned)(rand() % 450));
         kill(c, SIGKILL);
         cr_assert(eq(int, child_exit(c), 128 + SIGKILL), "kill %d (seed %u)", i, seed);
     }
@@ -490,7 +482,7 @@ Test(transport_collector, fifty_sigkills_of_a_reporting_child_lose_no_batch_and_
     size_t closed = 0;
     for (int i = 0; i <= KILLS; i++) {
         char path[200];
-        snprintf(path, sizeof path, "%s/closed-%d.log", g_dir, i);
+        snprintf(path, sizeof path, "%s/closed-%d.log", mg_scratch, i);
         closed += lines_of(path);
     }
     cr_log_info("seed %u: %zu windows closed, %zu lost to a kill racing their close, %zu pending "
@@ -518,8 +510,8 @@ Test(transport_collector, a_batch_sent_again_after_its_acknowledgement_is_stored
 
     /* the files come back as a kill between the 2xx and the removal leaves them */
     char spool[200], backup[200], from[600], to[600];
-    snprintf(spool, sizeof spool, "%s/store/spool", g_dir);
-    snprintf(backup, sizeof backup, "%s/backup", g_dir);
+    snprintf(spool, sizeof spool, "%s/store/spool", mg_scratch);
+    snprintf(backup, sizeof backup, "%s/backup", mg_scratch);
     DIR *d = opendir(backup);
     cr_assert(ne(ptr, d, NULL));
     struct dirent *e;
@@ -536,8 +528,7 @@ Test(transport_collector, a_batch_sent_again_after_its_acknowledgement_is_stored
     cr_assert(eq(i64, (long long)back, batches), "every batch, pending ones included, was a file");
 
     c = reporting_child_as(port, 0, 0, 200, 1);
-    for (int i = 0; i < 500 && spool_files() > 0; i++)
-        sleep_ms(10);
+    mg_wait_until(spool_empty, NULL, 5000);
     kill(c, SIGKILL);
     child_exit(c);
     collector_stop(col);

@@ -17,36 +17,51 @@
 #include <memgauge/memgauge.h>
 
 #include "fault_server.h"
+#include "support/scratch.h"
+#include "support/support.h"
 #include "transport.h"
 
-static char g_dir[128];
-
-static void make_dir(void)
-{
-    snprintf(g_dir, sizeof g_dir, "/tmp/mg-tr-http-XXXXXX");
-    cr_assert(ne(ptr, mkdtemp(g_dir), NULL));
-}
-
-static void remove_dir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    cr_assert(eq(int, system(cmd), 0));
-}
-
-TestSuite(transport_http, .init = make_dir, .fini = remove_dir, .timeout = 60);
+TestSuite(transport_http, .init = mg_scratch_init, .fini = mg_scratch_fini, .timeout = 60);
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)mg_mono_ns() / 1e9;
+}
+
+typedef struct spooled_wait_s {
+    memgauge__tr_t *t;
+    uint64_t n;
+} spooled_wait_t;
+
+static int spooled(void *arg)
+{
+    spooled_wait_t *w = arg;
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(w->t, &st);
+    return st.spooled >= w->n;
+}
+
+/* The transport has read a configuration error's answer. */
+static int config_error_seen(void *t)
+{
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(t, &st);
+    return st.config_error_status != 0;
+}
+
+/* The transport has counted a batch as sent (the server's answer is read
+ * after the server has seen the request). */
+static int batch_sent(void *t)
+{
+    memgauge__tr_stats_t st;
+    memgauge__tr_get_stats(t, &st);
+    return st.batches_sent > 0;
 }
 
 static size_t spool_files(void)
 {
     char path[200];
-    snprintf(path, sizeof path, "%s/spool", g_dir);
+    snprintf(path, sizeof path, "%s/spool", mg_scratch);
     DIR *d = opendir(path);
     size_t n = 0;
     struct dirent *e;
@@ -81,7 +96,7 @@ static const char *const g_extra[] = {"X-Test: hello"};
 static memgauge__tr_config_t config(fault_server_t *s)
 {
     snprintf(g_url, sizeof g_url, "http://127.0.0.1:%d/v1/reports", fault_server_port(s));
-    snprintf(g_spool, sizeof g_spool, "%s/spool", g_dir);
+    snprintf(g_spool, sizeof g_spool, "%s/spool", mg_scratch);
     memgauge__tr_config_t c = {.url = g_url,
                                .api_key = "k-123",
                                .extra_headers = g_extra,
@@ -186,7 +201,7 @@ static void retried_then_stored(const fault_step_t *steps, size_t n)
     cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
     push_window(t, 0, 5);
     cr_assert(eq(sz, fault_server_wait(s, n + 1, 15000), n + 1));
-    usleep(100000);
+    mg_wait_until(batch_sent, t, 5000);
     memgauge__tr_stats_t st;
     memgauge__tr_get_stats(t, &st);
     cr_expect(eq(u64, st.batches_sent, 1));
@@ -231,7 +246,7 @@ Test(transport_http, a_hang_past_the_total_timeout_is_retried)
     cr_expect(ge(dbl, b.at_s - a.at_s, 0.29), "retry came %.3f s after the hang", b.at_s - a.at_s);
     free(a.body);
     free(b.body);
-    usleep(100000);
+    mg_wait_until(batch_sent, t, 5000);
     memgauge__tr_stats_t st;
     memgauge__tr_get_stats(t, &st);
     cr_expect(eq(u64, st.batches_sent, 1));
@@ -597,13 +612,13 @@ static void config_error_then_fixed(int status, const char *hint)
     cr_assert(eq(int, memgauge__tr_create(&c, &m, NULL, &t), 0));
     push_window(t, 0, 5);
     cr_assert(eq(sz, fault_server_wait(s, 1, 5000), 1));
-    usleep(50000);
+    mg_wait_until(config_error_seen, t, 5000);
     memgauge__tr_stats_t st;
     memgauge__tr_get_stats(t, &st);
     cr_expect(eq(int, st.config_error_status, status));
     cr_expect(eq(sz, spool_files(), 1), "%d: the batch is kept", status);
     cr_assert(eq(sz, fault_server_wait(s, 3, 5000), 3));
-    usleep(100000);
+    mg_wait_until(batch_sent, t, 5000);
     memgauge__tr_get_stats(t, &st);
     cr_expect(eq(u64, st.config_errors, 2));
     cr_expect(eq(u64, st.batches_failed, 0), "%d is not the batch's fault", status);
@@ -645,12 +660,8 @@ Test(transport_http, the_spool_budget_still_evicts_the_oldest_while_the_endpoint
     memgauge__tr_stats_t st;
     for (uint64_t i = 0; i < 5; i++) {
         push_window(t, 1000 * i, 3);
-        for (int k = 0; k < 100; k++) { /* each window is its own batch */
-            memgauge__tr_get_stats(t, &st);
-            if (st.spooled > i)
-                break;
-            usleep(10000);
-        }
+        spooled_wait_t w = {t, i + 1}; /* each window is its own batch */
+        mg_wait_until(spooled, &w, 1000);
     }
     memgauge__tr_get_stats(t, &st);
     cr_expect(eq(u64, st.spooled, 5));
@@ -757,7 +768,7 @@ static memgauge_options_t app_options(const char *url)
     o.fast_interval_ms = 20;
     o.window_ms = 100;
     o.record = 0;
-    o.storage_dir = g_dir;
+    o.storage_dir = mg_scratch;
     o.app_id = "transport-http";
     o.endpoint_url = url;
     o.report_interval_ms = 0;

@@ -15,6 +15,8 @@
 #include "report.h"
 #include "retry.h"
 #include "spool.h"
+#include "support/scratch.h"
+#include "support/support.h"
 #include "transport.h"
 
 /* ---- retry --------------------------------------------------------------- */
@@ -88,22 +90,7 @@ Test(retry, retry_after_reads_seconds_and_http_dates_and_caps_them)
 
 /* ---- spool --------------------------------------------------------------- */
 
-static char g_dir[128];
-
-static void make_dir(void)
-{
-    snprintf(g_dir, sizeof g_dir, "/tmp/mg-tr-unit-XXXXXX");
-    cr_assert(ne(ptr, mkdtemp(g_dir), NULL));
-}
-
-static void remove_dir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    cr_assert(eq(int, system(cmd), 0));
-}
-
-TestSuite(spool, .init = make_dir, .fini = remove_dir);
+TestSuite(spool, .init = mg_scratch_init, .fini = mg_scratch_fini);
 
 static const char ID1[] = "6f1c2a4e-8d3b-4c1e-9a7f-2b5d8e0c1f34";
 static const char ID2[] = "0b9e7d6c-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
@@ -111,7 +98,7 @@ static const char ID2[] = "0b9e7d6c-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
 static void open_spool(memgauge__spool_t *s, uint64_t bytes, uint32_t files, uint32_t age)
 {
     char dir[200];
-    snprintf(dir, sizeof dir, "%s/spool", g_dir);
+    snprintf(dir, sizeof dir, "%s/spool", mg_scratch);
     cr_assert(eq(int, memgauge__spool_open(s, dir, bytes, files, age), 0));
 }
 
@@ -143,7 +130,7 @@ Test(spool, a_written_batch_reads_back_whole_oldest_first)
 static void corrupt_file(const char *name, long offset, int truncate_to)
 {
     char path[400];
-    snprintf(path, sizeof path, "%s/spool/%s", g_dir, name);
+    snprintf(path, sizeof path, "%s/spool/%s", mg_scratch, name);
     int fd = open(path, O_RDWR);
     cr_assert(ge(int, fd, 0));
     if (truncate_to >= 0) {
@@ -177,7 +164,7 @@ Test(spool, a_flipped_bit_or_a_truncated_file_is_set_aside_and_counted_never_rea
     char oldest[MEMGAUGE__SPOOL_NAME_MAX];
     cr_expect(eq(int, memgauge__spool_oldest(&s, oldest), 0), "nothing left to send");
     char kept[400];
-    snprintf(kept, sizeof kept, "%s/spool/corrupt/%s", g_dir, a);
+    snprintf(kept, sizeof kept, "%s/spool/corrupt/%s", mg_scratch, a);
     cr_expect(eq(int, access(kept, F_OK), 0), "set aside for inspection");
 }
 
@@ -222,7 +209,7 @@ Test(spool, parse_refuses_what_is_not_a_whole_file)
 Test(spool, a_temp_file_left_by_a_dead_writer_is_removed_at_open)
 {
     char dir[200], tmp[300];
-    snprintf(dir, sizeof dir, "%s/spool", g_dir);
+    snprintf(dir, sizeof dir, "%s/spool", mg_scratch);
     cr_assert(eq(int, mkdir(dir, 0700), 0));
     pid_t child = fork();
     if (child == 0)
