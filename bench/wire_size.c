@@ -166,8 +166,9 @@ typedef struct result_s {
     double ours, ours_raw, naive, naive_raw; /* bytes per sample */
 } result_t;
 
-/* Calls `each` on every batch of the hour (the windows of report_s, as the
- * transport builds them when nothing urgent is pending). */
+/* Calls `each` on every batch of the hour (the session's first window
+ * alone, then the windows of report_s, as the transport builds them when
+ * nothing urgent is pending). */
 static result_t run(const config_t *c, size_t seconds,
                     void (*each)(const memgauge__tr_batch_t *b, size_t index, void *ctx), void *ctx)
 {
@@ -181,9 +182,10 @@ static result_t run(const config_t *c, size_t seconds,
     m.interval_ms = 1000u / c->hz;
     size_t ours = 0, ours_raw = 0, naive = 0, naive_raw = 0, batches = 0;
     uint64_t high_water = 0;
-    for (size_t start = 0; start < n; start += per_window * windows_per_batch) {
-        size_t nw = 0, first = start;
-        for (; nw < windows_per_batch && first < n; nw++, first += per_window)
+    for (size_t start = 0; start < n;) {
+        /* the session's first batch goes at its first window close */
+        size_t want = batches == 0 ? 1 : windows_per_batch, nw = 0, first = start;
+        for (; nw < want && first < n; nw++, first += per_window)
             window_of(s + first, first + per_window <= n ? per_window : n - first, &w[nw],
                       &high_water);
         memgauge__tr_dropped_t d = {0};
@@ -208,6 +210,7 @@ static result_t run(const config_t *c, size_t seconds,
         naive += naive_batch(&b, s + start, last + 1 - start, &raw);
         naive_raw += raw;
         batches++;
+        start = first;
     }
     free(w);
     free(s);

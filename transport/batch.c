@@ -13,6 +13,7 @@ int memgauge__tr_batch_init(memgauge__tr_assembly_t *a)
     a->samples = malloc(MEMGAUGE__TR_MAX_WINDOW_SAMPLES * sizeof *a->samples);
     a->events = malloc(MEMGAUGE__TR_MAX_PENDING_EVENTS * sizeof *a->events);
     a->last_flush_ns = memgauge__now_ns();
+    a->first_pending = 1;
     return a->samples != NULL && a->events != NULL ? 0 : -1;
 }
 
@@ -94,7 +95,8 @@ int memgauge__tr_batch_drain(memgauge__tr_t *t)
             close_window(t, &it->u.window);
             if (memgauge__now_ns() - t->batch.last_flush_ns >=
                     (uint64_t)t->cfg.report_interval_ms * 1000000u ||
-                t->batch.event_count > 0 || t->batch.previous_pending || t->batch.hurry)
+                t->batch.first_pending || t->batch.event_count > 0 || t->batch.previous_pending ||
+                t->batch.hurry)
                 due = 1;
         } else if (it->kind == MEMGAUGE__TR_ITEM_EVENT) {
             if (t->batch.event_count < MEMGAUGE__TR_MAX_PENDING_EVENTS)
@@ -377,6 +379,7 @@ void memgauge__tr_batch_flush(memgauge__tr_t *t)
         if (whole && t->batch.win_count == 0 && t->batch.event_count == 0 &&
             !t->batch.previous_pending && (!t->batch.ending || t->batch.end_written)) {
             t->batch.last_flush_ns = memgauge__now_ns();
+            t->batch.first_pending = 0;
             return;
         }
     }
@@ -396,4 +399,5 @@ void memgauge__tr_batch_flush(memgauge__tr_t *t)
     t->batch.event_count = 0;
     t->batch.previous_pending = 0;
     t->batch.last_flush_ns = memgauge__now_ns();
+    t->batch.first_pending = 0;
 }

@@ -78,6 +78,10 @@ typedef struct memgauge__tr_assembly_s {
     memgauge__tr_dropped_t lost;     /* totals */
     memgauge__tr_dropped_t reported; /* totals already carried by a batch */
     uint64_t last_flush_ns;
+    /* No batch has gone to the spool yet: the session's first goes at the
+     * first window close, so the collector knows the session within one
+     * window, not one report interval, and later batches can be short. */
+    int first_pending;
     memgauge__tr_pending_t pend;
     int ending;      /* stopping after memgauge__tr_end_clean */
     int end_written; /* a spooled batch carries the clean end */
@@ -102,9 +106,10 @@ void memgauge__tr_batch_free(memgauge__tr_assembly_t *a);
 
 /* Moves the queue into the assembly. Returns 1 when a batch is due now: an
  * urgent event, or a window closed and report_interval_ms has passed since
- * the last batch, or something should not wait for it (an event or the
- * previous session's verdict is pending, or memory pressure is above
- * normal, when a kill may come before the next batch would). */
+ * the last batch (or none has gone yet: the session's first), or something
+ * should not wait for it (an event or the previous session's verdict is
+ * pending, or memory pressure is above normal, when a kill may come before
+ * the next batch would). */
 int memgauge__tr_batch_drain(memgauge__tr_t *t);
 
 /* A window closed and no batch is due: the batch so far goes to disk as a

@@ -386,8 +386,8 @@ typedef struct memgauge_options_s {
      * range 0 .. 86400000 (0 sends every window). What should not wait does
      * not: an urgent event goes at once, and while an event or the previous
      * session's verdict is pending or memory pressure is above normal every
-     * window close sends (so a session with a previous verdict to send sends
-     * its first batch at its first window close). Closed windows waiting for
+     * window close sends. A session's first batch goes at its first window
+     * close, so the collector knows the session early. Closed windows waiting for
      * their batch are kept in a pending spool file, rewritten at each window
      * close, so a kill loses none of them: the next start sends them. */
     uint32_t report_interval_ms;
