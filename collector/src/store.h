@@ -218,7 +218,7 @@ memgauge__store_t *memgauge__store_open(const char *url, const memgauge__store_o
                                         char *err, size_t errlen);
 
 /* Latest migration either backend knows. */
-#define MEMGAUGE__SCHEMA_VERSION 3
+#define MEMGAUGE__SCHEMA_VERSION 4
 
 memgauge__store_t *memgauge__store_sqlite_open(const char *path,
                                                const memgauge__store_options_t *opts, char *err,

@@ -20,6 +20,13 @@
     "excluded.device_model <> '' AND (sessions.batches = 0 OR sessions.device_model = '')"
 #define MAX_CONNS 64
 #define MIGRATION_LOCK "7361617" /* pg_advisory_xact_lock key: one migrator at a time */
+#define PARTITION_LOCK "7361618" /* one collector at a time adds or drops partitions */
+/* Internal: an INSERT found no partition for its day (check_violation, the
+ * only check the schema has); put_batch adds the partition and retries. */
+#define NO_PARTITION (-100)
+/* Dropping a partition waits this long at most for the queries and writes
+ * under way, which wait behind it meanwhile; the next step tries again. */
+#define DROP_LOCK_TIMEOUT "'200ms'"
 
 typedef struct pg_store_s {
     memgauge__store_t base;
@@ -29,6 +36,7 @@ typedef struct pg_store_s {
     PGconn *conn[MAX_CONNS];
     int busy[MAX_CONNS];
     int last_write_busy; /* the latest write gave up on another writer's lock */
+    int64_t ahead_day;   /* the day whose partitions, and the next day's, were last made */
 } pg_store_t;
 
 static void set_error(pg_store_t *s, const char *what, PGconn *c)
@@ -80,10 +88,13 @@ static void release(pg_store_t *s, unsigned slot)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* lock_not_available: lock_timeout ran out waiting for another writer */
+/* lock_not_available: lock_timeout ran out waiting for another writer;
+ * check_violation: no partition holds the row's day */
 static int failure(const PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && !strcmp(state, "23514"))
+        return NO_PARTITION;
     return state && !strcmp(state, "55P03") ? MEMGAUGE__STORE_BUSY : MEMGAUGE__STORE_ERROR;
 }
 
@@ -145,29 +156,38 @@ static const char *u64(nums_t *n, uint64_t v)
 }
 
 static int put_window(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                      const memgauge__window_t *w, int with_series)
+                      const memgauge__window_t *w, int with_series, const char *day)
 {
     unsigned char *blob = NULL;
     size_t len = 0;
     if (with_series && w->has_series && memgauge__series_encode(&w->series, &blob, &len))
         return MEMGAUGE__STORE_NO_MEMORY;
     nums_t n = {0};
-    const char *v[16] = {b->session_id,           u64(&n, w->start_ms),
-                         u64(&n, w->end_ms),      u64(&n, w->samples),
-                         u64(&n, w->first),       u64(&n, w->last),
-                         u64(&n, w->min),         u64(&n, w->max),
-                         u64(&n, w->mean),        u64(&n, w->peak),
-                         u64(&n, w->kernel_peak), u64(&n, w->limit),
-                         u64(&n, w->headroom),    memgauge__metric_name(w->metric),
-                         (const char *)blob,      b->batch_id};
-    int lens[16] = {0};
-    int fmts[16] = {0};
+    const char *v[17] = {b->session_id,
+                         u64(&n, w->start_ms),
+                         u64(&n, w->end_ms),
+                         u64(&n, w->samples),
+                         u64(&n, w->first),
+                         u64(&n, w->last),
+                         u64(&n, w->min),
+                         u64(&n, w->max),
+                         u64(&n, w->mean),
+                         u64(&n, w->peak),
+                         u64(&n, w->kernel_peak),
+                         u64(&n, w->limit),
+                         u64(&n, w->headroom),
+                         memgauge__metric_name(w->metric),
+                         (const char *)blob,
+                         b->batch_id,
+                         day};
+    int lens[17] = {0};
+    int fmts[17] = {0};
     lens[14] = (int)len;
     fmts[14] = 1; /* the blob goes binary */
     int rc = cmd(s, c,
                  "INSERT INTO windows VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                 "$13, $14, $15, $16)",
-                 16, v, lens, fmts, NULL, 0);
+                 "$13, $14, $15, $16, $17)",
+                 17, v, lens, fmts, NULL, 0);
     free(blob);
     return rc;
 }
@@ -356,7 +376,7 @@ static int put_termination(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
 }
 
 static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                     const memgauge__event_t *e, uint64_t received)
+                     const memgauge__event_t *e, uint64_t received, const char *day)
 {
     nums_t n = {0};
     const char *pressure = memgauge__pressure_name(e->pressure);
@@ -366,7 +386,7 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
     const char *kind = th                                    ? "threshold"
                        : e->kind == MEMGAUGE__EVENT_PRESSURE ? "pressure"
                                                              : "previous_session";
-    const char *v[11] = {b->session_id,
+    const char *v[12] = {b->session_id,
                          u64(&n, e->t_ms),
                          kind,
                          th ? id : NULL,
@@ -376,9 +396,11 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
                          th ? u64(&n, e->footprint) : NULL,
                          th ? u64(&n, e->limit) : NULL,
                          pressure,
-                         b->batch_id};
-    int rc = cmd(s, c, "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                 11, v, NULL, NULL, NULL, 0);
+                         b->batch_id,
+                         day};
+    int rc =
+        cmd(s, c, "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            12, v, NULL, NULL, NULL, 0);
     if (rc || e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION)
         return rc;
     return put_termination(s, c, b, e, received, 0);
@@ -586,8 +608,10 @@ static int rollups_backfill(pg_store_t *s, PGconn *c)
     return rc;
 }
 
+/* *day: the day (since 1970-01-01 UTC) the session started, which holds its
+ * windows and events: set once the session row is written. */
 static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_t received,
-                   memgauge__put_result_t *res, memgauge__rollup_track_t *track)
+                   memgauge__put_result_t *res, memgauge__rollup_track_t *track, int64_t *day)
 {
     int *duplicate = &res->duplicate;
     nums_t n = {0};
@@ -674,7 +698,8 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
              "peak_fraction = GREATEST(sessions.peak_fraction, excluded.peak_fraction), "
              "dropped = sessions.dropped + excluded.dropped "
              "WHERE sessions.app_id = excluded.app_id RETURNING samples, trail_samples, "
-             "app_version, app_build, device_model, os_name, os_version, os_build",
+             "app_version, app_build, device_model, os_name, os_version, os_build, "
+             "start_unix_ms",
              20, sv, NULL, NULL, &r);
     if (rc)
         return rc;
@@ -685,6 +710,12 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
                          res->os_name,     res->os_version, res->os_build};
     for (int i = 0; matched && i < 6; i++)
         snprintf(described[i], sizeof res->app_version, "%s", PQgetvalue(r, 0, 2 + i));
+    /* the stored start, not the batch's: a row a verdict made first keeps
+     * the start its first batch gives it, and never changes after */
+    if (matched)
+        *day = (int64_t)(strtoull(PQgetvalue(r, 0, 8), NULL, 10) / MEMGAUGE__DAY_MS);
+    char day_text[24];
+    snprintf(day_text, sizeof day_text, "%lld", (long long)*day);
     PQclear(r);
     if (!matched) {
         pthread_mutex_lock(&s->lock);
@@ -703,7 +734,7 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
         running += w->samples;
         if (w->has_series && !keep)
             trimmed += w->samples;
-        rc = put_window(s, c, b, w, keep);
+        rc = put_window(s, c, b, w, keep, day_text);
     }
     res->samples_trimmed = trimmed;
     if (!rc && trimmed) {
@@ -714,7 +745,7 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
                  2, tv, NULL, NULL, NULL, 0);
     }
     for (size_t i = 0; !rc && i < b->event_count; i++)
-        rc = put_event(s, c, b, &b->events[i], received);
+        rc = put_event(s, c, b, &b->events[i], received, day_text);
     if (!rc && b->clean_stop) {
         memgauge__event_t self;
         memgauge__clean_stop_event(b, &self);
@@ -732,6 +763,109 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
     return rc;
 }
 
+/* ---- partitions (docs/collector.md "Storage") ----------------------------
+ * windows and events are partitioned by the day their session started:
+ * windows_d<day>, events_d<day>, and *_legacy for the rows of a database
+ * from before migration 4 (day -1). Retention drops a day's partitions
+ * whole once every session of the day is past it. */
+
+static const char *const partitioned[2] = {"windows", "events"};
+
+/* Adds the day's partitions unless they exist, in their own transaction (the
+ * caller holds none). A plain table attached afterwards (ATTACH PARTITION
+ * takes SHARE UPDATE EXCLUSIVE on the parent) does not wait for the writes
+ * under way nor hold up new ones, as CREATE TABLE ... PARTITION OF (ACCESS
+ * EXCLUSIVE) would. The advisory lock orders collectors adding the same day. */
+static int partition_add(pg_store_t *s, PGconn *c, int64_t day)
+{
+    int rc = simple(s, c, "BEGIN");
+    if (!rc)
+        rc = simple(s, c, "SELECT pg_advisory_xact_lock(" PARTITION_LOCK ")");
+    for (int i = 0; !rc && i < 2; i++) {
+        char name[64], sql[512];
+        snprintf(name, sizeof name, "%s_d%lld", partitioned[i], (long long)day);
+        const char *v[1] = {name};
+        PGresult *r = NULL;
+        rc = run(s, c, "SELECT to_regclass($1) IS NULL", 1, v, NULL, NULL, &r);
+        int missing = !rc && PQgetvalue(r, 0, 0)[0] == 't';
+        PQclear(r);
+        if (!missing)
+            continue;
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS);"
+                 "ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%lld) TO (%lld)",
+                 name, partitioned[i], partitioned[i], name, (long long)day, (long long)day + 1);
+        rc = simple(s, c, sql);
+    }
+    if (!rc)
+        rc = simple(s, c, "COMMIT");
+    else
+        PQclear(PQexec(c, "ROLLBACK"));
+    return rc;
+}
+
+/* Drops the partitions of the days before before_day, and the legacy ones
+ * once retention emptied them; *dropped counts the tables. */
+static int partitions_drop(pg_store_t *s, PGconn *c, int64_t before_day, size_t *dropped)
+{
+    *dropped = 0;
+    char bound[24];
+    snprintf(bound, sizeof bound, "%lld", (long long)before_day);
+    const char *v[1] = {bound};
+    int rc = simple(s, c, "BEGIN");
+    if (!rc)
+        rc = simple(s, c, "SET LOCAL lock_timeout = " DROP_LOCK_TIMEOUT);
+    if (!rc)
+        rc = simple(s, c, "SELECT pg_advisory_xact_lock(" PARTITION_LOCK ")");
+    PGresult *r = NULL;
+    if (!rc)
+        rc = run(s, c,
+                 "SELECT c.relname, c.relname LIKE '%\\_legacy' FROM pg_inherits i "
+                 "JOIN pg_class c ON c.oid = i.inhrelid "
+                 "WHERE i.inhparent IN ('windows'::regclass, 'events'::regclass) "
+                 "AND (c.relname LIKE '%\\_legacy' OR "
+                 "substring(c.relname from '_d([0-9]+)$')::bigint < $1::bigint)",
+                 1, v, NULL, NULL, &r);
+    int n = rc ? 0 : PQntuples(r);
+    for (int i = 0; !rc && i < n; i++) {
+        char sql[256];
+        const char *name = PQgetvalue(r, i, 0);
+        if (PQgetvalue(r, i, 1)[0] == 't') {
+            PGresult *e = NULL;
+            snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", name);
+            rc = run(s, c, sql, 0, NULL, NULL, NULL, &e);
+            int empty = !rc && PQgetvalue(e, 0, 0)[0] == 'f';
+            PQclear(e);
+            if (!empty)
+                continue;
+        }
+        snprintf(sql, sizeof sql, "DROP TABLE %s", name);
+        if (!(rc = simple(s, c, sql)))
+            (*dropped)++;
+    }
+    PQclear(r);
+    if (!rc)
+        rc = simple(s, c, "COMMIT");
+    else
+        PQclear(PQexec(c, "ROLLBACK"));
+    return rc;
+}
+
+/* Today's and tomorrow's partitions, so that the first batches of a day do
+ * not wait for them: at open and from the retention thread's steps. */
+static int partitions_ahead(pg_store_t *s, PGconn *c)
+{
+    int64_t today = (int64_t)(now_ms() / MEMGAUGE__DAY_MS);
+    if (__atomic_load_n(&s->ahead_day, __ATOMIC_RELAXED) == today)
+        return 0;
+    int rc = partition_add(s, c, today);
+    if (!rc)
+        rc = partition_add(s, c, today + 1);
+    if (!rc)
+        __atomic_store_n(&s->ahead_day, today, __ATOMIC_RELAXED);
+    return rc;
+}
+
 static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uint64_t received,
                         memgauge__put_result_t *res)
 {
@@ -744,14 +878,24 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
         return rc;
     unsigned slot;
     PGconn *c = acquire(s, &slot);
-    rc = simple(s, c, "BEGIN");
-    if (!rc) {
-        rc = put_all(s, c, b, received, res, &track);
-        if (rc || *duplicate)
-            PQclear(PQexec(c, "ROLLBACK"));
-        else
-            rc = simple(s, c, "COMMIT");
+    /* a session on a day without a partition yet (a new day before the
+     * retention thread made it, an old or skewed start): add it, once */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int64_t day = -1;
+        memset(res, 0, sizeof *res);
+        rc = simple(s, c, "BEGIN");
+        if (!rc) {
+            rc = put_all(s, c, b, received, res, &track, &day);
+            if (rc || *duplicate)
+                PQclear(PQexec(c, "ROLLBACK"));
+            else
+                rc = simple(s, c, "COMMIT");
+        }
+        if (rc != NO_PARTITION || day < 0 || attempt == 1 || (rc = partition_add(s, c, day)))
+            break;
     }
+    if (rc == NO_PARTITION)
+        rc = MEMGAUGE__STORE_ERROR;
     __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
     release(s, slot);
     memgauge__rollup_track_free(&track);
@@ -1019,7 +1163,12 @@ static int pg_expire(memgauge__store_t *base, uint64_t cutoff, size_t max_sessio
     *deleted = 0;
     unsigned slot;
     PGconn *c = acquire(s, &slot);
-    int rc = simple(s, c, "BEGIN");
+    size_t dropped;
+    int rc = partitions_ahead(s, c);
+    if (!rc)
+        rc = partitions_drop(s, c, (int64_t)(cutoff / MEMGAUGE__DAY_MS), &dropped);
+    if (!rc)
+        rc = simple(s, c, "BEGIN");
     PGresult *r = NULL;
     if (!rc)
         rc = run(s, c,
@@ -1399,6 +1548,8 @@ memgauge__store_t *memgauge__store_pg_open(const char *conninfo,
         rc = migrate(s, s->conn[0]);
     for (unsigned i = 0; !rc && i < s->count; i++)
         session_settings(s->conn[i]);
+    if (!rc)
+        rc = partitions_ahead(s, s->conn[0]);
     if (rc) {
         snprintf(err, errlen, "%s", s->base.error);
         pg_close(&s->base);

@@ -645,6 +645,12 @@ Test(query, retention_deletes_old_sessions_and_statistics_stay)
     cJSON *j = get("/v1/stats?app=com.example.photos&version=2.4.0", 200);
     cr_expect_eq(num(j, "overall.sessions"), 4, "the rollups keep every session");
     cJSON_Delete(j);
+    /* the days past retention alone: answered from their rollups */
+    j = get("/v1/stats?app=com.example.photos&version=2.4.0&from_day=2024-06-10"
+            "&to_day=2024-06-10",
+            200);
+    cr_expect_eq(num(j, "overall.sessions"), 3, "the expired day's sessions");
+    cJSON_Delete(j);
     char path[128];
     snprintf(path, sizeof path, "/v1/sessions/%s", fixture_uuid(s, 100));
     j = get(path, 404);
