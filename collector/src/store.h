@@ -65,8 +65,10 @@ typedef struct memgauge__session_filter_s {
         *verdict; /* a verdict word, "pending" (not judged yet), "oom" (either OOM verdict) */
     const char *session_id;
     size_t offset, limit; /* limit 0 = store's maximum */
-    /* keyset paging (sessions only): rows after this one in the list's order
-     * (start_unix_ms descending, then session_id descending) */
+    /* keyset paging: rows after this one in the list's order -- sessions:
+     * start_unix_ms descending, then session_id descending; terminations:
+     * reported_unix_ms (given in after_start_unix_ms) descending, then
+     * session_id descending */
     int has_after;
     uint64_t after_start_unix_ms;
     char after_session_id[MEMGAUGE__UUID_LEN + 1];

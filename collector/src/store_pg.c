@@ -1374,8 +1374,12 @@ static int pg_terminations(memgauge__store_t *base, const memgauge__session_filt
                            memgauge__termination_row_t **rows, size_t *n)
 {
     nums_t nb = {0};
-    const char *v[8];
+    const char *v[10];
     filter_values(f, MEMGAUGE__STORE_PAGE_MAX, &nb, v);
+    v[8] = f->has_after
+               ? u64(&nb, f->after_start_unix_ms > INT64_MAX ? INT64_MAX : f->after_start_unix_ms)
+               : NULL;
+    v[9] = f->has_after ? f->after_session_id : NULL;
     return query(
         (pg_store_t *)base,
         "SELECT t.session_id, t.reported_by, t.app_id, coalesce(s.app_version, t.app_version), "
@@ -1390,8 +1394,11 @@ static int pg_terminations(memgauge__store_t *base, const memgauge__session_filt
         " AND ($5::text IS NULL OR ($5 = 'oom' AND t.verdict IN ('oom_suspected', "
         "'background_oom_suspected')) OR t.verdict = $5)"
         " AND ($6::text IS NULL OR t.session_id = $6)"
-        " ORDER BY t.reported_unix_ms DESC, t.session_id LIMIT $7 OFFSET $8",
-        8, v, sizeof **rows, termination_row, clear_termination, (void **)rows, n);
+        /* keyset paging (terminations_by_report): after $9, $10 */
+        " AND ($9::bigint IS NULL OR (t.reported_unix_ms, t.session_id) < ($9::bigint, "
+        "$10::text))"
+        " ORDER BY t.reported_unix_ms DESC, t.session_id DESC LIMIT $7 OFFSET $8",
+        10, v, sizeof **rows, termination_row, clear_termination, (void **)rows, n);
 }
 
 static int pg_counts(memgauge__store_t *base, memgauge__store_counts_t *out)
