@@ -217,40 +217,94 @@ static const char *u64(nums_t *n, uint64_t v)
     return b;
 }
 
-static int put_window(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                      const memgauge__window_t *w, int with_series, const char *day)
+/* Appends v to an array literal under way ("{" first, "}" last). */
+static char *put_u64(char *p, uint64_t v, int first)
 {
-    unsigned char *blob = NULL;
-    size_t len = 0;
-    if (with_series && w->has_series && memgauge__series_encode(&w->series, &blob, &len))
-        return MEMGAUGE__STORE_NO_MEMORY;
-    nums_t n = {0};
-    const char *v[17] = {b->session_id,
-                         u64(&n, w->start_ms),
-                         u64(&n, w->end_ms),
-                         u64(&n, w->samples),
-                         u64(&n, w->first),
-                         u64(&n, w->last),
-                         u64(&n, w->min),
-                         u64(&n, w->max),
-                         u64(&n, w->mean),
-                         u64(&n, w->peak),
-                         u64(&n, w->kernel_peak),
-                         u64(&n, w->limit),
-                         u64(&n, w->headroom),
-                         memgauge__metric_name(w->metric),
-                         (const char *)blob,
-                         b->batch_id,
-                         day};
-    int lens[17] = {0};
-    int fmts[17] = {0};
-    lens[14] = (int)len;
-    fmts[14] = 1; /* the blob goes binary */
-    int rc = cmd(s, c,
-                 "INSERT INTO windows VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                 "$13, $14, $15, $16, $17)",
-                 17, v, lens, fmts, NULL, 0);
-    free(blob);
+    return p + sprintf(p, "%s%llu", first ? "" : ",", (unsigned long long)v);
+}
+
+/* The batch's windows in one INSERT of arrays (one round trip, one
+ * statement to execute, whatever the number of windows), each with its
+ * series while the session stays within MEMGAUGE__MAX_SESSION_SAMPLES
+ * (running: the session's samples before the batch). *trimmed counts the
+ * samples of the windows stored as aggregates only. */
+static int put_windows(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_t running,
+                       const char *day, uint64_t *trimmed)
+{
+    enum { NUMS = 12 };
+    size_t count = b->window_count, series_cap = 3;
+    unsigned char **blobs = calloc(count ? count : 1, sizeof *blobs);
+    size_t *lens = calloc(count ? count : 1, sizeof *lens);
+    char *nums[NUMS] = {NULL}, *metrics = NULL, *series = NULL;
+    int rc = blobs && lens ? 0 : MEMGAUGE__STORE_NO_MEMORY;
+    *trimmed = 0;
+    for (size_t i = 0; !rc && i < count; i++) {
+        const memgauge__window_t *w = &b->windows[i];
+        int keep = running + w->samples <= MEMGAUGE__MAX_SESSION_SAMPLES;
+        running += w->samples;
+        if (w->has_series && !keep)
+            *trimmed += w->samples;
+        if (keep && w->has_series && memgauge__series_encode(&w->series, &blobs[i], &lens[i]))
+            rc = MEMGAUGE__STORE_NO_MEMORY;
+        series_cap += blobs[i] ? 2 * lens[i] + 8 : 5; /* ,"\\x<hex>" or ,NULL */
+    }
+    for (int k = 0; !rc && k < NUMS; k++)
+        if (!(nums[k] = malloc(count * 21 + 3)))
+            rc = MEMGAUGE__STORE_NO_MEMORY;
+    if (!rc && (!(metrics = malloc(count * (MEMGAUGE__WORD_MAX + 2) + 3)) ||
+                !(series = malloc(series_cap))))
+        rc = MEMGAUGE__STORE_NO_MEMORY;
+    if (!rc) {
+        char *np[NUMS], *mp = metrics, *sp = series;
+        for (int k = 0; k < NUMS; k++)
+            *(np[k] = nums[k]) = '{', np[k]++;
+        *mp++ = '{';
+        *sp++ = '{';
+        for (size_t i = 0; i < count; i++) {
+            const memgauge__window_t *w = &b->windows[i];
+            const uint64_t v[NUMS] = {w->start_ms, w->end_ms,      w->samples, w->first,
+                                      w->last,     w->min,         w->max,     w->mean,
+                                      w->peak,     w->kernel_peak, w->limit,   w->headroom};
+            for (int k = 0; k < NUMS; k++)
+                np[k] = put_u64(np[k], v[k], i == 0);
+            mp += sprintf(mp, "%s%s", i ? "," : "", memgauge__metric_name(w->metric));
+            if (i)
+                *sp++ = ',';
+            if (!blobs[i]) {
+                memcpy(sp, "NULL", 4);
+                sp += 4;
+                continue;
+            }
+            memcpy(sp, "\"\\\\x", 4); /* "\\x: the array's escape, then bytea's hex form */
+            sp += 4;
+            for (size_t j = 0; j < lens[i]; j++) {
+                *sp++ = "0123456789abcdef"[blobs[i][j] >> 4];
+                *sp++ = "0123456789abcdef"[blobs[i][j] & 15];
+            }
+            *sp++ = '"';
+        }
+        for (int k = 0; k < NUMS; k++)
+            memcpy(np[k], "}", 2);
+        memcpy(mp, "}", 2);
+        memcpy(sp, "}", 2);
+        const char *v[17] = {b->session_id, b->batch_id, day,      nums[0], nums[1], nums[2],
+                             nums[3],       nums[4],     nums[5],  nums[6], nums[7], nums[8],
+                             nums[9],       nums[10],    nums[11], metrics, series};
+        rc = cmd(s, c,
+                 "INSERT INTO windows SELECT $1, w.*, $2, $3 FROM unnest($4::bigint[], "
+                 "$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], "
+                 "$10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], "
+                 "$15::bigint[], $16::text[], $17::bytea[]) AS w",
+                 17, v, NULL, NULL, NULL, 0);
+    }
+    for (size_t i = 0; blobs && i < count; i++)
+        free(blobs[i]);
+    for (int k = 0; k < NUMS; k++)
+        free(nums[k]);
+    free(blobs);
+    free(lens);
+    free(metrics);
+    free(series);
     return rc;
 }
 
@@ -789,15 +843,9 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
     if (trail_samples && (rc = trim(s, c, b)))
         return rc;
     /* the per-session cap: windows beyond it keep their aggregates only */
-    uint64_t running = total - d.samples, trimmed = 0;
-    for (size_t i = 0; !rc && i < b->window_count; i++) {
-        const memgauge__window_t *w = &b->windows[i];
-        int keep = running + w->samples <= MEMGAUGE__MAX_SESSION_SAMPLES;
-        running += w->samples;
-        if (w->has_series && !keep)
-            trimmed += w->samples;
-        rc = put_window(s, c, b, w, keep, day_text);
-    }
+    uint64_t trimmed = 0;
+    if (!rc && b->window_count)
+        rc = put_windows(s, c, b, total - d.samples, day_text, &trimmed);
     res->samples_trimmed = trimmed;
     if (!rc && trimmed) {
         const char *tv[2] = {b->session_id, u64(&n, trimmed)};
