@@ -7,6 +7,7 @@
  *
  *   build/collector/bench/ingest [--clients 32] [--batches 20000] [--seconds 60]
  *       [--windows 10] [--per-window 100] [--no-gzip] [--db PATH|URL] [--quick]
+ *       [--threads 2]   (the collector's HTTP threads, and its PostgreSQL connections)
  */
 #include "store.h"
 
@@ -43,11 +44,11 @@ typedef struct client_s {
 } client_t;
 
 static struct {
-    int clients, windows, per_window, gzip;
+    int clients, windows, per_window, gzip, threads;
     size_t batches;
     double seconds;
     const char *db;
-} opt = {32, 10, 100, 1, 20000, 60, NULL};
+} opt = {32, 10, 100, 1, 2, 20000, 60, NULL};
 
 static double now_s(void)
 {
@@ -216,11 +217,14 @@ static pid_t start_collector(const char *db, const char *dir, int *port)
     char portfile[512], log[512];
     snprintf(portfile, sizeof portfile, "%s/port", dir);
     snprintf(log, sizeof log, "%s/collector.log", dir);
+    char threads[16], conns[16];
+    snprintf(threads, sizeof threads, "%d", opt.threads);
+    snprintf(conns, sizeof conns, "%d", opt.threads > 4 ? opt.threads : 4);
     pid_t pid = fork();
     if (pid == 0) {
         execl(MEMGAUGE_COLLECTOR_BIN, MEMGAUGE_COLLECTOR_BIN, "--listen", "127.0.0.1:0", "--db", db,
-              "--api-key", KEY, "--port-file", portfile, "--log", log, "--quiet", "--threads", "2",
-              "--retention-days", "0", /* its batches start in 2024 */
+              "--api-key", KEY, "--port-file", portfile, "--log", log, "--quiet", "--threads",
+              threads, "--pg-conns", conns, "--retention-days", "0", /* its batches start in 2024 */
               (char *)NULL);
         _exit(127);
     }
@@ -260,15 +264,17 @@ int main(int argc, char **argv)
             opt.per_window = atoi(v), i++;
         } else if (v && !strcmp(a, "--db")) {
             opt.db = v, i++;
+        } else if (v && !strcmp(a, "--threads")) {
+            opt.threads = atoi(v), i++;
         } else {
-            fprintf(stderr,
-                    "usage: ingest [--clients N] [--batches N] [--seconds S] "
-                    "[--windows N] [--per-window N] [--no-gzip] [--db PATH|URL] [--quick]\n");
+            fprintf(stderr, "usage: ingest [--clients N] [--batches N] [--seconds S] "
+                            "[--windows N] [--per-window N] [--no-gzip] [--db PATH|URL] [--quick] "
+                            "[--threads N]\n");
             return 2;
         }
     }
     if (opt.clients < 1 || opt.clients > 1024 || opt.windows < 1 || opt.per_window < 1 ||
-        opt.batches < (size_t)opt.clients) {
+        opt.threads < 1 || opt.threads > 64 || opt.batches < (size_t)opt.clients) {
         fprintf(stderr, "ingest: bad arguments\n");
         return 2;
     }
