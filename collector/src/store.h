@@ -138,6 +138,9 @@ typedef struct memgauge__put_result_s {
     char app_version[MEMGAUGE__TEXT_MAX + 1], app_build[MEMGAUGE__TEXT_MAX + 1];
     char device_model[MEMGAUGE__TEXT_MAX + 1], os_name[MEMGAUGE__TEXT_MAX + 1];
     char os_version[MEMGAUGE__TEXT_MAX + 1], os_build[MEMGAUGE__TEXT_MAX + 1];
+    /* why the batch was refused (MEMGAUGE__STORE_CONFLICT), for the answer:
+     * the handle's error may meanwhile name another writer's batch */
+    char error[256];
 } memgauge__put_result_t;
 
 /* Fills what the batch left out of its description (schema 2's short form)

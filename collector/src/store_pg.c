@@ -1006,6 +1006,11 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     }
     if (rc == NO_PARTITION)
         rc = MEMGAUGE__STORE_ERROR;
+    if (rc == MEMGAUGE__STORE_CONFLICT) {
+        pthread_mutex_lock(&s->lock);
+        snprintf(res->error, sizeof res->error, "%s", s->base.error);
+        pthread_mutex_unlock(&s->lock);
+    }
     __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
     release(s, slot);
     memgauge__rollup_track_free(&track);

@@ -697,6 +697,8 @@ static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     rc = exec(s, "BEGIN IMMEDIATE");
     if (!rc) {
         rc = put_all(s, b, received, res, &track);
+        if (rc)
+            snprintf(res->error, sizeof res->error, "%s", s->base.error);
         if (rc || *duplicate)
             exec(s, "ROLLBACK");
         else

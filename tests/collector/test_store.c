@@ -1,6 +1,7 @@
 /* The storage suite. The same tests run on SQLite and, when MEMGAUGE_TEST_PG
  * names a server, on PostgreSQL (scripts/collector-test.sh runs both). */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -770,6 +771,102 @@ Test(store, a_schema_3_database_is_partitioned_without_rewriting_its_rows)
     memgauge__store_counts_t cn = counts();
     cr_expect_eq(cn.sessions, 1);
     cr_expect_eq(cn.windows, 1, "the new batch's window");
+}
+
+#define WRITERS 8
+#define PER_WRITER 40
+#define DISTINCT (WRITERS * PER_WRITER / 2)
+
+typedef struct writer_s {
+    pthread_t thread;
+    int id;
+    const char *taken_session; /* a session of com.example.photos */
+    int stored, duplicates, conflicts, unseen, failed, conflict_misnamed;
+} writer_t;
+
+/* Stores PER_WRITER batches, each also stored by the next writer, then one
+ * of another app's session; a batch answered stored must be readable at
+ * once (another connection). */
+static void *writer(void *arg)
+{
+    writer_t *w = arg;
+    char b[37], sid[37];
+    for (int i = 0; i <= PER_WRITER; i++) {
+        int conflict = i == PER_WRITER;
+        uint64_t k = (uint64_t)(w->id * PER_WRITER / 2 + i) % DISTINCT;
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, conflict ? 5000 + (uint64_t)w->id : k),
+                             .session_id =
+                                 conflict ? w->taken_session : fixture_uuid(sid, 1000 + k),
+                             .app_id = conflict ? "com.example.other" : NULL};
+        char *json = fixture_batch_json(&f);
+        memgauge__batch_t batch;
+        memgauge__wire_error_t err;
+        if (memgauge__wire_parse(json, strlen(json), &batch, &err)) {
+            w->failed++;
+            free(json);
+            continue;
+        }
+        memgauge__put_result_t res;
+        int rc = st->ops->put_batch(st, &batch, 1718000020000ull, &res);
+        memgauge__batch_clear(&batch);
+        free(json);
+        if (conflict) {
+            w->conflicts += rc == MEMGAUGE__STORE_CONFLICT;
+            w->conflict_misnamed += !strstr(res.error, w->taken_session);
+            continue;
+        }
+        if (rc) {
+            w->failed++;
+            continue;
+        }
+        if (res.duplicate) {
+            w->duplicates++;
+            continue;
+        }
+        w->stored++;
+        memgauge__session_filter_t q = {.session_id = f.session_id};
+        memgauge__session_row_t *rows = NULL;
+        size_t n = 0;
+        if (st->ops->sessions(st, &q, &rows, &n) || n != 1)
+            w->unseen++;
+        free(rows);
+    }
+    return NULL;
+}
+
+/* Batches arriving together from several threads: each is stored
+ * once, a replay is answered duplicate, a refused one is refused alone with
+ * its own reason, and a batch is readable when its writer returns. */
+Test(store, concurrent_batches_are_stored_once_and_visible_when_answered)
+{
+    char b[37], taken[37];
+    fixture_batch_t first = {.batch_id = fixture_uuid(b, 9999),
+                             .session_id = fixture_uuid(taken, 9999)};
+    put(&first);
+    writer_t w[WRITERS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < WRITERS; i++) {
+        w[i].id = i;
+        w[i].taken_session = taken;
+        cr_assert_eq(pthread_create(&w[i].thread, NULL, writer, &w[i]), 0);
+    }
+    int stored = 0, duplicates = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(w[i].thread, NULL);
+        cr_expect_eq(w[i].failed, 0, "writer %d: %s", i, memgauge__store_error(st));
+        cr_expect_eq(w[i].unseen, 0, "writer %d: a batch answered before it was readable", i);
+        cr_expect_eq(w[i].conflicts, 1, "writer %d", i);
+        cr_expect_eq(w[i].conflict_misnamed, 0, "writer %d: the reason names its session", i);
+        stored += w[i].stored;
+        duplicates += w[i].duplicates;
+    }
+    cr_expect_eq(stored, DISTINCT, "each batch stored once");
+    cr_expect_eq(duplicates, WRITERS * PER_WRITER - DISTINCT);
+    memgauge__store_counts_t c = counts();
+    cr_expect_eq(c.batches, DISTINCT + 1);
+    cr_expect_eq(c.sessions, DISTINCT + 1);
+    cr_expect_eq(c.windows, DISTINCT + 1);
+    cr_expect_eq(rollup_sessions(), DISTINCT + 1);
 }
 
 /* A database of the previous release (schema 2) with sessions: opening it
