@@ -377,9 +377,21 @@ static int session_set(pg_store_t *s, PGconn *c, const char *session_id,
     return rc;
 }
 
+/* A batch refused (MEMGAUGE__STORE_CONFLICT): the reason goes into its result
+ * and the handle's error. */
+static int refuse(pg_store_t *s, memgauge__put_result_t *res, const char *what, const char *id)
+{
+    snprintf(res->error, sizeof res->error, "%s %s belongs to another app", what, id);
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->base.error, sizeof s->base.error, "%s", res->error);
+    pthread_mutex_unlock(&s->lock);
+    return MEMGAUGE__STORE_CONFLICT;
+}
+
 /* A verdict with a trail: fold it into the session it judges, creating that
  * session's row from the verdict when none of its batches arrived. */
-static int fold(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, const memgauge__event_t *e)
+static int fold(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, const memgauge__event_t *e,
+                memgauge__put_result_t *res)
 {
     char app[MEMGAUGE__TEXT_MAX + 1];
     memgauge__session_values_t v;
@@ -406,13 +418,8 @@ static int fold(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, const memg
         v.peak_fraction = -1;
         snprintf(app, sizeof app, "%s", b->app_id);
     }
-    if (!rc && strcmp(app, b->app_id) != 0) {
-        pthread_mutex_lock(&s->lock);
-        snprintf(s->base.error, sizeof s->base.error,
-                 "events: session_id %s belongs to another app", e->session_id);
-        pthread_mutex_unlock(&s->lock);
-        rc = MEMGAUGE__STORE_CONFLICT;
-    }
+    if (!rc && strcmp(app, b->app_id) != 0)
+        rc = refuse(s, res, "events: session_id", e->session_id);
     memgauge__series_clear(&tail);
     if (!rc)
         rc = memgauge__fold_trail(&v, e, &tail);
@@ -442,7 +449,8 @@ static int trim(pg_store_t *s, PGconn *c, const memgauge__batch_t *b)
  * out; otherwise the next launch's verdict, which overrides a clean stop
  * the session reported itself. */
 static int put_termination(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                           const memgauge__event_t *e, uint64_t received, int self)
+                           const memgauge__event_t *e, uint64_t received, int self,
+                           memgauge__put_result_t *res)
 {
     nums_t n = {0};
     const char *pressure = memgauge__pressure_name(e->pressure);
@@ -487,12 +495,13 @@ static int put_termination(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
                  15, t, lens, fmts, tuples, sizeof tuples);
     free(blob);
     if (!rc && !self && e->has_trail && strcmp(tuples, "0") != 0)
-        rc = fold(s, c, b, e);
+        rc = fold(s, c, b, e, res);
     return rc;
 }
 
 static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                     const memgauge__event_t *e, uint64_t received, const char *day)
+                     const memgauge__event_t *e, uint64_t received, const char *day,
+                     memgauge__put_result_t *res)
 {
     nums_t n = {0};
     const char *pressure = memgauge__pressure_name(e->pressure);
@@ -519,7 +528,7 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
             12, v, NULL, NULL, NULL, 0);
     if (rc || e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION)
         return rc;
-    return put_termination(s, c, b, e, received, 0);
+    return put_termination(s, c, b, e, received, 0, res);
 }
 
 /* ---- rollups (rollup.h) ------------------------------------------------ */
@@ -833,13 +842,8 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
     char day_text[24];
     snprintf(day_text, sizeof day_text, "%lld", (long long)*day);
     PQclear(r);
-    if (!matched) {
-        pthread_mutex_lock(&s->lock);
-        snprintf(s->base.error, sizeof s->base.error,
-                 "session.id: session %s belongs to another app", b->session_id);
-        pthread_mutex_unlock(&s->lock);
-        return MEMGAUGE__STORE_CONFLICT;
-    }
+    if (!matched)
+        return refuse(s, res, "session.id: session", b->session_id);
     if (trail_samples && (rc = trim(s, c, b)))
         return rc;
     /* the per-session cap: windows beyond it keep their aggregates only */
@@ -855,11 +859,11 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
                  2, tv, NULL, NULL, NULL, 0);
     }
     for (size_t i = 0; !rc && i < b->event_count; i++)
-        rc = put_event(s, c, b, &b->events[i], received, day_text);
+        rc = put_event(s, c, b, &b->events[i], received, day_text, res);
     if (!rc && b->clean_stop) {
         memgauge__event_t self;
         memgauge__clean_stop_event(b, &self);
-        rc = put_termination(s, c, b, &self, received, 1);
+        rc = put_termination(s, c, b, &self, received, 1, res);
     }
     for (size_t i = 0; !rc && i < b->dropped_count; i++) {
         const char *dv[3] = {b->session_id, b->dropped[i].name, u64(&n, b->dropped[i].count)};
@@ -1006,11 +1010,7 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     }
     if (rc == NO_PARTITION)
         rc = MEMGAUGE__STORE_ERROR;
-    if (rc == MEMGAUGE__STORE_CONFLICT) {
-        pthread_mutex_lock(&s->lock);
-        snprintf(res->error, sizeof res->error, "%s", s->base.error);
-        pthread_mutex_unlock(&s->lock);
-    }
+
     __atomic_store_n(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, __ATOMIC_RELAXED);
     release(s, slot);
     memgauge__rollup_track_free(&track);
