@@ -73,8 +73,10 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
                                   "the decompressed body exceeds the collector's cap");
             return;
         }
-        if (rc == MEMGAUGE__GUNZIP_NO_MEMORY)
-            return busy(stats, out, "no memory to decompress the body");
+        if (rc == MEMGAUGE__GUNZIP_NO_MEMORY) {
+            busy(stats, out, "no memory to decompress the body");
+            return;
+        }
         if (rc) {
             count(&stats->invalid, 1);
             count(&stats->invalid_gzip, 1);
@@ -115,7 +117,8 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     if (take(bud, tree + decoded)) {
         free(text);
         give(bud, text_held);
-        return busy(stats, out, "no memory to parse the body");
+        busy(stats, out, "no memory to parse the body");
+        return;
     }
     memgauge__batch_t b;
     memgauge__wire_error_t err;
@@ -129,7 +132,8 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     give(bud, text_held + tree);
     if (rc == MEMGAUGE__WIRE_NO_MEMORY || (rc && short_of_memory)) {
         give(bud, decoded);
-        return busy(stats, out, "no memory to parse the body");
+        busy(stats, out, "no memory to parse the body");
+        return;
     }
     if (rc) {
         give(bud, decoded);

@@ -431,8 +431,10 @@ static void oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls, memgauge
         f.verdict = "oom";
     memgauge__termination_row_t *rows;
     size_t n;
-    if (st->ops->terminations(st, &f, &rows, &n))
-        return store_failed(st, out);
+    if (st->ops->terminations(st, &f, &rows, &n)) {
+        store_failed(st, out);
+        return;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(j, "sessions");
     for (size_t i = 0; i < n; i++) {
