@@ -1282,6 +1282,8 @@ static int pg_expire(memgauge__store_t *base, uint64_t cutoff, size_t max_sessio
     int rc = partitions_ahead(s, c);
     if (!rc)
         rc = partitions_drop(s, c, (int64_t)(cutoff / MEMGAUGE__DAY_MS), &dropped);
+    if (rc == MEMGAUGE__STORE_BUSY)
+        rc = 0; /* a partition still in use: dropped at a later step; the rows go now */
     if (!rc)
         rc = simple(s, c, "BEGIN");
     PGresult *r = NULL;

@@ -687,6 +687,35 @@ Test(store, retention_drops_whole_days_and_keeps_newer_data_and_rollups)
     cr_expect_eq(rollup_sessions(), 12);
 }
 
+/* PostgreSQL: a transaction still reading an old day's windows keeps that
+ * day's partition (the drop gives up after its short lock wait) but not the
+ * rows of the step, and the partition goes at a later step. */
+Test(store, a_partition_in_use_is_dropped_at_a_later_step)
+{
+    if (!fixture_backend_is_pg())
+        cr_skip_test("PostgreSQL only");
+    const int64_t d0 = 1718000000000ll / 86400000;
+    char b[37], s[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 100)};
+    put(&f);
+    PGconn *reader = PQconnectdb(url);
+    cr_assert_eq(PQstatus(reader), CONNECTION_OK, "%s", PQerrorMessage(reader));
+    PQclear(PQexec(reader, "BEGIN"));
+    PGresult *r = PQexec(reader, "SELECT count(*) FROM windows");
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(reader));
+    PQclear(r);
+    size_t deleted;
+    const uint64_t cutoff = (uint64_t)(d0 + 1) * 86400000ull;
+    cr_assert_eq(st->ops->expire(st, cutoff, 10, &deleted), 0, "%s", memgauge__store_error(st));
+    cr_expect_eq(deleted, 1, "the session goes although its partition stays");
+    cr_expect(has_partition("windows", d0), "held by the reader");
+    PQclear(PQexec(reader, "COMMIT"));
+    PQfinish(reader);
+    cr_assert_eq(st->ops->expire(st, cutoff, 10, &deleted), 0, "%s", memgauge__store_error(st));
+    cr_expect(!has_partition("windows", d0));
+    cr_expect(!has_partition("events", d0));
+}
+
 /* PostgreSQL: a database of 0.4.0 (schema 3) with windows and events opens;
  * migration 4 keeps its rows as the legacy partition (nothing rewritten),
  * new batches go to day partitions, and retention drops the legacy
