@@ -30,6 +30,11 @@
 /* Dropping a partition waits this long at most for the queries and writes
  * under way, which wait behind it meanwhile; the next step tries again. */
 #define DROP_LOCK_TIMEOUT "'200ms'"
+/* The days a batch can add partitions for: from this many days before today
+ * to tomorrow. A session whose clock says otherwise has its rows in the
+ * partition at the bound, so that no start time, however wrong, adds more
+ * partitions than this. */
+#define PARTITION_PAST_DAYS 3660
 
 /* The statements a connection has prepared, named "s<index>". Used only by
  * the thread holding the connection. */
@@ -837,8 +842,14 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
         snprintf(described[i], sizeof res->app_version, "%s", PQgetvalue(r, 0, 2 + i));
     /* the stored start, not the batch's: a row a verdict made first keeps
      * the start its first batch gives it, and never changes after */
-    if (matched)
+    if (matched) {
+        int64_t today = (int64_t)(now_ms() / MEMGAUGE__DAY_MS);
         *day = (int64_t)(strtoull(PQgetvalue(r, 0, 8), NULL, 10) / MEMGAUGE__DAY_MS);
+        if (*day < today - PARTITION_PAST_DAYS)
+            *day = today - PARTITION_PAST_DAYS;
+        if (*day > today + 1)
+            *day = today + 1;
+    }
     char day_text[24];
     snprintf(day_text, sizeof day_text, "%lld", (long long)*day);
     PQclear(r);

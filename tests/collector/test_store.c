@@ -687,6 +687,37 @@ Test(store, retention_drops_whole_days_and_keeps_newer_data_and_rollups)
     cr_expect_eq(rollup_sessions(), 12);
 }
 
+/* PostgreSQL: a start time far in the future or the past adds no partition
+ * of its own: its rows go to the partition at the bound (tomorrow, ten years
+ * ago), so that wrong clocks cannot multiply partitions. */
+Test(store, a_wrong_clock_adds_no_partition_beyond_the_bounds)
+{
+    if (!fixture_backend_is_pg())
+        cr_skip_test("PostgreSQL only");
+    const int64_t today = (int64_t)time(NULL) / 86400;
+    char b[37], s[37];
+    fixture_batch_t ahead = {.batch_id = fixture_uuid(b, 1),
+                             .session_id = fixture_uuid(s, 100),
+                             .start_unix_ms = (uint64_t)(today + 100) * 86400000ull};
+    put(&ahead);
+    fixture_batch_t behind = {.batch_id = fixture_uuid(b, 2),
+                              .session_id = fixture_uuid(s, 101),
+                              .start_unix_ms = 86400000ull}; /* 1970-01-02 */
+    put(&behind);
+    cr_expect(!has_partition("windows", today + 100));
+    cr_expect(!has_partition("windows", 1));
+    cr_expect(has_partition("windows", today + 1));
+    cr_expect(has_partition("windows", today - 3660));
+    cr_expect_eq(counts().windows, 2);
+    memgauge__window_query_t q = {
+        .session_id = fixture_uuid(s, 100), .to_ms = UINT64_MAX, .blob_budget = UINT64_MAX};
+    memgauge__window_row_t *w;
+    size_t n;
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
+    cr_expect_eq(n, 1, "stored and read back");
+    memgauge__window_rows_free(w, n);
+}
+
 /* PostgreSQL: a transaction still reading an old day's windows keeps that
  * day's partition (the drop gives up after its short lock wait) but not the
  * rows of the step, and the partition goes at a later step. */
