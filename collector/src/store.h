@@ -182,7 +182,9 @@ typedef struct memgauge__store_ops_s {
      * most max_sessions sessions that started before cutoff_unix_ms, with
      * their windows, events, terminations, dropped counts and batches.
      * Rollups stay. *deleted = sessions deleted (fewer than max_sessions:
-     * nothing older is left). May answer MEMGAUGE__STORE_BUSY. */
+     * nothing older is left). PostgreSQL first drops the day partitions of
+     * windows and events whose day ended before the cutoff (a partition in
+     * use is left for a later step). May answer MEMGAUGE__STORE_BUSY. */
     int (*expire)(memgauge__store_t *st, uint64_t cutoff_unix_ms, size_t max_sessions,
                   size_t *deleted);
     int (*schema_version)(memgauge__store_t *st, int *version);
