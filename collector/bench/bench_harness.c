@@ -31,7 +31,8 @@ int bench_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-pid_t bench_start_collector(const char *who, const char *db, const char *dir, int *port)
+pid_t bench_start_collector(const char *who, const char *db, const char *dir,
+                            const char *const *extra, int *port)
 {
     char portfile[512], log[512];
     snprintf(portfile, sizeof portfile, "%s/port", dir);
@@ -39,9 +40,27 @@ pid_t bench_start_collector(const char *who, const char *db, const char *dir, in
     unlink(portfile); /* a previous run's port is not this one's */
     pid_t pid = fork();
     if (pid == 0) {
-        execl(MEMGAUGE_COLLECTOR_BIN, MEMGAUGE_COLLECTOR_BIN, "--listen", "127.0.0.1:0", "--db", db,
-              "--api-key", BENCH_KEY, "--read-token", BENCH_READ_TOKEN, "--port-file", portfile,
-              "--log", log, "--quiet", "--retention-days", "0", (char *)NULL);
+        const char *argv[64] = {MEMGAUGE_COLLECTOR_BIN,
+                                "--listen",
+                                "127.0.0.1:0",
+                                "--db",
+                                db,
+                                "--api-key",
+                                BENCH_KEY,
+                                "--read-token",
+                                BENCH_READ_TOKEN,
+                                "--port-file",
+                                portfile,
+                                "--log",
+                                log,
+                                "--quiet",
+                                "--retention-days",
+                                "0"};
+        size_t n = 16;
+        for (; extra != NULL && *extra != NULL && n + 1 < sizeof argv / sizeof *argv; extra++)
+            argv[n++] = *extra;
+        argv[n] = NULL;
+        execv(MEMGAUGE_COLLECTOR_BIN, (char *const *)argv);
         _exit(127);
     }
     for (int waited = 0; pid > 0 && waited < START_WAIT_MS; waited += START_POLL_MS) {

@@ -23,7 +23,8 @@ int bench_cmp_double(const void *a, const void *b);
  * (the benchmarks' batches start in 2024) and its port file and log in
  * dir. Waits up to 60 s for it to listen and returns its pid with *port
  * set; when it does not, says so prefixed with `who`, kills it and exits 1.
- * Borrows every string. */
-pid_t bench_start_collector(const char *who, const char *db, const char *dir, int *port);
+ * `extra`: more arguments, NULL-terminated (or NULL). Borrows every string. */
+pid_t bench_start_collector(const char *who, const char *db, const char *dir,
+                            const char *const *extra, int *port);
 
 #endif

@@ -7,6 +7,7 @@
  *
  *   build/collector/bench/ingest [--clients 32] [--batches 20000] [--seconds 60]
  *       [--windows 10] [--per-window 100] [--no-gzip] [--db PATH|URL] [--quick]
+ *       [--threads 2]   (the collector's HTTP threads, and its PostgreSQL connections)
  */
 #include "bench_harness.h"
 #include "store.h"
@@ -43,11 +44,11 @@ typedef struct client_s {
 } client_t;
 
 static struct {
-    int clients, windows, per_window, gzip;
+    int clients, windows, per_window, gzip, threads;
     size_t batches;
     double seconds;
     const char *db;
-} opt = {32, 10, 100, 1, 20000, 60, NULL};
+} opt = {32, 10, 100, 1, 2, 20000, 60, NULL};
 
 typedef struct {
     char *p;
@@ -210,15 +211,17 @@ int main(int argc, char **argv)
             opt.per_window = atoi(v), i++;
         } else if (v && !strcmp(a, "--db")) {
             opt.db = v, i++;
+        } else if (v && !strcmp(a, "--threads")) {
+            opt.threads = atoi(v), i++;
         } else {
-            fprintf(stderr,
-                    "usage: ingest [--clients N] [--batches N] [--seconds S] "
-                    "[--windows N] [--per-window N] [--no-gzip] [--db PATH|URL] [--quick]\n");
+            fprintf(stderr, "usage: ingest [--clients N] [--batches N] [--seconds S] "
+                            "[--windows N] [--per-window N] [--no-gzip] [--db PATH|URL] [--quick] "
+                            "[--threads N]\n");
             return 2;
         }
     }
     if (opt.clients < 1 || opt.clients > 1024 || opt.windows < 1 || opt.per_window < 1 ||
-        opt.batches < (size_t)opt.clients) {
+        opt.threads < 1 || opt.threads > 64 || opt.batches < (size_t)opt.clients) {
         fprintf(stderr, "ingest: bad arguments\n");
         return 2;
     }
@@ -264,7 +267,11 @@ int main(int argc, char **argv)
         st0->ops->close(st0);
     }
     int port;
-    pid_t pid = bench_start_collector("ingest", db, dir, &port);
+    char threads[16], conns[16];
+    snprintf(threads, sizeof threads, "%d", opt.threads);
+    snprintf(conns, sizeof conns, "%d", opt.threads > 4 ? opt.threads : 4);
+    const char *const extra[] = {"--threads", threads, "--pg-conns", conns, NULL};
+    pid_t pid = bench_start_collector("ingest", db, dir, extra, &port);
     double start = bench_now_s();
     for (int i = 0; i < opt.clients; i++) {
         c[i].port = port;

@@ -325,7 +325,7 @@ static uint64_t storage_bytes(const char *db)
 static int measure(const char *db, const char *dir)
 {
     int passed = 0, targets = 0;
-    pid_t pid = bench_start_collector("scale", db, dir, &port);
+    pid_t pid = bench_start_collector("scale", db, dir, NULL, &port);
     h = curl_easy_init();
     char path[512];
     /* biggest version: 2.1.0 (half the fleet) */

@@ -165,7 +165,8 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
     if (rc == MEMGAUGE__STORE_CONFLICT) {
         count(&stats->invalid, 1);
         count(&stats->conflicts, 1);
-        memgauge__reply_error(out, 409, "conflict", "session.id", memgauge__store_error(st));
+        memgauge__reply_error(out, 409, "conflict", "session.id",
+                              res.error[0] ? res.error : memgauge__store_error(st));
         memgauge__batch_clear(&b);
         give(bud, decoded);
         return;

@@ -434,7 +434,9 @@ static void serve_oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
                       memgauge__reply_t *out)
 {
     memgauge__session_filter_t f;
-    if (filter_args(arg, cls, &f, OOM_PAGE_MAX, OOM_DEFAULT_PAGE, out))
+    /* the cursor's time is the last row's reported_unix_ms */
+    if (filter_args(arg, cls, &f, OOM_PAGE_MAX, OOM_DEFAULT_PAGE, out) ||
+        cursor_arg(arg, cls, &f, out))
         return;
     if (!f.verdict)
         f.verdict = "oom";
@@ -472,6 +474,14 @@ static void serve_oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
         cJSON_AddItemToArray(list, o);
     }
     page_info(j, &f, n);
+    if (n == f.limit) {
+        char cursor[64];
+        snprintf(cursor, sizeof cursor, "%llu.%s", (unsigned long long)rows[n - 1].reported_unix_ms,
+                 rows[n - 1].session_id);
+        cJSON_AddStringToObject(j, "next_cursor", cursor);
+    } else {
+        cJSON_AddNullToObject(j, "next_cursor");
+    }
     memgauge__termination_rows_free(rows, n);
     memgauge__reply_json(out, 200, j);
 }

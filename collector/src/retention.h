@@ -1,8 +1,10 @@
 /* Retention: a background thread deletes sessions that started more than
  * --retention-days ago, with their windows, events, terminations, dropped
  * counts and batches, in small steps (store ops->expire: one short
- * transaction each), so that ingest never waits behind a big delete.
- * Rollups stay: statistics keep the whole history. */
+ * transaction each), so that ingest never waits behind a big delete. On
+ * PostgreSQL each step first drops the day partitions of windows and events
+ * that are wholly past the cutoff. Rollups stay: statistics keep the whole
+ * history. */
 #ifndef MEMGAUGE_COLLECTOR_RETENTION_H
 #define MEMGAUGE_COLLECTOR_RETENTION_H
 

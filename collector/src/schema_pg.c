@@ -1,5 +1,7 @@
-/* PostgreSQL schema: the SQLite one with PostgreSQL types. Samples are stored
- * as one blob per window (series_codec.c), chosen by measurement: see docs/collector.md. */
+/* PostgreSQL schema: the SQLite one with PostgreSQL types, and windows and
+ * events partitioned by day (store_pg.c "partitions"). Samples are stored as
+ * one blob per window (series_codec.c), chosen by measurement: see
+ * docs/collector.md. */
 #include "schema.h"
 
 const memgauge__migration_t memgauge__pg_migrations[] = {
@@ -72,6 +74,37 @@ const memgauge__migration_t memgauge__pg_migrations[] = {
      "CREATE INDEX sessions_by_app_start ON sessions(app_id, start_unix_ms, session_id);"
      "CREATE INDEX sessions_by_start ON sessions(start_unix_ms, session_id);"
      "CREATE INDEX batches_by_session ON batches(session_id);"},
+    {4,
+     "windows and events partitioned by the day their session started (the rows stored "
+     "before kept as one legacy partition); terminations indexed for keyset paging",
+     /* No row is rewritten: the old table gains its day column without a
+      * rewrite (a constant default) and becomes the partition of day -1,
+      * which retention drops once it has emptied it. */
+     "ALTER TABLE windows ADD COLUMN day BIGINT NOT NULL DEFAULT -1;"
+     "ALTER TABLE windows RENAME TO windows_legacy;"
+     "ALTER INDEX windows_by_session RENAME TO windows_legacy_by_session;"
+     "CREATE TABLE windows ("
+     "  session_id TEXT NOT NULL, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL,"
+     "  samples BIGINT NOT NULL, first_bytes BIGINT NOT NULL, last_bytes BIGINT NOT NULL,"
+     "  min_bytes BIGINT NOT NULL, max_bytes BIGINT NOT NULL, mean_bytes BIGINT NOT NULL,"
+     "  peak_bytes BIGINT NOT NULL, kernel_peak_bytes BIGINT NOT NULL,"
+     "  limit_bytes BIGINT NOT NULL, headroom_bytes BIGINT NOT NULL, metric TEXT NOT NULL,"
+     "  series BYTEA, batch_id TEXT NOT NULL, day BIGINT NOT NULL"
+     ") PARTITION BY RANGE (day);"
+     "ALTER TABLE windows ATTACH PARTITION windows_legacy FOR VALUES FROM (MINVALUE) TO (0);"
+     "CREATE INDEX windows_by_session ON windows(session_id, start_ms);"
+     "ALTER TABLE events ADD COLUMN day BIGINT NOT NULL DEFAULT -1;"
+     "ALTER TABLE events RENAME TO events_legacy;"
+     "ALTER INDEX events_by_session RENAME TO events_legacy_by_session;"
+     "CREATE TABLE events ("
+     "  session_id TEXT NOT NULL, t_ms BIGINT NOT NULL, kind TEXT NOT NULL,"
+     "  threshold_id BIGINT, direction TEXT, urgent BIGINT, level_bytes BIGINT,"
+     "  footprint_bytes BIGINT, limit_bytes BIGINT, pressure TEXT, batch_id TEXT NOT NULL,"
+     "  day BIGINT NOT NULL"
+     ") PARTITION BY RANGE (day);"
+     "ALTER TABLE events ATTACH PARTITION events_legacy FOR VALUES FROM (MINVALUE) TO (0);"
+     "CREATE INDEX events_by_session ON events(session_id, t_ms);"
+     "CREATE INDEX terminations_by_report ON terminations(reported_unix_ms, session_id);"},
 };
 const int memgauge__pg_migration_count =
     (int)(sizeof memgauge__pg_migrations / sizeof memgauge__pg_migrations[0]);

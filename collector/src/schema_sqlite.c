@@ -72,6 +72,8 @@ const memgauge__migration_t memgauge__sqlite_migrations[] = {
      "CREATE INDEX sessions_by_app_start ON sessions(app_id, start_unix_ms, session_id);"
      "CREATE INDEX sessions_by_start ON sessions(start_unix_ms, session_id);"
      "CREATE INDEX batches_by_session ON batches(session_id);"},
+    {4, "terminations indexed for keyset paging (PostgreSQL also partitions by day here)",
+     "CREATE INDEX terminations_by_report ON terminations(reported_unix_ms, session_id);"},
 };
 const int memgauge__sqlite_migration_count =
     (int)(sizeof memgauge__sqlite_migrations / sizeof memgauge__sqlite_migrations[0]);

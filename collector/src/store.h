@@ -65,8 +65,10 @@ typedef struct memgauge__session_filter_s {
         *verdict; /* a verdict word, "pending" (not judged yet), "oom" (either OOM verdict) */
     const char *session_id;
     size_t offset, limit; /* limit 0 = store's maximum */
-    /* keyset paging (sessions only): rows after this one in the list's order
-     * (start_unix_ms descending, then session_id descending) */
+    /* keyset paging: rows after this one in the list's order -- sessions:
+     * start_unix_ms descending, then session_id descending; terminations:
+     * reported_unix_ms (given in after_start_unix_ms) descending, then
+     * session_id descending */
     int has_after;
     uint64_t after_start_unix_ms;
     char after_session_id[MEMGAUGE__UUID_LEN + 1];
@@ -136,6 +138,9 @@ typedef struct memgauge__put_result_s {
     char app_version[MEMGAUGE__TEXT_MAX + 1], app_build[MEMGAUGE__TEXT_MAX + 1];
     char device_model[MEMGAUGE__TEXT_MAX + 1], os_name[MEMGAUGE__TEXT_MAX + 1];
     char os_version[MEMGAUGE__TEXT_MAX + 1], os_build[MEMGAUGE__TEXT_MAX + 1];
+    /* why the batch was refused (MEMGAUGE__STORE_CONFLICT), for the answer:
+     * the handle's error may meanwhile name another writer's batch */
+    char error[256];
 } memgauge__put_result_t;
 
 /* Fills what the batch left out of its description (schema 2's short form)
@@ -177,7 +182,9 @@ typedef struct memgauge__store_ops_s {
      * most max_sessions sessions that started before cutoff_unix_ms, with
      * their windows, events, terminations, dropped counts and batches.
      * Rollups stay. *deleted = sessions deleted (fewer than max_sessions:
-     * nothing older is left). May answer MEMGAUGE__STORE_BUSY. */
+     * nothing older is left). PostgreSQL first drops the day partitions of
+     * windows and events whose day ended before the cutoff (a partition in
+     * use is left for a later step). May answer MEMGAUGE__STORE_BUSY. */
     int (*expire)(memgauge__store_t *st, uint64_t cutoff_unix_ms, size_t max_sessions,
                   size_t *deleted);
     int (*schema_version)(memgauge__store_t *st, int *version);
@@ -218,7 +225,7 @@ memgauge__store_t *memgauge__store_open(const char *url, const memgauge__store_o
                                         char *err, size_t errlen);
 
 /* Latest migration either backend knows. */
-#define MEMGAUGE__SCHEMA_VERSION 3
+#define MEMGAUGE__SCHEMA_VERSION 4
 
 memgauge__store_t *memgauge__store_sqlite_open(const char *path,
                                                const memgauge__store_options_t *opts, char *err,

@@ -20,7 +20,29 @@
 #define DEVICE_KNOWN_NOW                                                                           \
     "excluded.device_model <> '' AND (sessions.batches = 0 OR sessions.device_model = '')"
 #define MAX_CONNS 64
+/* Statements prepared per connection: every literal run() is given (about
+ * 40); past this many, the rest are parsed each time. */
+#define MAX_PREPARED 64
 #define MIGRATION_LOCK "7361617" /* pg_advisory_xact_lock key: one migrator at a time */
+#define PARTITION_LOCK "7361618" /* one collector at a time adds or drops partitions */
+/* Internal: an INSERT found no partition for its day (check_violation, the
+ * only check the schema has); put_batch adds the partition and retries. */
+#define NO_PARTITION (-100)
+/* Dropping a partition waits this long at most for the queries and writes
+ * under way, which wait behind it meanwhile; the next step tries again. */
+#define DROP_LOCK_TIMEOUT "'200ms'"
+/* The days a batch can add partitions for: from this many days before today
+ * to tomorrow. A session whose clock says otherwise has its rows in the
+ * partition at the bound, so that no start time, however wrong, adds more
+ * partitions than this. */
+#define PARTITION_PAST_DAYS 3660
+
+/* The statements a connection has prepared, named "s<index>". Used only by
+ * the thread holding the connection. */
+typedef struct prepared_s {
+    const char *sql[MAX_PREPARED]; /* string literals: the address is the key */
+    int n;
+} prepared_t;
 
 typedef struct pg_store_s {
     memgauge__store_t base;
@@ -29,7 +51,9 @@ typedef struct pg_store_s {
     unsigned count;
     PGconn *conn[MAX_CONNS];
     int busy[MAX_CONNS];
+    prepared_t prepared[MAX_CONNS];
     _Atomic int last_write_busy; /* the latest write gave up on another writer's lock */
+    _Atomic int64_t ahead_day;   /* the day whose partitions, and the next day's, were last made */
 } pg_store_t;
 
 static void set_error(pg_store_t *s, const char *what, PGconn *c)
@@ -66,6 +90,7 @@ static PGconn *acquire(pg_store_t *s, unsigned *slot)
                 if (PQstatus(c) != CONNECTION_OK) {
                     PQreset(c); /* the server restarted or the link broke */
                     session_settings(c);
+                    s->prepared[i].n = 0; /* a new session has none */
                 }
                 return c;
             }
@@ -81,19 +106,20 @@ static void release(pg_store_t *s, unsigned slot)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* lock_not_available: lock_timeout ran out waiting for another writer */
+/* lock_not_available: lock_timeout ran out waiting for another writer;
+ * check_violation: no partition holds the row's day */
 static int failure(const PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && !strcmp(state, "23514"))
+        return NO_PARTITION;
     return state && !strcmp(state, "55P03") ? MEMGAUGE__STORE_BUSY : MEMGAUGE__STORE_ERROR;
 }
 
-/* Runs a command and hands its result to the caller (*out, PQclear it) or
- * clears it; returns 0 when it succeeded (rows or not). */
-static int run(pg_store_t *s, PGconn *c, const char *sql, int n, const char *const *v,
-               const int *len, const int *fmt, PGresult **out)
+/* Checks r: hands it to the caller (*out, PQclear it) or clears it; returns
+ * 0 when the command succeeded (rows or not). */
+static int result(pg_store_t *s, PGconn *c, const char *sql, PGresult *r, PGresult **out)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, v, len, fmt, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         int rc = failure(r);
@@ -106,6 +132,58 @@ static int run(pg_store_t *s, PGconn *c, const char *sql, int n, const char *con
     else
         PQclear(r);
     return 0;
+}
+
+/* A command whose text is built at run time: parsed and planned each time. */
+static int run_text(pg_store_t *s, PGconn *c, const char *sql, int n, const char *const *v,
+                    PGresult **out)
+{
+    return result(s, c, sql, PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0), out);
+}
+
+/* The name of sql's prepared statement on c, preparing it on first use;
+ * NULL when it cannot be (the table is full: run it as text). Parsing and
+ * planning every statement of every batch was the largest part of the
+ * server's CPU in a profile of ingest. */
+static const char *prepared_name(pg_store_t *s, PGconn *c, const char *sql, int n, char name[16],
+                                 int *rc)
+{
+    prepared_t *p = NULL;
+    for (unsigned i = 0; i < s->count && !p; i++)
+        if (s->conn[i] == c)
+            p = &s->prepared[i];
+    *rc = 0;
+    if (!p)
+        return NULL;
+    int k = 0;
+    while (k < p->n && p->sql[k] != sql)
+        k++;
+    snprintf(name, 16, "s%d", k);
+    if (k < p->n)
+        return name;
+    if (k == MAX_PREPARED)
+        return NULL;
+    PGresult *r = PQprepare(c, name, sql, n, NULL);
+    if ((*rc = result(s, c, sql, r, NULL)))
+        return NULL;
+    p->sql[p->n++] = sql;
+    return name;
+}
+
+/* Runs a command and hands its result to the caller (*out, PQclear it) or
+ * clears it; returns 0 when it succeeded (rows or not). sql must be a string
+ * literal: its address names its prepared statement on the connection. */
+static int run(pg_store_t *s, PGconn *c, const char *sql, int n, const char *const *v,
+               const int *len, const int *fmt, PGresult **out)
+{
+    char name[16];
+    int rc;
+    const char *prepared = prepared_name(s, c, sql, n, name, &rc);
+    if (rc)
+        return rc;
+    PGresult *r = prepared ? PQexecPrepared(c, prepared, n, v, len, fmt, 0)
+                           : PQexecParams(c, sql, n, NULL, v, len, fmt, 0);
+    return result(s, c, sql, r, out);
 }
 
 /* Runs a command; returns 0 when it succeeded (rows or not). */
@@ -145,31 +223,94 @@ static const char *u64(nums_t *n, uint64_t v)
     return b;
 }
 
-static int put_window(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                      const memgauge__window_t *w, int with_series)
+/* Appends v to an array literal under way ("{" first, "}" last). */
+static char *put_u64(char *p, uint64_t v, int first)
 {
-    unsigned char *blob = NULL;
-    size_t len = 0;
-    if (with_series && w->has_series && memgauge__series_encode(&w->series, &blob, &len))
-        return MEMGAUGE__STORE_NO_MEMORY;
-    nums_t n = {0};
-    const char *v[16] = {b->session_id,           u64(&n, w->start_ms),
-                         u64(&n, w->end_ms),      u64(&n, w->samples),
-                         u64(&n, w->first),       u64(&n, w->last),
-                         u64(&n, w->min),         u64(&n, w->max),
-                         u64(&n, w->mean),        u64(&n, w->peak),
-                         u64(&n, w->kernel_peak), u64(&n, w->limit),
-                         u64(&n, w->headroom),    memgauge__metric_name(w->metric),
-                         (const char *)blob,      b->batch_id};
-    int lens[16] = {0};
-    int fmts[16] = {0};
-    lens[14] = (int)len;
-    fmts[14] = 1; /* the blob goes binary */
-    int rc = cmd(s, c,
-                 "INSERT INTO windows VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                 "$13, $14, $15, $16)",
-                 16, v, lens, fmts, NULL, 0);
-    free(blob);
+    return p + sprintf(p, "%s%llu", first ? "" : ",", (unsigned long long)v);
+}
+
+/* The batch's windows in one INSERT of arrays (one round trip, one
+ * statement to execute, whatever the number of windows), each with its
+ * series while the session stays within MEMGAUGE__MAX_SESSION_SAMPLES
+ * (running: the session's samples before the batch). *trimmed counts the
+ * samples of the windows stored as aggregates only. */
+static int put_windows(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_t running,
+                       const char *day, uint64_t *trimmed)
+{
+    enum { NUMS = 12 };
+    size_t count = b->window_count, series_cap = 3;
+    unsigned char **blobs = calloc(count ? count : 1, sizeof *blobs);
+    size_t *lens = calloc(count ? count : 1, sizeof *lens);
+    char *nums[NUMS] = {NULL}, *metrics = NULL, *series = NULL;
+    int rc = blobs && lens ? 0 : MEMGAUGE__STORE_NO_MEMORY;
+    *trimmed = 0;
+    for (size_t i = 0; !rc && i < count; i++) {
+        const memgauge__window_t *w = &b->windows[i];
+        int keep = running + w->samples <= MEMGAUGE__MAX_SESSION_SAMPLES;
+        running += w->samples;
+        if (w->has_series && !keep)
+            *trimmed += w->samples;
+        if (keep && w->has_series && memgauge__series_encode(&w->series, &blobs[i], &lens[i]))
+            rc = MEMGAUGE__STORE_NO_MEMORY;
+        series_cap += blobs[i] ? 2 * lens[i] + 8 : 5; /* ,"\\x<hex>" or ,NULL */
+    }
+    for (int k = 0; !rc && k < NUMS; k++)
+        if (!(nums[k] = malloc(count * 21 + 3)))
+            rc = MEMGAUGE__STORE_NO_MEMORY;
+    if (!rc && (!(metrics = malloc(count * (MEMGAUGE__WORD_MAX + 2) + 3)) ||
+                !(series = malloc(series_cap))))
+        rc = MEMGAUGE__STORE_NO_MEMORY;
+    if (!rc) {
+        char *np[NUMS], *mp = metrics, *sp = series;
+        for (int k = 0; k < NUMS; k++)
+            *(np[k] = nums[k]) = '{', np[k]++;
+        *mp++ = '{';
+        *sp++ = '{';
+        for (size_t i = 0; i < count; i++) {
+            const memgauge__window_t *w = &b->windows[i];
+            const uint64_t v[NUMS] = {w->start_ms, w->end_ms,      w->samples, w->first,
+                                      w->last,     w->min,         w->max,     w->mean,
+                                      w->peak,     w->kernel_peak, w->limit,   w->headroom};
+            for (int k = 0; k < NUMS; k++)
+                np[k] = put_u64(np[k], v[k], i == 0);
+            mp += sprintf(mp, "%s%s", i ? "," : "", memgauge__metric_name(w->metric));
+            if (i)
+                *sp++ = ',';
+            if (!blobs[i]) {
+                memcpy(sp, "NULL", 4);
+                sp += 4;
+                continue;
+            }
+            memcpy(sp, "\"\\\\x", 4); /* "\\x: the array's escape, then bytea's hex form */
+            sp += 4;
+            for (size_t j = 0; j < lens[i]; j++) {
+                *sp++ = "0123456789abcdef"[blobs[i][j] >> 4];
+                *sp++ = "0123456789abcdef"[blobs[i][j] & 15];
+            }
+            *sp++ = '"';
+        }
+        for (int k = 0; k < NUMS; k++)
+            memcpy(np[k], "}", 2);
+        memcpy(mp, "}", 2);
+        memcpy(sp, "}", 2);
+        const char *v[17] = {b->session_id, b->batch_id, day,      nums[0], nums[1], nums[2],
+                             nums[3],       nums[4],     nums[5],  nums[6], nums[7], nums[8],
+                             nums[9],       nums[10],    nums[11], metrics, series};
+        rc = cmd(s, c,
+                 "INSERT INTO windows SELECT $1, w.*, $2, $3 FROM unnest($4::bigint[], "
+                 "$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], "
+                 "$10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], "
+                 "$15::bigint[], $16::text[], $17::bytea[]) AS w",
+                 17, v, NULL, NULL, NULL, 0);
+    }
+    for (size_t i = 0; blobs && i < count; i++)
+        free(blobs[i]);
+    for (int k = 0; k < NUMS; k++)
+        free(nums[k]);
+    free(blobs);
+    free(lens);
+    free(metrics);
+    free(series);
     return rc;
 }
 
@@ -242,9 +383,21 @@ static int session_set(pg_store_t *s, PGconn *c, const char *session_id,
     return rc;
 }
 
+/* A batch refused (MEMGAUGE__STORE_CONFLICT): the reason goes into its result
+ * and the handle's error. */
+static int refuse(pg_store_t *s, memgauge__put_result_t *res, const char *what, const char *id)
+{
+    snprintf(res->error, sizeof res->error, "%s %s belongs to another app", what, id);
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->base.error, sizeof s->base.error, "%s", res->error);
+    pthread_mutex_unlock(&s->lock);
+    return MEMGAUGE__STORE_CONFLICT;
+}
+
 /* A verdict with a trail: fold it into the session it judges, creating that
  * session's row from the verdict when none of its batches arrived. */
-static int fold(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, const memgauge__event_t *e)
+static int fold(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, const memgauge__event_t *e,
+                memgauge__put_result_t *res)
 {
     char app[MEMGAUGE__TEXT_MAX + 1];
     memgauge__session_values_t v;
@@ -271,13 +424,8 @@ static int fold(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, const memg
         v.peak_fraction = -1;
         snprintf(app, sizeof app, "%s", b->app_id);
     }
-    if (!rc && strcmp(app, b->app_id) != 0) {
-        pthread_mutex_lock(&s->lock);
-        snprintf(s->base.error, sizeof s->base.error,
-                 "events: session_id %s belongs to another app", e->session_id);
-        pthread_mutex_unlock(&s->lock);
-        rc = MEMGAUGE__STORE_CONFLICT;
-    }
+    if (!rc && strcmp(app, b->app_id) != 0)
+        rc = refuse(s, res, "events: session_id", e->session_id);
     memgauge__series_clear(&tail);
     if (!rc)
         rc = memgauge__fold_trail(&v, e, &tail);
@@ -307,7 +455,8 @@ static int trim(pg_store_t *s, PGconn *c, const memgauge__batch_t *b)
  * out; otherwise the next launch's verdict, which overrides a clean stop
  * the session reported itself. */
 static int put_termination(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                           const memgauge__event_t *e, uint64_t received, int self)
+                           const memgauge__event_t *e, uint64_t received, int self,
+                           memgauge__put_result_t *res)
 {
     nums_t n = {0};
     const char *pressure = memgauge__pressure_name(e->pressure);
@@ -352,12 +501,13 @@ static int put_termination(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
                  15, t, lens, fmts, tuples, sizeof tuples);
     free(blob);
     if (!rc && !self && e->has_trail && strcmp(tuples, "0") != 0)
-        rc = fold(s, c, b, e);
+        rc = fold(s, c, b, e, res);
     return rc;
 }
 
 static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
-                     const memgauge__event_t *e, uint64_t received)
+                     const memgauge__event_t *e, uint64_t received, const char *day,
+                     memgauge__put_result_t *res)
 {
     nums_t n = {0};
     const char *pressure = memgauge__pressure_name(e->pressure);
@@ -367,7 +517,7 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
     const char *kind = th                                    ? "threshold"
                        : e->kind == MEMGAUGE__EVENT_PRESSURE ? "pressure"
                                                              : "previous_session";
-    const char *v[11] = {b->session_id,
+    const char *v[12] = {b->session_id,
                          u64(&n, e->t_ms),
                          kind,
                          th ? id : NULL,
@@ -377,12 +527,14 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
                          th ? u64(&n, e->footprint) : NULL,
                          th ? u64(&n, e->limit) : NULL,
                          pressure,
-                         b->batch_id};
-    int rc = cmd(s, c, "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                 11, v, NULL, NULL, NULL, 0);
+                         b->batch_id,
+                         day};
+    int rc =
+        cmd(s, c, "INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            12, v, NULL, NULL, NULL, 0);
     if (rc || e->kind != MEMGAUGE__EVENT_PREVIOUS_SESSION)
         return rc;
-    return put_termination(s, c, b, e, received, 0);
+    return put_termination(s, c, b, e, received, 0, res);
 }
 
 /* ---- rollups (rollup.h) ------------------------------------------------ */
@@ -587,8 +739,10 @@ static int rollups_backfill(pg_store_t *s, PGconn *c)
     return rc;
 }
 
+/* *day: the day (since 1970-01-01 UTC) the session started, which holds its
+ * windows and events: set once the session row is written. */
 static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_t received,
-                   memgauge__put_result_t *res, memgauge__rollup_track_t *track)
+                   memgauge__put_result_t *res, memgauge__rollup_track_t *track, int64_t *day)
 {
     int *duplicate = &res->duplicate;
     nums_t n = {0};
@@ -675,7 +829,8 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
              "peak_fraction = GREATEST(sessions.peak_fraction, excluded.peak_fraction), "
              "dropped = sessions.dropped + excluded.dropped "
              "WHERE sessions.app_id = excluded.app_id RETURNING samples, trail_samples, "
-             "app_version, app_build, device_model, os_name, os_version, os_build",
+             "app_version, app_build, device_model, os_name, os_version, os_build, "
+             "start_unix_ms",
              20, sv, NULL, NULL, &r);
     if (rc)
         return rc;
@@ -686,26 +841,27 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
                          res->os_name,     res->os_version, res->os_build};
     for (int i = 0; matched && i < 6; i++)
         snprintf(described[i], sizeof res->app_version, "%s", PQgetvalue(r, 0, 2 + i));
-    PQclear(r);
-    if (!matched) {
-        pthread_mutex_lock(&s->lock);
-        snprintf(s->base.error, sizeof s->base.error,
-                 "session.id: session %s belongs to another app", b->session_id);
-        pthread_mutex_unlock(&s->lock);
-        return MEMGAUGE__STORE_CONFLICT;
+    /* the stored start, not the batch's: a row a verdict made first keeps
+     * the start its first batch gives it, and never changes after */
+    if (matched) {
+        int64_t today = (int64_t)(now_ms() / MEMGAUGE__DAY_MS);
+        *day = (int64_t)(strtoull(PQgetvalue(r, 0, 8), NULL, 10) / MEMGAUGE__DAY_MS);
+        if (*day < today - PARTITION_PAST_DAYS)
+            *day = today - PARTITION_PAST_DAYS;
+        if (*day > today + 1)
+            *day = today + 1;
     }
+    char day_text[24];
+    snprintf(day_text, sizeof day_text, "%lld", (long long)*day);
+    PQclear(r);
+    if (!matched)
+        return refuse(s, res, "session.id: session", b->session_id);
     if (trail_samples && (rc = trim(s, c, b)))
         return rc;
     /* the per-session cap: windows beyond it keep their aggregates only */
-    uint64_t running = total - d.samples, trimmed = 0;
-    for (size_t i = 0; !rc && i < b->window_count; i++) {
-        const memgauge__window_t *w = &b->windows[i];
-        int keep = running + w->samples <= MEMGAUGE__MAX_SESSION_SAMPLES;
-        running += w->samples;
-        if (w->has_series && !keep)
-            trimmed += w->samples;
-        rc = put_window(s, c, b, w, keep);
-    }
+    uint64_t trimmed = 0;
+    if (!rc && b->window_count)
+        rc = put_windows(s, c, b, total - d.samples, day_text, &trimmed);
     res->samples_trimmed = trimmed;
     if (!rc && trimmed) {
         const char *tv[2] = {b->session_id, u64(&n, trimmed)};
@@ -715,11 +871,11 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
                  2, tv, NULL, NULL, NULL, 0);
     }
     for (size_t i = 0; !rc && i < b->event_count; i++)
-        rc = put_event(s, c, b, &b->events[i], received);
+        rc = put_event(s, c, b, &b->events[i], received, day_text, res);
     if (!rc && b->clean_stop) {
         memgauge__event_t self;
         memgauge__clean_stop_event(b, &self);
-        rc = put_termination(s, c, b, &self, received, 1);
+        rc = put_termination(s, c, b, &self, received, 1, res);
     }
     for (size_t i = 0; !rc && i < b->dropped_count; i++) {
         const char *dv[3] = {b->session_id, b->dropped[i].name, u64(&n, b->dropped[i].count)};
@@ -730,6 +886,109 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
     }
     if (!rc)
         rc = rollups_update(s, c, track);
+    return rc;
+}
+
+/* ---- partitions (docs/collector.md "Storage") ----------------------------
+ * windows and events are partitioned by the day their session started:
+ * windows_d<day>, events_d<day>, and *_legacy for the rows of a database
+ * from before migration 4 (day -1). Retention drops a day's partitions
+ * whole once every session of the day is past it. */
+
+static const char *const partitioned[2] = {"windows", "events"};
+
+/* Adds the day's partitions unless they exist, in their own transaction (the
+ * caller holds none). A plain table attached afterwards (ATTACH PARTITION
+ * takes SHARE UPDATE EXCLUSIVE on the parent) does not wait for the writes
+ * under way nor hold up new ones, as CREATE TABLE ... PARTITION OF (ACCESS
+ * EXCLUSIVE) would. The advisory lock orders collectors adding the same day. */
+static int partition_add(pg_store_t *s, PGconn *c, int64_t day)
+{
+    int rc = simple(s, c, "BEGIN");
+    if (!rc)
+        rc = simple(s, c, "SELECT pg_advisory_xact_lock(" PARTITION_LOCK ")");
+    for (int i = 0; !rc && i < 2; i++) {
+        char name[64], sql[512];
+        snprintf(name, sizeof name, "%s_d%lld", partitioned[i], (long long)day);
+        const char *v[1] = {name};
+        PGresult *r = NULL;
+        rc = run(s, c, "SELECT to_regclass($1) IS NULL", 1, v, NULL, NULL, &r);
+        int missing = !rc && PQgetvalue(r, 0, 0)[0] == 't';
+        PQclear(r);
+        if (!missing)
+            continue;
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS);"
+                 "ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%lld) TO (%lld)",
+                 name, partitioned[i], partitioned[i], name, (long long)day, (long long)day + 1);
+        rc = simple(s, c, sql);
+    }
+    if (!rc)
+        rc = simple(s, c, "COMMIT");
+    else
+        PQclear(PQexec(c, "ROLLBACK"));
+    return rc;
+}
+
+/* Drops the partitions of the days before before_day, and the legacy ones
+ * once retention emptied them; *dropped counts the tables. */
+static int partitions_drop(pg_store_t *s, PGconn *c, int64_t before_day, size_t *dropped)
+{
+    *dropped = 0;
+    char bound[24];
+    snprintf(bound, sizeof bound, "%lld", (long long)before_day);
+    const char *v[1] = {bound};
+    int rc = simple(s, c, "BEGIN");
+    if (!rc)
+        rc = simple(s, c, "SET LOCAL lock_timeout = " DROP_LOCK_TIMEOUT);
+    if (!rc)
+        rc = simple(s, c, "SELECT pg_advisory_xact_lock(" PARTITION_LOCK ")");
+    PGresult *r = NULL;
+    if (!rc)
+        rc = run(s, c,
+                 "SELECT c.relname, c.relname LIKE '%\\_legacy' FROM pg_inherits i "
+                 "JOIN pg_class c ON c.oid = i.inhrelid "
+                 "WHERE i.inhparent IN ('windows'::regclass, 'events'::regclass) "
+                 "AND (c.relname LIKE '%\\_legacy' OR "
+                 "substring(c.relname from '_d([0-9]+)$')::bigint < $1::bigint)",
+                 1, v, NULL, NULL, &r);
+    int n = rc ? 0 : PQntuples(r);
+    for (int i = 0; !rc && i < n; i++) {
+        char sql[256];
+        const char *name = PQgetvalue(r, i, 0);
+        if (PQgetvalue(r, i, 1)[0] == 't') {
+            PGresult *e = NULL;
+            snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", name);
+            rc = run_text(s, c, sql, 0, NULL, &e);
+            int empty = !rc && PQgetvalue(e, 0, 0)[0] == 'f';
+            PQclear(e);
+            if (!empty)
+                continue;
+        }
+        snprintf(sql, sizeof sql, "DROP TABLE %s", name);
+        if (!(rc = simple(s, c, sql)))
+            (*dropped)++;
+    }
+    PQclear(r);
+    if (!rc)
+        rc = simple(s, c, "COMMIT");
+    else
+        PQclear(PQexec(c, "ROLLBACK"));
+    return rc;
+}
+
+/* Today's and tomorrow's partitions, so that the first batches of a day do
+ * not wait for them: at open and from the retention thread's steps. */
+static int partitions_ahead(pg_store_t *s, PGconn *c)
+{
+    int64_t today = (int64_t)(now_ms() / MEMGAUGE__DAY_MS);
+    if (atomic_load_explicit(&s->ahead_day, memory_order_relaxed) == today)
+        return 0;
+    int rc = partition_add(s, c, today);
+    if (!rc)
+        rc = partition_add(s, c, today + 1);
+    if (!rc)
+        atomic_store_explicit(&s->ahead_day, today, memory_order_relaxed);
     return rc;
 }
 
@@ -745,14 +1004,25 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
         return rc;
     unsigned slot;
     PGconn *c = acquire(s, &slot);
-    rc = simple(s, c, "BEGIN");
-    if (!rc) {
-        rc = put_all(s, c, b, received, res, &track);
-        if (rc || *duplicate)
-            PQclear(PQexec(c, "ROLLBACK"));
-        else
-            rc = simple(s, c, "COMMIT");
+    /* a session on a day without a partition yet (a new day before the
+     * retention thread made it, an old or skewed start): add it, once */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int64_t day = -1;
+        memset(res, 0, sizeof *res);
+        rc = simple(s, c, "BEGIN");
+        if (!rc) {
+            rc = put_all(s, c, b, received, res, &track, &day);
+            if (rc || *duplicate)
+                PQclear(PQexec(c, "ROLLBACK"));
+            else
+                rc = simple(s, c, "COMMIT");
+        }
+        if (rc != NO_PARTITION || day < 0 || attempt == 1 || (rc = partition_add(s, c, day)))
+            break;
     }
+    if (rc == NO_PARTITION)
+        rc = MEMGAUGE__STORE_ERROR;
+
     atomic_store_explicit(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, memory_order_relaxed);
     release(s, slot);
     memgauge__rollup_track_free(&track);
@@ -1020,7 +1290,14 @@ static int pg_expire(memgauge__store_t *base, uint64_t cutoff, size_t max_sessio
     *deleted = 0;
     unsigned slot;
     PGconn *c = acquire(s, &slot);
-    int rc = simple(s, c, "BEGIN");
+    size_t dropped;
+    int rc = partitions_ahead(s, c);
+    if (!rc)
+        rc = partitions_drop(s, c, (int64_t)(cutoff / MEMGAUGE__DAY_MS), &dropped);
+    if (rc == MEMGAUGE__STORE_BUSY)
+        rc = 0; /* a partition still in use: dropped at a later step; the rows go now */
+    if (!rc)
+        rc = simple(s, c, "BEGIN");
     PGresult *r = NULL;
     if (!rc)
         rc = run(s, c,
@@ -1226,8 +1503,12 @@ static int pg_terminations(memgauge__store_t *base, const memgauge__session_filt
                            memgauge__termination_row_t **rows, size_t *n)
 {
     nums_t nb = {0};
-    const char *v[8];
+    const char *v[10];
     filter_values(f, MEMGAUGE__STORE_PAGE_MAX, &nb, v);
+    v[8] = f->has_after
+               ? u64(&nb, f->after_start_unix_ms > INT64_MAX ? INT64_MAX : f->after_start_unix_ms)
+               : NULL;
+    v[9] = f->has_after ? f->after_session_id : NULL;
     return query(
         (pg_store_t *)base,
         "SELECT t.session_id, t.reported_by, t.app_id, coalesce(s.app_version, t.app_version), "
@@ -1242,8 +1523,11 @@ static int pg_terminations(memgauge__store_t *base, const memgauge__session_filt
         " AND ($5::text IS NULL OR ($5 = 'oom' AND t.verdict IN ('oom_suspected', "
         "'background_oom_suspected')) OR t.verdict = $5)"
         " AND ($6::text IS NULL OR t.session_id = $6)"
-        " ORDER BY t.reported_unix_ms DESC, t.session_id LIMIT $7 OFFSET $8",
-        8, v, sizeof **rows, termination_row, clear_termination, (void **)rows, n);
+        /* keyset paging (terminations_by_report): after $9, $10 */
+        " AND ($9::bigint IS NULL OR (t.reported_unix_ms, t.session_id) < ($9::bigint, "
+        "$10::text))"
+        " ORDER BY t.reported_unix_ms DESC, t.session_id DESC LIMIT $7 OFFSET $8",
+        10, v, sizeof **rows, termination_row, clear_termination, (void **)rows, n);
 }
 
 static int pg_counts(memgauge__store_t *base, memgauge__store_counts_t *out)
@@ -1400,6 +1684,8 @@ memgauge__store_t *memgauge__store_pg_open(const char *conninfo,
         rc = migrate(s, s->conn[0]);
     for (unsigned i = 0; !rc && i < s->count; i++)
         session_settings(s->conn[i]);
+    if (!rc)
+        rc = partitions_ahead(s, s->conn[0]);
     if (rc) {
         snprintf(err, errlen, "%s", s->base.error);
         pg_close(&s->base);

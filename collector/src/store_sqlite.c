@@ -698,6 +698,8 @@ static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     rc = exec(s, "BEGIN IMMEDIATE");
     if (!rc) {
         rc = put_all(s, b, received, res, &track);
+        if (rc)
+            snprintf(res->error, sizeof res->error, "%s", s->base.error);
         if (rc || *duplicate)
             exec(s, "ROLLBACK");
         else
@@ -1253,7 +1255,10 @@ static int sq_terminations(memgauge__store_t *base, const memgauge__session_filt
         " AND (?5 IS NULL OR (?5 = 'oom' AND t.verdict IN ('oom_suspected', "
         "'background_oom_suspected')) OR t.verdict = ?5)"
         " AND (?6 IS NULL OR t.session_id = ?6)"
-        " ORDER BY t.reported_unix_ms DESC, t.session_id LIMIT ?7 OFFSET ?8",
+        /* keyset paging (terminations_by_report): after ?9, ?10 */
+        " AND (?9 IS NULL OR t.reported_unix_ms < ?9 OR (t.reported_unix_ms = ?9 AND "
+        "t.session_id < ?10))"
+        " ORDER BY t.reported_unix_ms DESC, t.session_id DESC LIMIT ?7 OFFSET ?8",
         &st);
     if (!rc) {
         bind_filter(st, f, MEMGAUGE__STORE_PAGE_MAX);

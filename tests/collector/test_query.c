@@ -618,6 +618,64 @@ Test(query, keyset_cursor_and_offset_list_the_same_pages)
     cJSON_Delete(bad);
 }
 
+/* /v1/oom pages by cursor as /v1/sessions does; offset paging (the
+ * dashboard's) lists the same rows in the same order. Several verdicts
+ * arrive within one millisecond: the session id orders them. */
+Test(query, oom_cursor_pages_list_every_verdict_once_as_offset_pages_do)
+{
+    collector_start(&srv, NULL, NULL);
+    char b[37], s[37], p[37];
+    for (uint64_t i = 0; i < 7; i++) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, i + 1),
+                             .session_id = fixture_uuid(s, i + 100),
+                             .verdict = "oom_suspected",
+                             .prev_session = fixture_uuid(p, i + 200)};
+        post(&f);
+    }
+    char by_cursor[7][37], by_offset[7][37], cursor[128] = "", path[256];
+    size_t seen = 0, pages = 0;
+    for (;;) {
+        snprintf(path, sizeof path, "/v1/oom?app=com.example.photos&limit=3%s%s",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        cJSON *j = get(path, 200);
+        const cJSON *list = cJSON_GetObjectItem(j, "sessions");
+        for (int i = 0; i < cJSON_GetArraySize(list); i++) {
+            cr_assert_lt(seen, 7, "no verdict twice");
+            snprintf(by_cursor[seen++], 37, "%s",
+                     cJSON_GetObjectItem(cJSON_GetArrayItem(list, i), "session_id")->valuestring);
+        }
+        pages++;
+        const cJSON *next = cJSON_GetObjectItem(j, "next_cursor");
+        int more = cJSON_IsString(next);
+        if (more)
+            snprintf(cursor, sizeof cursor, "%s", next->valuestring);
+        cJSON_Delete(j);
+        if (!more)
+            break;
+    }
+    cr_expect_eq(pages, 3);
+    cr_assert_eq(seen, 7, "every verdict once across the keyset pages");
+    size_t listed = 0;
+    for (size_t offset = 0; offset < 7; offset += 3) {
+        snprintf(path, sizeof path, "/v1/oom?app=com.example.photos&limit=3&offset=%zu", offset);
+        cJSON *j = get(path, 200);
+        const cJSON *list = cJSON_GetObjectItem(j, "sessions");
+        for (int i = 0; i < cJSON_GetArraySize(list) && listed < 7; i++)
+            snprintf(by_offset[listed++], 37, "%s",
+                     cJSON_GetObjectItem(cJSON_GetArrayItem(list, i), "session_id")->valuestring);
+        cJSON_Delete(j);
+    }
+    cr_assert_eq(listed, 7);
+    for (size_t i = 0; i < 7; i++) {
+        cr_expect_str_eq(by_cursor[i], by_offset[i], "row %zu", i);
+        for (size_t k = 0; k < i; k++)
+            cr_expect_str_neq(by_cursor[i], by_cursor[k]);
+    }
+    cJSON *bad = get("/v1/oom?app=com.example.photos&cursor=12", 400);
+    cr_expect_str_eq(cJSON_GetObjectItem(bad, "field")->valuestring, "cursor");
+    cJSON_Delete(bad);
+}
+
 /* --retention-days: the thread's first step runs at start; statistics stay. */
 Test(query, retention_deletes_old_sessions_and_statistics_stay)
 {
@@ -644,6 +702,12 @@ Test(query, retention_deletes_old_sessions_and_statistics_stay)
     cr_assert_eq(left, 1, "only the recent session is left");
     cJSON *j = get("/v1/stats?app=com.example.photos&version=2.4.0", 200);
     cr_expect_eq(num(j, "overall.sessions"), 4, "the rollups keep every session");
+    cJSON_Delete(j);
+    /* the days past retention alone: answered from their rollups */
+    j = get("/v1/stats?app=com.example.photos&version=2.4.0&from_day=2024-06-10"
+            "&to_day=2024-06-10",
+            200);
+    cr_expect_eq(num(j, "overall.sessions"), 3, "the expired day's sessions");
     cJSON_Delete(j);
     char path[128];
     snprintf(path, sizeof path, "/v1/sessions/%s", fixture_uuid(s, 100));

@@ -1,6 +1,7 @@
 /* The storage suite. The same tests run on SQLite and, when MEMGAUGE_TEST_PG
  * names a server, on PostgreSQL (scripts/collector-test.sh runs both). */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "schema.h"
 #include "wire_parse.h"
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 static memgauge__store_t *st;
@@ -574,6 +576,357 @@ Test(store, expiry_deletes_old_sessions_in_bounded_steps_and_keeps_rollups)
     cr_expect_eq(rollup_sessions(), 7, "rollups keep the expired sessions");
     cr_assert_eq(st->ops->expire(st, old + 10 * day, 2, &deleted), 0);
     cr_expect_eq(deleted, 0);
+}
+
+/* PostgreSQL: the tables of the store's database that partition `parent`
+ * ("windows", "events"), in name order, joined by spaces. */
+static void partitions_of(const char *parent, char *out, size_t cap)
+{
+    PGconn *c = PQconnectdb(url);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    const char *v[1] = {parent};
+    PGresult *r = PQexecParams(c,
+                               "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) "
+                               "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                               "WHERE i.inhparent = $1::regclass",
+                               1, NULL, v, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static int has_partition(const char *parent, int64_t day)
+{
+    char all[4096], name[64];
+    partitions_of(parent, all, sizeof all);
+    snprintf(name, sizeof name, "%s_d%lld", parent, (long long)day);
+    for (char *t = strtok(all, " "); t; t = strtok(NULL, " "))
+        if (!strcmp(t, name))
+            return 1;
+    return 0;
+}
+
+/* Retention with sessions on several past days: on PostgreSQL the windows
+ * and events of the days wholly past the cutoff go with their partitions;
+ * the day the cutoff falls in keeps its partition and loses its older
+ * sessions row by row, on both backends. Rollups keep every day. */
+Test(store, retention_drops_whole_days_and_keeps_newer_data_and_rollups)
+{
+    const uint64_t day_ms = 86400000ull;
+    const int64_t d0 = 1718000000000ll / (int64_t)day_ms; /* 2024-06-10 */
+    const uint64_t starts[6] = {
+        (uint64_t)d0 * day_ms + 1000,              /* day 0: dropped with its partition */
+        (uint64_t)d0 * day_ms + 5000,              /* day 0 */
+        (uint64_t)(d0 + 1) * day_ms + 1000,        /* day 1: dropped with its partition */
+        (uint64_t)(d0 + 2) * day_ms + 3600000,     /* day 2, before the cutoff: deleted */
+        (uint64_t)(d0 + 2) * day_ms + 3 * 3600000, /* day 2, after the cutoff: kept */
+        (uint64_t)(d0 + 40) * day_ms + 1000,       /* 40 days later: kept */
+    };
+    char b[37], s[37], p[37];
+    for (uint64_t i = 0; i < 6; i++) {
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, i + 1),
+                             .session_id = fixture_uuid(s, i + 100),
+                             .start_unix_ms = starts[i],
+                             .windows = 2,
+                             .threshold = 1,
+                             .verdict = "oom_suspected",
+                             .prev_session = fixture_uuid(p, i + 200)};
+        put(&f);
+    }
+    if (fixture_backend_is_pg()) {
+        for (int64_t d = 0; d <= 2; d++) {
+            cr_assert(has_partition("windows", d0 + d), "windows of day %lld", (long long)d);
+            cr_assert(has_partition("events", d0 + d), "events of day %lld", (long long)d);
+        }
+        cr_assert(has_partition("windows", d0 + 40));
+    }
+    memgauge__store_counts_t c = counts();
+    cr_assert_eq(c.sessions, 12, "six sessions and the six they judged");
+    cr_assert_eq(c.windows, 12);
+
+    const uint64_t cutoff = (uint64_t)(d0 + 2) * day_ms + 2 * 3600000;
+    size_t deleted, total = 0;
+    do {
+        cr_assert_eq(st->ops->expire(st, cutoff, 4, &deleted), 0, "%s", memgauge__store_error(st));
+        total += deleted;
+    } while (deleted == 4);
+    /* the judged sessions have rows made from the verdicts, started when the
+     * fixture's verdicts say (before d0): they go too */
+    cr_expect_eq(total, 10);
+    c = counts();
+    cr_expect_eq(c.sessions, 2);
+    cr_expect_eq(c.windows, 4, "the two kept sessions' windows only");
+    cr_expect_eq(c.events, 4, "a threshold and a verdict of each kept session");
+    cr_expect_eq(c.batches, 2);
+    if (fixture_backend_is_pg()) {
+        for (int64_t d = 0; d <= 1; d++) {
+            cr_expect(!has_partition("windows", d0 + d), "windows of day %lld", (long long)d);
+            cr_expect(!has_partition("events", d0 + d), "events of day %lld", (long long)d);
+        }
+        cr_expect(has_partition("windows", d0 + 2), "the cutoff's day stays");
+        cr_expect(has_partition("events", d0 + 2));
+        cr_expect(has_partition("windows", d0 + 40));
+    }
+    memgauge__window_query_t q = {
+        .session_id = fixture_uuid(s, 104), .to_ms = UINT64_MAX, .blob_budget = UINT64_MAX};
+    memgauge__window_row_t *w;
+    size_t n;
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
+    cr_expect_eq(n, 2, "the kept session of the cutoff's day has its windows");
+    memgauge__window_rows_free(w, n);
+    memgauge__rollup_filter_t f = {
+        .app_id = "com.example.photos", .from_day = d0, .to_day = d0 + 1};
+    memgauge__rollup_t *rows;
+    cr_assert_eq(st->ops->rollups(st, &f, &rows, &n), 0, "%s", memgauge__store_error(st));
+    int64_t old = 0;
+    for (size_t i = 0; i < n; i++)
+        old += rows[i].sessions;
+    memgauge__rollup_rows_free(rows, n);
+    cr_expect_eq(old, 3, "the rollups of the dropped days stay");
+    cr_expect_eq(rollup_sessions(), 12);
+}
+
+/* PostgreSQL: a start time far in the future or the past adds no partition
+ * of its own: its rows go to the partition at the bound (tomorrow, ten years
+ * ago), so that wrong clocks cannot multiply partitions. */
+Test(store, a_wrong_clock_adds_no_partition_beyond_the_bounds)
+{
+    if (!fixture_backend_is_pg())
+        cr_skip_test("PostgreSQL only");
+    const int64_t today = (int64_t)time(NULL) / 86400;
+    char b[37], s[37];
+    fixture_batch_t ahead = {.batch_id = fixture_uuid(b, 1),
+                             .session_id = fixture_uuid(s, 100),
+                             .start_unix_ms = (uint64_t)(today + 100) * 86400000ull};
+    put(&ahead);
+    fixture_batch_t behind = {.batch_id = fixture_uuid(b, 2),
+                              .session_id = fixture_uuid(s, 101),
+                              .start_unix_ms = 86400000ull}; /* 1970-01-02 */
+    put(&behind);
+    cr_expect(!has_partition("windows", today + 100));
+    cr_expect(!has_partition("windows", 1));
+    cr_expect(has_partition("windows", today + 1));
+    cr_expect(has_partition("windows", today - 3660));
+    cr_expect_eq(counts().windows, 2);
+    memgauge__window_query_t q = {
+        .session_id = fixture_uuid(s, 100), .to_ms = UINT64_MAX, .blob_budget = UINT64_MAX};
+    memgauge__window_row_t *w;
+    size_t n;
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
+    cr_expect_eq(n, 1, "stored and read back");
+    memgauge__window_rows_free(w, n);
+}
+
+/* PostgreSQL: a transaction still reading an old day's windows keeps that
+ * day's partition (the drop gives up after its short lock wait) but not the
+ * rows of the step, and the partition goes at a later step. */
+Test(store, a_partition_in_use_is_dropped_at_a_later_step)
+{
+    if (!fixture_backend_is_pg())
+        cr_skip_test("PostgreSQL only");
+    const int64_t d0 = 1718000000000ll / 86400000;
+    char b[37], s[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 100)};
+    put(&f);
+    PGconn *reader = PQconnectdb(url);
+    cr_assert_eq(PQstatus(reader), CONNECTION_OK, "%s", PQerrorMessage(reader));
+    PQclear(PQexec(reader, "BEGIN"));
+    PGresult *r = PQexec(reader, "SELECT count(*) FROM windows");
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(reader));
+    PQclear(r);
+    size_t deleted;
+    const uint64_t cutoff = (uint64_t)(d0 + 1) * 86400000ull;
+    cr_assert_eq(st->ops->expire(st, cutoff, 10, &deleted), 0, "%s", memgauge__store_error(st));
+    cr_expect_eq(deleted, 1, "the session goes although its partition stays");
+    cr_expect(has_partition("windows", d0), "held by the reader");
+    PQclear(PQexec(reader, "COMMIT"));
+    PQfinish(reader);
+    cr_assert_eq(st->ops->expire(st, cutoff, 10, &deleted), 0, "%s", memgauge__store_error(st));
+    cr_expect(!has_partition("windows", d0));
+    cr_expect(!has_partition("events", d0));
+}
+
+/* PostgreSQL: a database of 0.4.0 (schema 3) with windows and events opens;
+ * migration 4 keeps its rows as the legacy partition (nothing rewritten),
+ * new batches go to day partitions, and retention drops the legacy
+ * partition once it has emptied it. */
+Test(store, a_schema_3_database_is_partitioned_without_rewriting_its_rows)
+{
+    if (!fixture_backend_is_pg())
+        cr_skip_test("PostgreSQL only");
+    char admin[512], db[64], sql[128], old_url[512];
+    snprintf(admin, sizeof admin, "%.400s/postgres", getenv("MEMGAUGE_TEST_PG"));
+    snprintf(db, sizeof db, "mgtest_v3_%d", (int)getpid());
+    PGconn *c = PQconnectdb(admin);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    PQclear(PQexec(c, sql));
+    PQfinish(c);
+    snprintf(old_url, sizeof old_url, "%.400s/%s", getenv("MEMGAUGE_TEST_PG"), db);
+    c = PQconnectdb(old_url);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    const char *setup[] = {
+        "SET client_min_messages = warning",
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, what TEXT NOT NULL, "
+        "applied_unix_ms BIGINT NOT NULL)",
+        memgauge__pg_migrations[0].sql,
+        memgauge__pg_migrations[1].sql,
+        memgauge__pg_migrations[2].sql,
+        "INSERT INTO schema_migrations VALUES (1, '', 0), (2, '', 0), (3, '', 0)",
+        "INSERT INTO sessions (session_id, app_id, app_version, app_build, device_model, "
+        "os_name, os_version, metric, start_unix_ms, interval_ms, last_ms, samples, windows, "
+        "batches, peak_bytes, max_bytes, limit_bytes, peak_fraction, dropped) VALUES "
+        "('s1', 'a', '1', '', 'd1', 'iOS', '17', 'phys_footprint', 86400000, 1000, 2000, 2, 2, "
+        "1, 100, 100, 0, NULL, 0)",
+        "INSERT INTO windows VALUES ('s1', 0, 999, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, "
+        "'phys_footprint', NULL, 'b1'), ('s1', 1000, 1999, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, "
+        "'phys_footprint', NULL, 'b1')",
+        "INSERT INTO events VALUES ('s1', 5, 'pressure', NULL, NULL, NULL, NULL, NULL, NULL, "
+        "'critical', 'b1')"};
+    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) {
+        PGresult *r = PQexec(c, setup[i]);
+        cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s: %s", setup[i], PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+
+    st->ops->close(st); /* the suite's own store: this test uses the old database */
+    char err[256];
+    snprintf(url, sizeof url, "%s", old_url);
+    st = memgauge__store_open(url, NULL, err, sizeof err);
+    cr_assert_not_null(st, "%s", err);
+    int v = -1;
+    cr_assert_eq(st->ops->schema_version(st, &v), 0);
+    cr_expect_eq(v, 4);
+    char parts[4096];
+    partitions_of("windows", parts, sizeof parts);
+    cr_expect(strstr(parts, "windows_legacy") != NULL, "%s", parts);
+    memgauge__window_query_t q = {.session_id = "s1", .to_ms = UINT64_MAX, .blob_budget = 0};
+    memgauge__window_row_t *w;
+    size_t n;
+    cr_assert_eq(st->ops->windows(st, &q, &w, &n), 0, "%s", memgauge__store_error(st));
+    cr_expect_eq(n, 2, "the rows stored before the migration");
+    memgauge__window_rows_free(w, n);
+    memgauge__event_row_t *e;
+    cr_assert_eq(st->ops->events(st, "s1", &e, &n), 0, "%s", memgauge__store_error(st));
+    cr_expect_eq(n, 1);
+    free(e);
+
+    char b[37], s[37];
+    fixture_batch_t f = {.batch_id = fixture_uuid(b, 1), .session_id = fixture_uuid(s, 100)};
+    put(&f);
+    cr_expect(has_partition("windows", 1718000000000ll / 86400000));
+
+    size_t deleted;
+    cr_assert_eq(st->ops->expire(st, 2 * 86400000ull, 10, &deleted), 0, "%s",
+                 memgauge__store_error(st));
+    cr_expect_eq(deleted, 1, "the session of 1970-01-02");
+    cr_assert_eq(st->ops->expire(st, 2 * 86400000ull, 10, &deleted), 0, "%s",
+                 memgauge__store_error(st));
+    partitions_of("windows", parts, sizeof parts);
+    cr_expect(strstr(parts, "windows_legacy") == NULL, "emptied, then dropped: %s", parts);
+    partitions_of("events", parts, sizeof parts);
+    cr_expect(strstr(parts, "events_legacy") == NULL, "%s", parts);
+    memgauge__store_counts_t cn = counts();
+    cr_expect_eq(cn.sessions, 1);
+    cr_expect_eq(cn.windows, 1, "the new batch's window");
+}
+
+#define WRITERS 8
+#define PER_WRITER 40
+#define DISTINCT (WRITERS * PER_WRITER / 2)
+
+typedef struct writer_s {
+    pthread_t thread;
+    int id;
+    const char *taken_session; /* a session of com.example.photos */
+    int stored, duplicates, conflicts, unseen, failed, conflict_misnamed;
+} writer_t;
+
+/* Stores PER_WRITER batches, each also stored by the next writer, then one
+ * of another app's session; a batch answered stored must be readable at
+ * once (another connection). */
+static void *writer(void *arg)
+{
+    writer_t *w = arg;
+    char b[37], sid[37];
+    for (int i = 0; i <= PER_WRITER; i++) {
+        int conflict = i == PER_WRITER;
+        uint64_t k = (uint64_t)(w->id * PER_WRITER / 2 + i) % DISTINCT;
+        fixture_batch_t f = {.batch_id = fixture_uuid(b, conflict ? 5000 + (uint64_t)w->id : k),
+                             .session_id =
+                                 conflict ? w->taken_session : fixture_uuid(sid, 1000 + k),
+                             .app_id = conflict ? "com.example.other" : NULL};
+        char *json = fixture_batch_json(&f);
+        memgauge__batch_t batch;
+        memgauge__wire_error_t err;
+        if (memgauge__wire_parse(json, strlen(json), &batch, &err)) {
+            w->failed++;
+            free(json);
+            continue;
+        }
+        memgauge__put_result_t res;
+        int rc = st->ops->put_batch(st, &batch, 1718000020000ull, &res);
+        memgauge__batch_clear(&batch);
+        free(json);
+        if (conflict) {
+            w->conflicts += rc == MEMGAUGE__STORE_CONFLICT;
+            w->conflict_misnamed += !strstr(res.error, w->taken_session);
+            continue;
+        }
+        if (rc) {
+            w->failed++;
+            continue;
+        }
+        if (res.duplicate) {
+            w->duplicates++;
+            continue;
+        }
+        w->stored++;
+        memgauge__session_filter_t q = {.session_id = f.session_id};
+        memgauge__session_row_t *rows = NULL;
+        size_t n = 0;
+        if (st->ops->sessions(st, &q, &rows, &n) || n != 1)
+            w->unseen++;
+        free(rows);
+    }
+    return NULL;
+}
+
+/* Batches arriving together from several threads: each is stored
+ * once, a replay is answered duplicate, a refused one is refused alone with
+ * its own reason, and a batch is readable when its writer returns. */
+Test(store, concurrent_batches_are_stored_once_and_visible_when_answered)
+{
+    char b[37], taken[37];
+    fixture_batch_t first = {.batch_id = fixture_uuid(b, 9999),
+                             .session_id = fixture_uuid(taken, 9999)};
+    put(&first);
+    writer_t w[WRITERS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < WRITERS; i++) {
+        w[i].id = i;
+        w[i].taken_session = taken;
+        cr_assert_eq(pthread_create(&w[i].thread, NULL, writer, &w[i]), 0);
+    }
+    int stored = 0, duplicates = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(w[i].thread, NULL);
+        cr_expect_eq(w[i].failed, 0, "writer %d: %s", i, memgauge__store_error(st));
+        cr_expect_eq(w[i].unseen, 0, "writer %d: a batch answered before it was readable", i);
+        cr_expect_eq(w[i].conflicts, 1, "writer %d", i);
+        cr_expect_eq(w[i].conflict_misnamed, 0, "writer %d: the reason names its session", i);
+        stored += w[i].stored;
+        duplicates += w[i].duplicates;
+    }
+    cr_expect_eq(stored, DISTINCT, "each batch stored once");
+    cr_expect_eq(duplicates, WRITERS * PER_WRITER - DISTINCT);
+    memgauge__store_counts_t c = counts();
+    cr_expect_eq(c.batches, DISTINCT + 1);
+    cr_expect_eq(c.sessions, DISTINCT + 1);
+    cr_expect_eq(c.windows, DISTINCT + 1);
+    cr_expect_eq(rollup_sessions(), DISTINCT + 1);
 }
 
 /* A database of the previous release (schema 2) with sessions: opening it
