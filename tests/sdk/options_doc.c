@@ -32,7 +32,9 @@ static void put(text_t *t, const char *fmt, ...)
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+        /* the first call has no buffer yet: it only measures */
+        int n = t->s == NULL ? vsnprintf(NULL, 0, fmt, ap)
+                             : vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
         va_end(ap);
         if (n < 0)
             abort();
