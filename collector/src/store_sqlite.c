@@ -147,6 +147,10 @@ typedef struct sqlite_store_s {
     pthread_mutex_t rlock; /* the read connection */
     sqlite3 *rdb;
     _Atomic int last_write_busy; /* the latest write found the database held (under lock) */
+    /* The batch being written's own reason for a refusal (its result's
+     * error), under lock: base.error is shared with the readers. */
+    char *refusal;
+    size_t refusal_len;
 } sqlite_store_t;
 
 static int db_fail_on(sqlite_store_t *s, sqlite3 *db, const char *what)
@@ -306,8 +310,8 @@ static int fold(sqlite_store_t *s, const memgauge__batch_t *b, const memgauge__e
         snprintf(app, sizeof app, "%s", b->app_id);
     }
     if (!rc && strcmp(app, b->app_id) != 0) {
-        snprintf(s->base.error, sizeof s->base.error,
-                 "events: session_id %s belongs to another app", e->session_id);
+        snprintf(s->refusal, s->refusal_len, "events: session_id %s belongs to another app",
+                 e->session_id);
         rc = MEMGAUGE__STORE_CONFLICT;
     }
     memgauge__series_clear(&tail);
@@ -618,8 +622,8 @@ static int put_all(sqlite_store_t *s, const memgauge__batch_t *b, uint64_t recei
     if (step != SQLITE_DONE)
         return db_fail(s, "upsert session");
     if (sqlite3_changes(s->db) == 0) {
-        snprintf(s->base.error, sizeof s->base.error,
-                 "session.id: session %s belongs to another app", b->session_id);
+        snprintf(s->refusal, s->refusal_len, "session.id: session %s belongs to another app",
+                 b->session_id);
         return MEMGAUGE__STORE_CONFLICT;
     }
     if (trail_samples && (rc = trim(s, b)))
@@ -697,9 +701,12 @@ static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     }
     rc = exec(s, "BEGIN IMMEDIATE");
     if (!rc) {
+        s->refusal = res->error;
+        s->refusal_len = sizeof res->error;
         rc = put_all(s, b, received, res, &track);
-        if (rc)
+        if (rc && rc != MEMGAUGE__STORE_CONFLICT)
             snprintf(res->error, sizeof res->error, "%s", s->base.error);
+        s->refusal = NULL;
         if (rc || *duplicate)
             exec(s, "ROLLBACK");
         else
