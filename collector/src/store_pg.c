@@ -848,6 +848,12 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
         *day = (int64_t)(strtoull(PQgetvalue(r, 0, 8), NULL, 10) / MEMGAUGE__DAY_MS);
         if (*day < today - PARTITION_PAST_DAYS)
             *day = today - PARTITION_PAST_DAYS;
+        /* a late batch of a session past retention goes to the oldest day
+         * kept (whose rows of expired sessions the next step deletes), not
+         * to a partition made again only for retention to drop it */
+        int64_t oldest = today - (int64_t)s->base.retention_days;
+        if (s->base.retention_days > 0 && *day < oldest)
+            *day = oldest;
         if (*day > today + 1)
             *day = today + 1;
     }
