@@ -82,7 +82,11 @@ int memgauge__tr_batch_drain(memgauge__tr_t *t)
 {
     int due = 0;
     const memgauge__tr_item_t *it;
-    for (; (it = memgauge__tr_queue_front(&t->queue)) != NULL; memgauge__tr_queue_pop(&t->queue)) {
+    /* at most one queue's worth per call, so that a producer that keeps
+     * pushing cannot hold the worker here while sends wait */
+    uint32_t left = t->queue.cap;
+    for (; left > 0 && (it = memgauge__tr_queue_front(&t->queue)) != NULL;
+         left--, memgauge__tr_queue_pop(&t->queue)) {
         if (it->kind == MEMGAUGE__TR_ITEM_SAMPLE) {
             if (t->batch.sample_count < MEMGAUGE__TR_MAX_WINDOW_SAMPLES)
                 t->batch.samples[t->batch.sample_count++] = it->u.sample;
