@@ -38,6 +38,7 @@
 #include <memgauge/memgauge.h>
 
 #include "support/kernel.h"
+#include "support/support.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define INTERVAL_MS 50u
@@ -89,13 +90,6 @@ static const scenario_t scenarios[END_COUNT] = {
 enum { V_OOM_STRONG, V_OOM_LOW, V_UNEXPLAINED, V_OTHER_BASE };
 #define VERDICTS 16
 
-static void sleep_ms(uint64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static char *touch(uint64_t bytes)
 {
     char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -142,7 +136,7 @@ static void wait_samples(memgauge_t *h, uint64_t n)
         st.struct_size = sizeof st;
         if (memgauge_get_stats(h, &st) == MEMGAUGE_OK && st.samples >= n)
             return;
-        sleep_ms(5);
+        mg_sleep_ms(5);
     }
     _exit(93);
 }
@@ -178,12 +172,12 @@ static void session(end_t e, const char *dir, const mg_cgroup_t *cg, int ready_f
     case OOM_FAST:
         for (;;) {
             touch(4 * MIB);
-            sleep_ms(62);
+            mg_sleep_ms(62);
         }
     case OOM_SLOW:
         for (;;) {
             touch(MIB);
-            sleep_ms(250);
+            mg_sleep_ms(250);
         }
     case OOM_SPIKE:
         /* within one interval: the samples never see it */
@@ -242,7 +236,7 @@ static int wait_for(pid_t pid, uint32_t timeout_ms)
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
             return status;
-        sleep_ms(5);
+        mg_sleep_ms(5);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
@@ -251,9 +245,7 @@ static int wait_for(pid_t pid, uint32_t timeout_ms)
 
 static void remove_tree(const char *dir)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (mg_remove_tree(dir) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 

@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include "fixture.h"
+#include "support.h"
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -20,15 +21,12 @@
 
 double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)mg_mono_ns() / 1e9;
 }
 
 void sleep_ms(int ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    mg_sleep_ms(ms > 0 ? (unsigned)ms : 0u);
 }
 
 static void spawn(collector_t *c, const char *const *extra)
@@ -157,24 +155,13 @@ void collector_cleanup(collector_t *c)
 
 int remove_dir(const char *dir)
 {
-    char cmd[600];
-    if (snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir) >= (int)sizeof cmd)
-        return -1;
-    return system(cmd) == 0 ? 0 : -1;
+    return mg_remove_tree(dir);
 }
 
 char *read_text(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap + 1);
-    cr_assert_not_null(buf);
-    n = fread(buf, 1, cap, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    size_t len;
+    return (char *)mg_read_all(path, &len);
 }
 
 char *collector_log(const collector_t *c)

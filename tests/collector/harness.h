@@ -34,17 +34,17 @@ void collector_kill9(collector_t *c);
 void collector_cleanup(collector_t *c);
 /* 1 while the process is alive (not exited). */
 int collector_alive(collector_t *c);
-/* The first MiB of a file, NUL-terminated (malloc'd); NULL when it cannot
- * be opened. */
+/* The whole file, NUL-terminated (malloc'd); NULL when it cannot be
+ * opened. */
 char *read_text(const char *path);
 /* The whole log file (malloc'd), as read_text. */
 char *collector_log(const collector_t *c);
 
-/* Seconds on the monotonic clock. */
+/* Seconds on the monotonic clock (tests/support's mg_mono_ns). */
 double now_s(void);
 /* Sleeps ms milliseconds (waiting between checks of a condition). */
 void sleep_ms(int ms);
-/* rm -rf dir. Returns 0 on success. */
+/* Removes dir and everything below it (mg_remove_tree). 0 on success. */
 int remove_dir(const char *dir);
 
 /* Runs the binary with argv and returns its exit status; stderr into err. */

@@ -1,5 +1,7 @@
 /* Temporary directories, small files, whole reads and writes. See support.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>

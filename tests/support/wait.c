@@ -1,5 +1,7 @@
 /* Clocks, sleeping, waiting with a deadline. See support.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <time.h>
 

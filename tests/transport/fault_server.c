@@ -29,7 +29,7 @@ struct fault_server_s {
     fault_request_t reqs[FAULT_MAX_REQUESTS];
     size_t count;
     atomic_int stopping;
-    struct timespec t0;
+    uint64_t t0_ns;
 };
 
 typedef struct conn_s {
@@ -37,11 +37,9 @@ typedef struct conn_s {
     size_t len;
 } conn_t;
 
-static double since(const struct timespec *t0)
+static double since(uint64_t t0_ns)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+    return (double)(mg_mono_ns() - t0_ns) / 1e9;
 }
 
 static void copy_header(struct MHD_Connection *c, const char *name, char *out, size_t cap)
@@ -91,7 +89,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         r.len = st->len;
     }
     pthread_mutex_lock(&s->lock);
-    r.at_s = since(&s->t0);
+    r.at_s = since(s->t0_ns);
     fault_step_t step = s->next_step < s->steps ? s->script[s->next_step] : s->after;
     s->next_step++;
     if (s->count < FAULT_MAX_REQUESTS)
@@ -144,7 +142,7 @@ fault_server_t *fault_server_start(const fault_step_t *script, size_t n, const f
     s->steps = n;
     s->after = after ? *after : (fault_step_t){.kind = FAULT_ANSWER, .status = 200};
     pthread_mutex_init(&s->lock, NULL);
-    clock_gettime(CLOCK_MONOTONIC, &s->t0);
+    s->t0_ns = mg_mono_ns();
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;

@@ -122,11 +122,9 @@ static atomic_ullong g_pages;
 static int growing_read(memgauge_reading_t *out, void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t pages = 25000 + atomic_fetch_add(&g_pages, 3) % 5000;
     memset(out, 0, sizeof *out);
-    out->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    out->time_ns = mg_mono_ns();
     out->footprint_bytes = pages * 4096;
     out->resident_bytes = (pages + 1000) * 4096;
     out->limit_bytes = 1ull << 31;
