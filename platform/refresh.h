@@ -28,8 +28,9 @@
  *
  * How a refresh runs: on whichever thread reads when it is due, one thread
  * at a time under the cache's lock. A reader that finds older values never
- * waits (trylock: it goes on with them); only the first reading of
- * platform_linux.c, with no values at all, waits for the refresh in progress.
+ * waits (trylock: it goes on with them); a reading of platform_linux.c with
+ * no values at all waits for the refresh in progress: the first one, and the
+ * first after memgauge__platform_invalidate() or a fork (both clear them).
  * Values are published with atomics, so readers take no lock.
  *
  * fork(): one pthread_atfork registration for the whole layer (refresh.c).

@@ -454,7 +454,12 @@ MEMGAUGE_API int memgauge_options_init(memgauge_options_t *opts);
  * numbers. An option bounded by another (window_ms by interval_ms) gives
  * the lowest value the other may take; 0/1 switches give 0 and 1.
  * MEMGAUGE_E_ARGUMENT for a field that is unknown or has no numeric range
- * (strings, callbacks, threshold_count...). Any thread, never blocks.
+ * (strings, callbacks, threshold_count...), and for the numeric options
+ * checked by a rule rather than a closed range (fast_headroom_fraction,
+ * [0, 1); pressure_warning_fraction and pressure_critical_fraction,
+ * checked together) or not at all (fast_growth_bytes_per_s): their
+ * comments above say what is accepted.
+ * Any thread, never blocks.
  * Since 0.5.0. */
 MEMGAUGE_API int memgauge_option_range(const char *field, double *min, double *max);
 
