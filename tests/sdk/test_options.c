@@ -567,7 +567,7 @@ Test(option_range, refuses_fields_without_a_numeric_range)
 Test(version, equals_the_header_version)
 {
     cr_assert(eq(str, (char *)memgauge_version(), MEMGAUGE_VERSION_STRING));
-    cr_assert(eq(str, (char *)memgauge_version(), "0.4.0"));
+    cr_assert(eq(str, (char *)memgauge_version(), "0.5.0"));
 }
 
 Test(source_name, names_every_source_as_reports_do)

@@ -46,9 +46,9 @@ extern "C" {
 #endif
 
 #define MEMGAUGE_VERSION_MAJOR 0
-#define MEMGAUGE_VERSION_MINOR 4
+#define MEMGAUGE_VERSION_MINOR 5
 #define MEMGAUGE_VERSION_PATCH 0
-#define MEMGAUGE_VERSION_STRING "0.4.0"
+#define MEMGAUGE_VERSION_STRING "0.5.0"
 
 /* ------------------------------------------------------------------------ */
 /* Error codes                                                              */
