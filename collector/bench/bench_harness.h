@@ -15,6 +15,9 @@
 
 /* Seconds on the monotonic clock. */
 double bench_now_s(void);
+/* The machine's busy (all but idle and iowait) and total CPU ticks since
+ * boot, every core and process (Linux /proc/stat). 1, or 0 when unknown. */
+int bench_machine_ticks(unsigned long long *busy, unsigned long long *total);
 /* xorshift64: the next value of the sequence *state (nonzero) starts. */
 uint64_t bench_next_rand(uint64_t *state);
 /* qsort comparison of doubles, ascending. */

@@ -390,6 +390,8 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
         mkdir(sub, 0700);
         pids[k] = bench_start_collector("ingest", db, sub, extra, &ports[k]);
     }
+    unsigned long long busy0, total0, busy1, total1;
+    int ticks = bench_machine_ticks(&busy0, &total0);
     double start = bench_now_s();
     for (int i = 0; i < opt.clients; i++) {
         client_t *ci = &c[i];
@@ -417,6 +419,7 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
             ok_at[k] += c[i].ok_at[k];
     }
     double elapsed = bench_now_s() - start;
+    ticks &= bench_machine_ticks(&busy1, &total1) && total1 > total0;
     double cpu_user = 0, cpu_sys = 0;
     int exited = 1;
     for (int k = 0; k < collectors; k++) {
@@ -469,6 +472,11 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
     printf(
         "ingest: collector%s CPU %.2f s user + %.2f s system = %.0f%% of one core over the run\n",
         collectors > 1 ? "s'" : "", cpu_user, cpu_sys, (cpu_user + cpu_sys) / elapsed * 100);
+    /* what the collectors, the database and this load generator share */
+    if (ticks)
+        printf("ingest: machine CPU %.0f%% busy of %ld cores over the run (every process)\n",
+               (double)(busy1 - busy0) / (double)(total1 - total0) * 100,
+               sysconf(_SC_NPROCESSORS_ONLN));
 
     uint64_t new_batches = after.counts.batches - before.counts.batches;
     uint64_t new_samples = after.counts.samples - before.counts.samples;
