@@ -358,6 +358,12 @@ static int read_held(const char *db, held_t *out)
     return rc ? -1 : 0;
 }
 
+static double cpu_seconds(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+           (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+}
+
 typedef struct phase_s {
     int collectors;
     double batches_per_s, p50, p99;
@@ -392,6 +398,8 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
     }
     unsigned long long busy0, total0, busy1, total1;
     int ticks = bench_machine_ticks(&busy0, &total0);
+    struct rusage self0, self1;
+    getrusage(RUSAGE_SELF, &self0);
     double start = bench_now_s();
     for (int i = 0; i < opt.clients; i++) {
         client_t *ci = &c[i];
@@ -420,6 +428,7 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
     }
     double elapsed = bench_now_s() - start;
     ticks &= bench_machine_ticks(&busy1, &total1) && total1 > total0;
+    getrusage(RUSAGE_SELF, &self1);
     double cpu_user = 0, cpu_sys = 0;
     int exited = 1;
     for (int k = 0; k < collectors; k++) {
@@ -473,10 +482,17 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
         "ingest: collector%s CPU %.2f s user + %.2f s system = %.0f%% of one core over the run\n",
         collectors > 1 ? "s'" : "", cpu_user, cpu_sys, (cpu_user + cpu_sys) / elapsed * 100);
     /* what the collectors, the database and this load generator share */
-    if (ticks)
-        printf("ingest: machine CPU %.0f%% busy of %ld cores over the run (every process)\n",
+    if (ticks) {
+        double cores = (double)(busy1 - busy0) / (double)sysconf(_SC_CLK_TCK) / elapsed;
+        double self = (cpu_seconds(&self1) - cpu_seconds(&self0)) / elapsed;
+        double theirs = (cpu_user + cpu_sys) / elapsed;
+        printf("ingest: machine CPU %.0f%% busy of %ld cores: %.2f cores, of which the "
+               "collector%s %.2f, this load generator %.2f, the rest (PostgreSQL, other work) "
+               "%.2f\n",
                (double)(busy1 - busy0) / (double)(total1 - total0) * 100,
-               sysconf(_SC_NPROCESSORS_ONLN));
+               sysconf(_SC_NPROCESSORS_ONLN), cores, collectors > 1 ? "s" : "", theirs, self,
+               cores - theirs - self);
+    }
 
     uint64_t new_batches = after.counts.batches - before.counts.batches;
     uint64_t new_samples = after.counts.samples - before.counts.samples;
