@@ -455,10 +455,13 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
     size_t per_batch = (size_t)opt.windows * (size_t)opt.per_window;
     uint64_t samples_sent = (uint64_t)ok * per_batch;
     ph.batches_per_s = (double)ok / elapsed;
+    char resent[96] = "none sent twice";
+    if (resend_every)
+        snprintf(resent, sizeof resent, "1 in %zu also sent to the next collector at the same time",
+                 resend_every);
     if (collectors > 1 || opt.phases)
-        printf("ingest: %d collector%s on one database, batches round robin, 1 in %zu also "
-               "sent to the next collector at the same time (0: none)\n",
-               collectors, collectors > 1 ? "s" : "", resend_every);
+        printf("ingest: %d collector%s on one database, batches round robin, %s\n", collectors,
+               collectors > 1 ? "s" : "", resent);
     printf("ingest: %zu batches acknowledged in %.2f s, %zu failed\n", ok, elapsed, failed);
     printf("ingest: %.0f batches/s, %.0f samples stored/s, %.1f MB/s on the wire\n",
            ph.batches_per_s, (double)samples_sent / elapsed,
