@@ -410,11 +410,10 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
         memset(ci->ok_at, 0, sizeof ci->ok_at);
         pthread_create(&ci->thread, NULL, client_main, ci);
     }
-    size_t sent = 0, ok = 0, failed = 0, requests = 0, resends = 0, busy = 0, stored = 0, dup = 0;
+    size_t ok = 0, failed = 0, requests = 0, resends = 0, busy = 0, stored = 0, dup = 0;
     size_t ok_at[MAX_COLLECTORS] = {0}, nlat = 0;
     for (int i = 0; i < opt.clients; i++) {
         pthread_join(c[i].thread, NULL);
-        sent += c[i].sent;
         ok += c[i].ok;
         failed += c[i].failed;
         requests += c[i].requests;
