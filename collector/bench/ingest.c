@@ -75,8 +75,9 @@ typedef struct client_s {
     size_t sent, ok, failed;                /* batches */
     size_t requests, resends, busy_retries; /* exchanges */
     size_t answered_stored, answered_duplicate;
-    size_t ok_at[MAX_COLLECTORS]; /* 200 answers per collector */
-    double deadline;              /* monotonic seconds */
+    size_t answered_busy, answered_other; /* 503; anything else but 200, or no answer */
+    size_t ok_at[MAX_COLLECTORS];         /* 200 answers per collector */
+    double deadline;                      /* monotonic seconds */
 } client_t;
 
 static struct {
@@ -252,8 +253,10 @@ static int tally(client_t *c, slot_t **s, int n, const long *status, int timed)
             curl_easy_getinfo(s[i]->h, CURLINFO_TOTAL_TIME_T, &us);
             c->latency[c->nlatency++] = (latency_t){(float)us / 1e3f, s[i]->at};
         }
-        if (status[i] != 200)
+        if (status[i] != 200) {
+            status[i] == 503 ? c->answered_busy++ : c->answered_other++;
             continue;
+        }
         acked = 1;
         c->ok_at[s[i]->at]++;
         if (strstr(s[i]->answer, "\"duplicate\""))
@@ -406,11 +409,12 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
         ci->deadline = start + opt.seconds;
         ci->nlatency = ci->sent = ci->ok = ci->failed = 0;
         ci->requests = ci->resends = ci->busy_retries = 0;
-        ci->answered_stored = ci->answered_duplicate = 0;
+        ci->answered_stored = ci->answered_duplicate = ci->answered_busy = ci->answered_other = 0;
         memset(ci->ok_at, 0, sizeof ci->ok_at);
         pthread_create(&ci->thread, NULL, client_main, ci);
     }
     size_t ok = 0, failed = 0, requests = 0, resends = 0, busy = 0, stored = 0, dup = 0;
+    size_t answered_busy = 0, other = 0;
     size_t ok_at[MAX_COLLECTORS] = {0}, nlat = 0;
     for (int i = 0; i < opt.clients; i++) {
         pthread_join(c[i].thread, NULL);
@@ -421,6 +425,8 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
         busy += c[i].busy_retries;
         stored += c[i].answered_stored;
         dup += c[i].answered_duplicate;
+        answered_busy += c[i].answered_busy;
+        other += c[i].answered_other;
         nlat += c[i].nlatency;
         for (int k = 0; k < collectors; k++)
             ok_at[k] += c[i].ok_at[k];
@@ -509,12 +515,13 @@ static phase_t run_phase(client_t *c, const char *db, const char *dir, int colle
     /* each batch is its own session: one rollup contribution each */
     int exact = (int64_t)new_sessions == (int64_t)ok && rollup_sessions == (int64_t)new_sessions &&
                 rollup_with_data == rollup_sessions && rollup_peaks == rollup_sessions;
-    /* one "stored" answer per batch, every other 200 a "duplicate" */
-    int once = same && stored == ok;
+    /* one "stored" answer per batch, every other 200 a "duplicate", no error but 503 */
+    int once = same && stored == ok && other == 0;
     if (collectors > 1 || opt.phases) {
         printf("ingest: %zu requests (%zu resends through a second collector, %zu retries after "
-               "a 503); answered %zu \"stored\", %zu \"duplicate\": each batch stored once %s\n",
-               requests, resends, busy, stored, dup, verdict(once));
+               "a 503); answered %zu \"stored\", %zu \"duplicate\", %zu 503, %zu other: each "
+               "batch stored once %s\n",
+               requests, resends, busy, stored, dup, answered_busy, other, verdict(once));
         printf("ingest: %llu new sessions, rollups count %lld sessions, %lld with data, %lld "
                "peaks: rollups exact %s\n",
                (unsigned long long)new_sessions, (long long)rollup_sessions,
