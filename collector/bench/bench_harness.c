@@ -99,6 +99,7 @@ pid_t bench_start_collector(const char *who, const char *db, const char *dir,
 int bench_stop_collector(pid_t pid, struct rusage *ru)
 {
     int status = 0;
+    memset(ru, 0, sizeof *ru);
     kill(pid, SIGTERM);
     if (wait4(pid, &status, 0, ru) != pid)
         return 0;

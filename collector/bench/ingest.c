@@ -7,12 +7,13 @@
  * batches and in seconds.
  *
  * --collectors 1,2 (PostgreSQL only) runs the same batches once per count,
- * each time on a new database on the --db server: N collector processes, the
- * clients spreading their batches over them round robin as a load balancer
- * would, every --resend-every'th batch sent to two collectors at once (a
- * retry through another collector), then the figures per collector and
- * against the first count, and PASS/MISS for: every batch stored once, every
- * duplicate answered as one, the rollups exact.
+ * each time on a new database of the --db server (its role must be allowed
+ * to create databases; one whose checks pass is dropped after): N collector
+ * processes, the clients spreading their batches over them round robin as a
+ * load balancer would, 1 batch in --resend-every sent to two collectors at
+ * once (a retry through another collector), then the figures per collector
+ * and against the first count, and PASS/MISS for: every batch stored once,
+ * every duplicate answered as one, the rollups exact. Exits 1 on a MISS.
  *
  *   build/collector/bench/ingest [--clients 32] [--batches 20000] [--seconds 60]
  *       [--windows 10] [--per-window 100] [--no-gzip] [--db PATH|URL] [--quick]
