@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every collector test: formatting, the wire-format corpus against the
 # JSON Schema, a -Werror build with the whole suite on SQLite and on a
-# throwaway PostgreSQL server, the suite again under AddressSanitizer+UBSan,
+# throwaway PostgreSQL server, two collectors sharing traffic on that server,
+# the suite again under AddressSanitizer+UBSan,
 # the libFuzzer target for a bounded time, a short ingest benchmark, and the
 # abuse suite's measured figures.
 # Prints "collector: N passed, M failed" last; exits non-zero on any failure.
@@ -15,13 +16,11 @@ LOGS="$ROOT/build/test-logs/collector"
 mkdir -p "$LOGS"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
-PGBIN=/usr/lib/postgresql/15/bin
 # Debian's interpreter, which python3-jsonschema installs into; a python3
 # earlier on PATH (pyenv, a venv) may lack it.
 PY=python3
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import jsonschema' 2>/dev/null && PY=/usr/bin/python3
 PGDIR="$ROOT/build/collector-pg"
-PGPORT=""
 PGURL=""
 passed=0
 failed=0
@@ -113,31 +112,13 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-as_pg() {
-    if [ "$(id -u)" -eq 0 ]; then
-        su postgres -s /bin/sh -c "$*"
-    else
-        sh -c "$*"
-    fi
-}
-
+# the throwaway server: scripts/pg-throwaway.sh (initdb, a free port, fsync=off)
 pg_start() {
-    pg_stop_quiet
-    rm -rf "$PGDIR"
-    mkdir -p "$PGDIR"
-    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PGDIR"
-    PGPORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    as_pg "$PGBIN/initdb -D '$PGDIR/data' -U postgres --auth=trust -E UTF8 --no-sync" >/dev/null &&
-        as_pg "$PGBIN/pg_ctl -D '$PGDIR/data' -l '$PGDIR/server.log' -w -t 30 -o \"-p $PGPORT -k '$PGDIR' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" start" &&
-        PGURL="postgres://postgres@127.0.0.1:$PGPORT" &&
+    PGURL="$(scripts/pg-throwaway.sh start "$PGDIR" | tail -n 1)" && [ -n "$PGURL" ] &&
         echo "postgres: throwaway server on $PGURL"
 }
 
-pg_stop_quiet() {
-    if [ -f "$PGDIR/data/postmaster.pid" ]; then
-        as_pg "$PGBIN/pg_ctl -D '$PGDIR/data' -m fast -w stop" >/dev/null 2>&1 || true
-    fi
-}
+pg_stop_quiet() { scripts/pg-throwaway.sh stop "$PGDIR"; }
 trap pg_stop_quiet EXIT
 
 configure_build() {
@@ -180,6 +161,14 @@ fuzz() {
 }
 
 bench_smoke() { build/collector/bench/ingest --quick; }
+
+# Several collectors on the throwaway PostgreSQL sharing the traffic, some
+# batches sent to both at once: every batch stored once, the rollups exact
+# (a MISS exits non-zero). The figures are docs/performance.md's.
+fleet_smoke() {
+    build/collector/bench/ingest --db "$PGURL" --collectors 2 --batches 400 --clients 8 --resend-every 4 \
+        --windows 2 --per-window 10
+}
 
 # The abuse suite (tests/collector/test_abuse.c) runs in both ctest steps;
 # once more here on the release build for its figures, which
@@ -224,6 +213,7 @@ step schema schema_check
 step postgres-start pg_start
 step build-gcc-werror build_gcc
 step test-gcc test_gcc
+step fleet-smoke fleet_smoke
 step build-asan-ubsan build_asan
 step test-asan-ubsan test_asan
 step fuzz fuzz

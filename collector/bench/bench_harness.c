@@ -1,8 +1,11 @@
 #include "bench_harness.h"
 
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +32,20 @@ int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+int bench_machine_ticks(unsigned long long *busy, unsigned long long *total)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                       &v[4], &v[5], &v[6], &v[7])
+              : 0;
+    if (f)
+        fclose(f);
+    *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    *busy = *total - v[3] - v[4]; /* all but idle and iowait */
+    return n == 8;
 }
 
 pid_t bench_start_collector(const char *who, const char *db, const char *dir,
@@ -77,4 +94,73 @@ pid_t bench_start_collector(const char *who, const char *db, const char *dir,
     if (pid > 0)
         kill(pid, SIGKILL);
     exit(1);
+}
+
+int bench_stop_collector(pid_t pid, struct rusage *ru)
+{
+    int status = 0;
+    memset(ru, 0, sizeof *ru);
+    kill(pid, SIGTERM);
+    if (wait4(pid, &status, 0, ru) != pid)
+        return 0;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int bench_is_pg(const char *url)
+{
+    return !strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13);
+}
+
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* "does not exist, skipping" */
+}
+
+/* One statement on the database url names; 0 or -1 (said, prefixed with who). */
+static int pg_admin(const char *who, const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    int rc = -1;
+    PQsetNoticeProcessor(c, quiet, NULL);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "%s: cannot connect to %s: %s", who, url, PQerrorMessage(c));
+    } else {
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            rc = 0;
+        else
+            fprintf(stderr, "%s: %s: %s", who, sql, PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return rc;
+}
+
+char *bench_pg_create_db(const char *who, const char *url, const char *name)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    if (pg_admin(who, url, sql))
+        exit(1);
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", name);
+    if (pg_admin(who, url, sql))
+        exit(1);
+    /* scheme://authority[/database][?parameters]: the path is replaced */
+    const char *authority = strstr(url, "://") + 3;
+    size_t head = strcspn(authority, "/?") + (size_t)(authority - url);
+    const char *params = strchr(url + head, '?');
+    size_t len = head + 1 + strlen(name) + (params ? strlen(params) : 0) + 1;
+    char *out = malloc(len);
+    if (!out)
+        exit(1);
+    snprintf(out, len, "%.*s/%s%s", (int)head, url, name, params ? params : "");
+    return out;
+}
+
+int bench_pg_drop_db(const char *who, const char *url, const char *name)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    return pg_admin(who, url, sql);
 }
