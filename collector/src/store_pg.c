@@ -36,6 +36,7 @@
  * partition at the bound, so that no start time, however wrong, adds more
  * partitions than this. */
 #define PARTITION_PAST_DAYS 3660
+#define PARTITION_ATTEMPTS 3 /* of a batch whose day had no partition */
 
 /* The statements a connection has prepared, named "s<index>". Used only by
  * the thread holding the connection. */
@@ -106,14 +107,18 @@ static void release(pg_store_t *s, unsigned slot)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* lock_not_available: lock_timeout ran out waiting for another writer;
- * check_violation: no partition holds the row's day */
+/* check_violation: no partition holds the row's day. lock_not_available
+ * (lock_timeout ran out waiting for another writer), deadlock_detected and
+ * serialization_failure: another transaction was in the way, and the same
+ * request can succeed later (503 with Retry-After, not a failure). */
 static int failure(const PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (state && !strcmp(state, "23514"))
         return NO_PARTITION;
-    return state && !strcmp(state, "55P03") ? MEMGAUGE__STORE_BUSY : MEMGAUGE__STORE_ERROR;
+    if (state && (!strcmp(state, "55P03") || !strcmp(state, "40P01") || !strcmp(state, "40001")))
+        return MEMGAUGE__STORE_BUSY;
+    return MEMGAUGE__STORE_ERROR;
 }
 
 /* Checks r: hands it to the caller (*out, PQclear it) or clears it; returns
@@ -1011,8 +1016,11 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
     unsigned slot;
     PGconn *c = acquire(s, &slot);
     /* a session on a day without a partition yet (a new day before the
-     * retention thread made it, an old or skewed start): add it, once */
-    for (int attempt = 0; attempt < 2; attempt++) {
+     * retention thread made it, an old or skewed start): add it and try
+     * again; a few times, since another collector may move the session's
+     * stored start (its first batch after a verdict made the row) between
+     * two attempts */
+    for (int attempt = 0; attempt < PARTITION_ATTEMPTS; attempt++) {
         int64_t day = -1;
         memset(res, 0, sizeof *res);
         rc = simple(s, c, "BEGIN");
@@ -1023,11 +1031,12 @@ static int pg_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
             else
                 rc = simple(s, c, "COMMIT");
         }
-        if (rc != NO_PARTITION || day < 0 || attempt == 1 || (rc = partition_add(s, c, day)))
+        if (rc != NO_PARTITION || day < 0 || attempt == PARTITION_ATTEMPTS - 1 ||
+            (rc = partition_add(s, c, day)))
             break;
     }
-    if (rc == NO_PARTITION)
-        rc = MEMGAUGE__STORE_ERROR;
+    if (rc == NO_PARTITION) /* transient: the client tries again later */
+        rc = MEMGAUGE__STORE_BUSY;
 
     atomic_store_explicit(&s->last_write_busy, rc == MEMGAUGE__STORE_BUSY, memory_order_relaxed);
     release(s, slot);

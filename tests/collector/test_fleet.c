@@ -47,6 +47,8 @@ static char *batch_json(int k)
 typedef struct poster_s {
     int port, first, step, reverse;
     int failures;
+    long last_status;    /* the last answer that was not 200 */
+    char last_body[200]; /* and what it said */
 } poster_t;
 
 /* Posts its share of the batches; a 503 (another collector held a lock
@@ -63,6 +65,10 @@ static void *post_all(void *arg)
         for (int tries = 0; tries < 50 && status != 200; tries++) {
             http_result_t r = http_post_json(p->port, json);
             status = r.status;
+            if (status != 200) {
+                p->last_status = status;
+                snprintf(p->last_body, sizeof p->last_body, "%s", r.body ? r.body : "");
+            }
             http_result_free(&r);
             if (status == 503)
                 usleep(20000);
@@ -93,14 +99,17 @@ Test(fleet, two_collectors_store_every_batch_once_and_rollups_stay_exact)
     collector_start(&a, NULL, NULL);
     collector_start(&b, a.db, NULL);
     /* every batch twice or more, from both collectors, in different orders */
-    poster_t posters[4] = {
-        {a.port, 0, 1, 0, 0}, {b.port, 0, 1, 1, 0}, {a.port, 1, 2, 1, 0}, {b.port, 0, 2, 0, 0}};
+    poster_t posters[4] = {{.port = a.port, .first = 0, .step = 1, .reverse = 0},
+                           {.port = b.port, .first = 0, .step = 1, .reverse = 1},
+                           {.port = a.port, .first = 1, .step = 2, .reverse = 1},
+                           {.port = b.port, .first = 0, .step = 2, .reverse = 0}};
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
         pthread_create(&t[i], NULL, post_all, &posters[i]);
     for (int i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);
-        cr_expect_eq(posters[i].failures, 0, "poster %d", i);
+        cr_expect_eq(posters[i].failures, 0, "poster %d: the last refusal was %ld %s", i,
+                     posters[i].last_status, posters[i].last_body);
     }
     char err[256];
     memgauge__store_t *st = memgauge__store_open(a.db, NULL, err, sizeof err);
