@@ -369,6 +369,20 @@ static int filter_args(memgauge__arg_fn arg, void *cls, memgauge__session_filter
            int_arg(arg, cls, "offset", 0, 1000000000, 0, &f->offset, out);
 }
 
+/* Keyset paging, as fast at any depth as offset is not: a full page names
+ * where the next one starts ("<ms>.<session id>" of its last row), a short
+ * one says there is none. */
+static void add_next_cursor(cJSON *j, int full, uint64_t last_ms, const char *last_id)
+{
+    if (!full) {
+        cJSON_AddNullToObject(j, "next_cursor");
+        return;
+    }
+    char cursor[64];
+    snprintf(cursor, sizeof cursor, "%llu.%s", (unsigned long long)last_ms, last_id);
+    cJSON_AddStringToObject(j, "next_cursor", cursor);
+}
+
 static void page_info(cJSON *j, const memgauge__session_filter_t *f, size_t n)
 {
     add_u64(j, "offset", f->offset);
@@ -417,15 +431,8 @@ static void serve_sessions(memgauge__store_t *st, memgauge__arg_fn arg, void *cl
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(list, session_json(&rows[i]));
     page_info(j, &f, n);
-    /* keyset paging: as fast at any depth, unlike offset */
-    if (n == f.limit) {
-        char cursor[64];
-        snprintf(cursor, sizeof cursor, "%llu.%s", (unsigned long long)rows[n - 1].start_unix_ms,
-                 rows[n - 1].session_id);
-        cJSON_AddStringToObject(j, "next_cursor", cursor);
-    } else {
-        cJSON_AddNullToObject(j, "next_cursor");
-    }
+    add_next_cursor(j, n == f.limit, n ? rows[n - 1].start_unix_ms : 0,
+                    n ? rows[n - 1].session_id : "");
     free(rows);
     memgauge__reply_json(out, 200, j);
 }
@@ -474,14 +481,8 @@ static void serve_oom(memgauge__store_t *st, memgauge__arg_fn arg, void *cls,
         cJSON_AddItemToArray(list, o);
     }
     page_info(j, &f, n);
-    if (n == f.limit) {
-        char cursor[64];
-        snprintf(cursor, sizeof cursor, "%llu.%s", (unsigned long long)rows[n - 1].reported_unix_ms,
-                 rows[n - 1].session_id);
-        cJSON_AddStringToObject(j, "next_cursor", cursor);
-    } else {
-        cJSON_AddNullToObject(j, "next_cursor");
-    }
+    add_next_cursor(j, n == f.limit, n ? rows[n - 1].reported_unix_ms : 0,
+                    n ? rows[n - 1].session_id : "");
     memgauge__termination_rows_free(rows, n);
     memgauge__reply_json(out, 200, j);
 }
