@@ -40,6 +40,8 @@ const char memgauge__cli_usage[] =
     "  --quiet                 no per-request log lines\n"
     "  --otlp-endpoint URL     export to an OTLP/HTTP receiver (URL/v1/metrics, URL/v1/logs)\n"
     "  --otlp-header 'N: V'    add this header to every export (repeatable, up to 16)\n"
+    "  --otlp-headers FILE     the same from FILE, one 'Name: value' per line, # comments:\n"
+    "                          a receiver's key kept out of the command line\n"
     "  --otlp-queue DIR        export queue (default: otlp-queue/ beside the SQLite file)\n"
     "  --otlp-queue-bytes N    the queue's budget, oldest dropped past it (default 64M)\n"
     "  --help, --version\n";
@@ -200,7 +202,62 @@ static int parse_listen(memgauge__cli_t *o, const char *v, char *err, size_t err
     return 0;
 }
 
-/* --otlp-endpoint, --otlp-header, --otlp-queue, --otlp-queue-bytes */
+/* One "Name: value" export header, borrowed (argv, or the copy a file's
+ * line was kept in); `where` names the option or the file's line. */
+static int add_otlp_header(memgauge__cli_t *o, const char *v, const char *where, char *err,
+                           size_t errlen)
+{
+    const char *colon = strchr(v, ':');
+    if (!colon || colon == v || strpbrk(v, "\r\n"))
+        return bad(err, errlen, "%s: expected 'Name: value' on one line", where);
+    for (const char *p = v; p < colon; p++)
+        if (!isgraph((unsigned char)*p))
+            return bad(err, errlen, "%s: the name holds a space or control byte", where);
+    if (o->otlp_header_count >= MEMGAUGE__OTLP_MAX_HEADERS)
+        return bad(err, errlen, "%s: at most %d headers", where, MEMGAUGE__OTLP_MAX_HEADERS);
+    o->otlp_headers[o->otlp_header_count++] = v;
+    return 0;
+}
+
+/* --otlp-headers FILE: "Name: value" lines, # comments, blank lines
+ * ignored; a receiver's key kept out of `ps`, as --api-keys does. */
+static int read_otlp_headers(memgauge__cli_t *o, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return bad(err, errlen, "--otlp-headers: cannot read %s: %s", path, strerror(errno));
+    char line[MEMGAUGE__OTLP_HEADER_MAX + 2];
+    int rc = 0, lineno = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        char where[64];
+        snprintf(where, sizeof where, "--otlp-headers: line %d", lineno);
+        size_t n = strlen(line);
+        if (n && line[n - 1] != '\n' && !feof(f)) {
+            rc = bad(err, errlen, "%s: longer than %d bytes", where, MEMGAUGE__OTLP_HEADER_MAX - 1);
+            break;
+        }
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        n = strlen(s);
+        while (n && isspace((unsigned char)s[n - 1]))
+            s[--n] = '\0';
+        if (!n || s[0] == '#')
+            continue;
+        if (o->otlp_header_count >= MEMGAUGE__OTLP_MAX_HEADERS) {
+            rc = bad(err, errlen, "%s: at most %d headers", where, MEMGAUGE__OTLP_MAX_HEADERS);
+            break;
+        }
+        char *kept = o->otlp_header_text[o->otlp_header_count];
+        memcpy(kept, s, n + 1);
+        rc = add_otlp_header(o, kept, where, err, errlen);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* --otlp-endpoint, --otlp-header(s), --otlp-queue, --otlp-queue-bytes */
 static int parse_otlp(memgauge__cli_t *o, const char *a, const char *v, char *err, size_t errlen)
 {
     unsigned long long n;
@@ -212,15 +269,9 @@ static int parse_otlp(memgauge__cli_t *o, const char *a, const char *v, char *er
             return bad(err, errlen, "--otlp-endpoint: the URL holds a space or control character");
         o->otlp_endpoint = v;
     } else if (!strcmp(a, "--otlp-header")) {
-        const char *colon = strchr(v, ':');
-        if (!colon || colon == v || strpbrk(v, "\r\n"))
-            return bad(err, errlen, "--otlp-header: expected 'Name: value' on one line");
-        for (const char *p = v; p < colon; p++)
-            if (!isgraph((unsigned char)*p))
-                return bad(err, errlen, "--otlp-header: the name holds a space or control byte");
-        if (o->otlp_header_count >= MEMGAUGE__OTLP_MAX_HEADERS)
-            return bad(err, errlen, "--otlp-header: at most %d", MEMGAUGE__OTLP_MAX_HEADERS);
-        o->otlp_headers[o->otlp_header_count++] = v;
+        return add_otlp_header(o, v, "--otlp-header", err, errlen);
+    } else if (!strcmp(a, "--otlp-headers")) {
+        return read_otlp_headers(o, v, err, errlen);
     } else if (!strcmp(a, "--otlp-queue")) {
         if (!v[0])
             return bad(err, errlen, "--otlp-queue: empty path");
@@ -288,6 +339,7 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                                              "--dashboard-dir",
                                              "--otlp-endpoint",
                                              "--otlp-header",
+                                             "--otlp-headers",
                                              "--otlp-queue",
                                              "--otlp-queue-bytes",
                                              "--retention-days",
@@ -380,7 +432,7 @@ int memgauge__cli_parse(int argc, char **argv, memgauge__cli_t *o, char *err, si
                            "--read-token: must differ from every API key (API keys "
                            "ship inside apps)");
     if ((o->otlp_header_count || o->otlp_queue) && !o->otlp_endpoint)
-        return bad(err, errlen, "--otlp-header and --otlp-queue need --otlp-endpoint");
+        return bad(err, errlen, "--otlp-header(s) and --otlp-queue need --otlp-endpoint");
     if (o->otlp_endpoint && !o->otlp_queue &&
         (!strncmp(o->db, "postgres://", 11) || !strncmp(o->db, "postgresql://", 13)))
         return bad(err, errlen,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define MEMGAUGE__OTLP_MAX_HEADERS 16
+#define MEMGAUGE__OTLP_HEADER_MAX 1024 /* bytes of one "Name: value" from a file */
 
 #define MEMGAUGE__MAX_KEYS 64
 #define MEMGAUGE__KEY_MAX 256
@@ -53,8 +54,10 @@ typedef struct memgauge__cli_s {
     const char *otlp_endpoint; /* base URL, http:// or https:// */
     size_t otlp_header_count;
     const char *otlp_headers[MEMGAUGE__OTLP_MAX_HEADERS]; /* "Name: value" */
-    const char *otlp_queue;                               /* NULL: beside the SQLite database */
-    uint64_t otlp_queue_bytes;                            /* the queue's byte budget */
+    /* the headers read from --otlp-headers FILE, which otlp_headers point into */
+    char otlp_header_text[MEMGAUGE__OTLP_MAX_HEADERS][MEMGAUGE__OTLP_HEADER_MAX];
+    const char *otlp_queue;    /* NULL: beside the SQLite database */
+    uint64_t otlp_queue_bytes; /* the queue's byte budget */
     int help, version;
 } memgauge__cli_t;
 

@@ -158,8 +158,14 @@ Test(metrics, every_family_has_help_and_type_and_histograms_are_cumulative)
     http_result_free(&m);
 }
 
+#define BAD_HEADERS "/tmp/memgauge-bad-otlp-headers"
+
 Test(metrics, otlp_options_are_checked)
 {
+    FILE *f = fopen(BAD_HEADERS, "w");
+    cr_assert_not_null(f);
+    fputs("# ok so far\nX-Key: v\nno colon here\n", f);
+    fclose(f);
     struct {
         const char *argv[10];
         const char *says;
@@ -171,6 +177,12 @@ Test(metrics, otlp_options_are_checked)
         {{"memgauge-collector", "--api-key", TEST_KEY, "--otlp-endpoint", "http://127.0.0.1:1",
           "--otlp-header", "no colon", NULL},
          "--otlp-header"},
+        {{"memgauge-collector", "--api-key", TEST_KEY, "--otlp-endpoint", "http://127.0.0.1:1",
+          "--otlp-headers", "/nonexistent/otlp-headers", NULL},
+         "--otlp-headers: cannot read /nonexistent/otlp-headers"},
+        {{"memgauge-collector", "--api-key", TEST_KEY, "--otlp-endpoint", "http://127.0.0.1:1",
+          "--otlp-headers", BAD_HEADERS, NULL},
+         "--otlp-headers: line 3: expected 'Name: value'"},
         {{"memgauge-collector", "--api-key", TEST_KEY, "--otlp-endpoint", "http://127.0.0.1:1",
           "--otlp-queue-bytes", "1K", NULL},
          "--otlp-queue-bytes"},
@@ -185,6 +197,7 @@ Test(metrics, otlp_options_are_checked)
         cr_expect(strstr(out, cases[i].says) != NULL, "case %zu: '%s' not in %s", i, cases[i].says,
                   out);
     }
+    unlink(BAD_HEADERS);
 }
 
 Test(otlp_queue, drops_the_oldest_past_its_budget_and_survives_a_reopen)

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,9 +54,12 @@ async function until(what, cond, ms = 30000) {
 async function startCollector(dir, endpoint, extra = [], db = join(dir, 'memgauge.db')) {
   const portFile = join(dir, 'port');
   rmSync(portFile, { force: true });
+  // the receiver's key from a file (kept out of ps), another header on the command line
+  const headers = join(dir, 'otlp-headers');
+  writeFileSync(headers, '# the vendor key\n\nX-Vendor-Key: secret-123\n', { mode: 0o600 });
   const child = spawn(BIN, ['--listen', '127.0.0.1:0', '--db', db,
     '--api-key', KEY, '--read-token', TOKEN, '--port-file', portFile, '--quiet',
-    '--otlp-endpoint', endpoint, '--otlp-header', 'X-Vendor-Key: secret-123',
+    '--otlp-endpoint', endpoint, '--otlp-headers', headers, '--otlp-header', 'X-Team: mobile',
     '--retention-days', '0', ...extra], // fixtures may start long ago
   { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -134,6 +137,7 @@ test('exports what was ingested: resource, metrics and the OOM log record', with
     assert.equal(rx.metrics.length, 10);
     assert.equal(rx.logs.length, 5);
     assert.equal(rx.metrics[0].headers['x-vendor-key'], 'secret-123');
+    assert.equal(rx.metrics[0].headers['x-team'], 'mobile');
     const windows = rx.metrics.filter((r) => isWindows(r.msg));
     const sessions = rx.metrics.filter((r) => !isWindows(r.msg));
     assert.equal(windows.length, 5);
