@@ -39,9 +39,8 @@ void memgauge__exposition(const memgauge__exposition_src_t *src, memgauge__text_
 {
     memgauge__metric_header(t, PREFIX "build_info", "gauge",
                             "Always 1; the labels say which collector this is.");
-    memgauge__text_printf(t,
-                          PREFIX "build_info{version=\"0.1.0\",wire_format=\"1\",store=\"%s\"} 1\n",
-                          src->store_name);
+    memgauge__text_printf(t, PREFIX "build_info{version=\"%s\",wire_format=\"1\",store=\"%s\"} 1\n",
+                          MEMGAUGE_COLLECTOR_VERSION, src->store_name);
 
     memgauge__http_metrics_write(t, src->http);
     single(t, PREFIX "http_requests_in_flight", "gauge",

@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (cli.version) {
-        puts("memgauge-collector 0.1.0 (wire format v1)");
+        puts("memgauge-collector " MEMGAUGE_COLLECTOR_VERSION " (wire format v1)");
         return 0;
     }
 

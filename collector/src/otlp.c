@@ -467,7 +467,8 @@ int memgauge__otlp_start(const memgauge__otlp_options_t *o, memgauge__otlp_t **o
     x->logs_url = join_url(o->endpoint, "/v1/logs");
     x->headers = curl_slist_append(NULL, "Content-Type: application/json");
     x->headers = curl_slist_append(x->headers, "Content-Encoding: gzip");
-    x->headers = curl_slist_append(x->headers, "User-Agent: memgauge-collector/0.1.0");
+    x->headers =
+        curl_slist_append(x->headers, "User-Agent: memgauge-collector/" MEMGAUGE_COLLECTOR_VERSION);
     x->headers = curl_slist_append(x->headers, "Expect:");
     for (size_t i = 0; i < o->header_count; i++)
         x->headers = curl_slist_append(x->headers, o->headers[i]);

@@ -97,7 +97,7 @@ static cJSON *scope(void)
 {
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "name", "memgauge-collector");
-    cJSON_AddStringToObject(s, "version", "0.1.0");
+    cJSON_AddStringToObject(s, "version", MEMGAUGE_COLLECTOR_VERSION);
     return s;
 }
 

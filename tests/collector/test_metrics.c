@@ -65,7 +65,9 @@ Test(metrics, page_needs_the_read_token_never_an_api_key)
     cr_expect_eq(api.status, 401, "API keys ship inside apps: they never read");
     http_result_t ok = http_request(srv.port, "GET", "/metrics", READ, NULL, 0);
     cr_expect_eq(ok.status, 200);
-    cr_expect(strstr(ok.body, "memgauge_collector_build_info{version=\"0.1.0\"") != NULL);
+    cr_expect(strstr(ok.body, "memgauge_collector_build_info{version=\"" MEMGAUGE_COLLECTOR_VERSION
+                              "\"") != NULL);
+    cr_expect_str_eq(MEMGAUGE_COLLECTOR_VERSION, "0.5.0", "released with the SDK");
     http_result_t post = http_request(srv.port, "POST", "/metrics", READ, "x", 1);
     cr_expect_eq(post.status, 405);
     http_result_free(&none);
