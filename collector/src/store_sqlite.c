@@ -706,7 +706,8 @@ static int sq_put_batch(memgauge__store_t *base, const memgauge__batch_t *b, uin
         rc = put_all(s, b, received, res, &track);
         if (rc && rc != MEMGAUGE__STORE_CONFLICT)
             snprintf(res->error, sizeof res->error, "%s", s->base.error);
-        s->refusal = NULL;
+        s->refusal = NULL; /* a stray conflict outside a write formats nothing */
+        s->refusal_len = 0;
         if (rc || *duplicate)
             exec(s, "ROLLBACK");
         else
