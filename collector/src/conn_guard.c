@@ -1,5 +1,7 @@
 #include "conn_guard.h"
 
+#include "clock.h"
+
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,9 +40,7 @@ struct memgauge__conn_guard_s {
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)memgauge__mono_ms();
 }
 
 /* libmicrohttpd calls the CLOSED notification before it closes the socket

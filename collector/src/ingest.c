@@ -15,13 +15,6 @@
 /* what a client should wait before retrying when memory ran short */
 #define BUSY_RETRY_AFTER_S 2
 
-uint64_t memgauge__now_unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void count(_Atomic uint64_t *c, uint64_t n)
 {
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
@@ -154,13 +147,9 @@ void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
         return;
     }
     memgauge__put_result_t res;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = memgauge__mono_ns();
     rc = st->ops->put_batch(st, &b, memgauge__now_unix_ms(), &res);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    memgauge__histogram_observe(
-        &stats->store_latency,
-        (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
+    memgauge__histogram_observe(&stats->store_latency, memgauge__mono_ns() - t0);
     int duplicate = res.duplicate;
     if (rc == MEMGAUGE__STORE_CONFLICT) {
         count(&stats->invalid, 1);

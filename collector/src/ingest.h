@@ -2,6 +2,7 @@
 #define MEMGAUGE_COLLECTOR_INGEST_H
 
 #include "budget.h"
+#include "clock.h" /* memgauge__now_unix_ms, used with ingest */
 #include "metrics.h"
 #include "otlp.h"
 #include "reply.h"
@@ -42,7 +43,5 @@ typedef struct memgauge__ingest_request_s {
  * given back before it returns. Thread-safe. */
 void memgauge__ingest(memgauge__store_t *st, memgauge__ingest_request_t *req,
                       memgauge__ingest_stats_t *stats, memgauge__reply_t *out);
-
-uint64_t memgauge__now_unix_ms(void);
 
 #endif

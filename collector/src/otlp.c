@@ -1,6 +1,7 @@
 /* The OTLP exporter's thread: oldest request first, one at a time. */
 #include "otlp.h"
 
+#include "clock.h"
 #include "otlp_encode.h"
 #include "otlp_queue.h"
 
@@ -345,14 +346,7 @@ static long post(memgauge__otlp_t *x, CURL *h, const char *url, const char *body
 /* Sleeps up to ms, or until stop. Returns 1 when stopping. */
 static int pause_ms(memgauge__otlp_t *x, uint64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = memgauge__mono_deadline(ms);
     for (;;) {
         pthread_mutex_lock(&x->lock);
         int timed_out = 0;
@@ -473,11 +467,7 @@ int memgauge__otlp_start(const memgauge__otlp_options_t *o, memgauge__otlp_t **o
     for (size_t i = 0; i < o->header_count; i++)
         x->headers = curl_slist_append(x->headers, o->headers[i]);
     pthread_mutex_init(&x->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&x->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    memgauge__cond_init_mono(&x->wake);
     if (!x->metrics_url || !x->logs_url || !x->headers ||
         pthread_create(&x->thread, NULL, run, x) != 0) {
         snprintf(err, errlen, "cannot start the OTLP exporter");

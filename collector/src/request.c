@@ -1,6 +1,7 @@
 #include "request.h"
 
 #include "auth.h"
+#include "clock.h"
 #include "exposition.h"
 #include "log_escape.h"
 #include "query.h"
@@ -21,8 +22,8 @@ enum route_e { ROUTE_NONE, ROUTE_INGEST };
 
 typedef struct request_s {
     memgauge__server_t *srv;
-    struct timespec start;
-    int seen; /* the handler has run once */
+    uint64_t start_ns; /* CLOCK_MONOTONIC */
+    int seen;          /* the handler has run once */
     int route;
     int gzip;
     int responded; /* a response is queued */
@@ -44,12 +45,9 @@ static void *socket_context(struct MHD_Connection *c)
     return ci ? ci->socket_context : NULL;
 }
 
-static double elapsed_ms(const struct timespec *since)
+static double elapsed_ms(uint64_t since_ns)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - since->tv_sec) * 1e3 +
-           (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+    return (double)(memgauge__mono_ns() - since_ns) / 1e6;
 }
 
 /* Called by MHD when a request line arrives: the request's life starts here,
@@ -65,7 +63,7 @@ void *memgauge__request_begin(void *cls, const char *uri, struct MHD_Connection 
     r->srv = srv;
     r->budget.pool = &srv->memory;
     r->key = -1;
-    clock_gettime(CLOCK_MONOTONIC, &r->start);
+    r->start_ns = memgauge__mono_ns();
     size_t n = strcspn(uri, "?");
     if (n >= sizeof r->path)
         n = sizeof r->path - 1;
@@ -110,7 +108,7 @@ static void log_line(memgauge__server_t *srv, struct MHD_Connection *c, request_
     memgauge__log_escape(path, sizeof path, r->path, 1);
     memgauge__log_escape(note, sizeof note, r->note, 0);
     int n = snprintf(line, sizeof line, "%s.%03ldZ %s %s %s %s %.3fms in=%zu %s\n", ts,
-                     now.tv_nsec / 1000000, ip, method, path, status, elapsed_ms(&r->start),
+                     now.tv_nsec / 1000000, ip, method, path, status, elapsed_ms(r->start_ns),
                      r->received, note);
     if (n > (int)sizeof line - 1)
         n = (int)sizeof line - 1;
@@ -125,12 +123,8 @@ void memgauge__request_end(void *cls, struct MHD_Connection *c, void **req_cls,
     if (!r)
         return;
     log_line(srv, c, r, toe);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
     memgauge__http_metrics_count(&srv->http, (memgauge__endpoint_t)r->endpoint, r->status,
-                                 (uint64_t)((now.tv_sec - r->start.tv_sec) * 1000000000LL +
-                                            (now.tv_nsec - r->start.tv_nsec)),
-                                 r->received);
+                                 memgauge__mono_ns() - r->start_ns, r->received);
     /* the next request on this connection: its headers are bounded too */
     memgauge__conn_guard_request_done(srv->guard, socket_context(c));
     free(r->body);
@@ -259,7 +253,7 @@ static enum MHD_Result take_body(request_t *r, const char *data, size_t size)
 {
     memgauge__server_t *srv = r->srv;
     r->received += size;
-    if (elapsed_ms(&r->start) > srv->cli->request_timeout_s * 1000.0) {
+    if (elapsed_ms(r->start_ns) > srv->cli->request_timeout_s * 1000.0) {
         snprintf(r->note, sizeof r->note, "request timeout: body too slow");
         return MHD_NO; /* closes the connection */
     }

@@ -1,5 +1,6 @@
 #include "retention.h"
 
+#include "clock.h"
 #include "rollup.h"
 
 #include <pthread.h>
@@ -17,19 +18,12 @@ struct memgauge__retention_s {
     int stop;
 };
 
-static uint64_t now_ms(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int memgauge__retention_step(memgauge__store_t *st, uint64_t cutoff_unix_ms, size_t *batch,
                              size_t *deleted)
 {
-    uint64_t t0 = now_ms(CLOCK_MONOTONIC);
+    uint64_t t0 = memgauge__mono_ms();
     int rc = st->ops->expire(st, cutoff_unix_ms, *batch, deleted);
-    uint64_t took = now_ms(CLOCK_MONOTONIC) - t0;
+    uint64_t took = memgauge__mono_ms() - t0;
     if (took > MEMGAUGE__RETENTION_STEP_MS && *batch > 1)
         *batch /= 2;
     else if (took < MEMGAUGE__RETENTION_STEP_MS / 4 && *deleted == *batch &&
@@ -41,14 +35,7 @@ int memgauge__retention_step(memgauge__store_t *st, uint64_t cutoff_unix_ms, siz
 /* Waits ms or until stopped; returns the stop flag. */
 static int pause_ms(memgauge__retention_t *r, uint64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = memgauge__mono_deadline(ms);
     pthread_mutex_lock(&r->lock);
     while (!r->stop && pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
         ;
@@ -62,7 +49,7 @@ static void *run(void *arg)
     memgauge__retention_t *r = arg;
     size_t batch = 16, total = 0;
     for (;;) {
-        uint64_t cutoff = now_ms(CLOCK_REALTIME) - r->keep_ms;
+        uint64_t cutoff = memgauge__now_unix_ms() - r->keep_ms;
         size_t deleted = 0, asked = batch;
         int rc = memgauge__retention_step(r->st, cutoff, &batch, &deleted);
         total += deleted;
@@ -94,11 +81,7 @@ int memgauge__retention_start(memgauge__store_t *st, unsigned days, FILE *log,
     r->log = log;
     r->keep_ms = (uint64_t)days * MEMGAUGE__DAY_MS;
     pthread_mutex_init(&r->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->wake, &attr);
-    pthread_condattr_destroy(&attr);
+    memgauge__cond_init_mono(&r->wake);
     if (pthread_create(&r->thread, NULL, run, r)) {
         pthread_cond_destroy(&r->wake);
         pthread_mutex_destroy(&r->lock);

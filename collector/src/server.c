@@ -14,6 +14,7 @@
  * next pass. */
 #include "server.h"
 
+#include "clock.h"
 #include "log_escape.h"
 #include "request.h"
 
@@ -27,14 +28,6 @@
 
 /* libmicrohttpd's own messages per second in the log; the rest are counted */
 #define MHD_LOG_PER_SECOND 10
-
-static double elapsed_ms(const struct timespec *since)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - since->tv_sec) * 1e3 +
-           (double)(now.tv_nsec - since->tv_nsec) / 1e6;
-}
 
 /* libmicrohttpd's own messages (a connection closed mid-request, a header
  * it refused, ...): escaped like request lines, and at most
@@ -134,11 +127,10 @@ unsigned memgauge__server_stop(memgauge__server_t *srv, unsigned drain_s)
     MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon); /* stop accepting */
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start_ms = memgauge__mono_ms();
     unsigned left;
     while ((left = atomic_load_explicit(&srv->in_flight, memory_order_seq_cst)) &&
-           elapsed_ms(&start) < drain_s * 1000.0) {
+           (double)(memgauge__mono_ms() - start_ms) < drain_s * 1000.0) {
         struct timespec tick = {0, 10 * 1000 * 1000};
         nanosleep(&tick, NULL);
     }

@@ -3,6 +3,7 @@
  * concurrently. The batch id's primary key makes a replay a no-op even when
  * two collectors receive it at the same time (the second INSERT waits for the
  * first transaction and then does nothing). */
+#include "clock.h"
 #include "schema.h"
 #include "series_codec.h"
 #include "store.h"
@@ -544,13 +545,6 @@ static int put_event(pg_store_t *s, PGconn *c, const memgauge__batch_t *b,
 
 /* ---- rollups (rollup.h) ------------------------------------------------ */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 #define CONTRIB_SELECT                                                                             \
     "SELECT s.app_id, s.app_version, s.device_model, s.os_version, s.start_unix_ms, s.samples, "   \
     "s.peak_bytes, s.peak_fraction, coalesce(t.verdict, ''), coalesce(t.grade, '') "               \
@@ -704,7 +698,8 @@ static int rollups_update(pg_store_t *s, PGconn *c, const memgauge__rollup_track
         memgauge__contribution_t after;
         if ((rc = contribution_read(s, c, t->ids[i], &after)))
             break;
-        if (!memgauge__rollup_expired(&t->before[i], &after, s->base.retention_days, now_ms()))
+        if (!memgauge__rollup_expired(&t->before[i], &after, s->base.retention_days,
+                                      memgauge__now_unix_ms()))
             rc = memgauge__rollup_change(&io, &t->before[i], &after);
     }
     return rc;
@@ -849,7 +844,7 @@ static int put_all(pg_store_t *s, PGconn *c, const memgauge__batch_t *b, uint64_
     /* the stored start, not the batch's: a row a verdict made first keeps
      * the start its first batch gives it, and never changes after */
     if (matched) {
-        int64_t today = (int64_t)(now_ms() / MEMGAUGE__DAY_MS);
+        int64_t today = (int64_t)(memgauge__now_unix_ms() / MEMGAUGE__DAY_MS);
         *day = (int64_t)(strtoull(PQgetvalue(r, 0, 8), NULL, 10) / MEMGAUGE__DAY_MS);
         if (*day < today - PARTITION_PAST_DAYS)
             *day = today - PARTITION_PAST_DAYS;
@@ -992,7 +987,7 @@ static int partitions_drop(pg_store_t *s, PGconn *c, int64_t before_day, size_t 
  * not wait for them: at open and from the retention thread's steps. */
 static int partitions_ahead(pg_store_t *s, PGconn *c)
 {
-    int64_t today = (int64_t)(now_ms() / MEMGAUGE__DAY_MS);
+    int64_t today = (int64_t)(memgauge__now_unix_ms() / MEMGAUGE__DAY_MS);
     if (atomic_load_explicit(&s->ahead_day, memory_order_relaxed) == today)
         return 0;
     int rc = partition_add(s, c, today);

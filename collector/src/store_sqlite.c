@@ -7,6 +7,7 @@
  * synchronous=NORMAL a committed batch survives a kill of the process (the
  * WAL is written before COMMIT returns) but the last commits may roll back
  * on power loss; --sync full trades throughput for that (docs/collector.md). */
+#include "clock.h"
 #include "series_codec.h"
 #include "schema.h"
 #include "store.h"
@@ -399,13 +400,6 @@ static int put_event(sqlite_store_t *s, const memgauge__batch_t *b, const memgau
 
 /* ---- rollups (rollup.h) ------------------------------------------------ */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static const char *column_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -517,7 +511,8 @@ static int rollups_update(sqlite_store_t *s, const memgauge__rollup_track_t *t)
         memgauge__contribution_t after;
         if ((rc = contribution_read(s, t->ids[i], &after)))
             break;
-        if (!memgauge__rollup_expired(&t->before[i], &after, s->base.retention_days, now_ms()))
+        if (!memgauge__rollup_expired(&t->before[i], &after, s->base.retention_days,
+                                      memgauge__now_unix_ms()))
             rc = memgauge__rollup_change(&io, &t->before[i], &after);
     }
     return rc;
